@@ -1,0 +1,65 @@
+"""The `meshkit` command: parse, run one subcommand, map the outcome to an exit code.
+
+Exit codes (the same for every subcommand):
+  0  success
+  1  the check found problems (broken lineage, stale sources)
+  2  usage or input error (bad flag, missing or corrupt manifest, unsafe name, registry unreachable)
+  3  a bug in meshkit: the only case that prints a traceback
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+from typing import Callable, Sequence
+
+from meshkit import __version__
+from meshkit.cli import publish_cmd, sync_cmd, validate_cmd
+from meshkit.errors import EXIT_BUG, EXIT_INPUT, MeshkitError
+
+EXIT_CODES_HELP = """exit codes:
+  0  success
+  1  the check found problems
+  2  usage or input error (the message says what to fix)
+  3  internal error in meshkit (please report it)
+"""
+
+_SUBCOMMANDS = (publish_cmd, sync_cmd, validate_cmd)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="meshkit",
+        description="dbt Mesh for dbt-core: publish public contracts, sync sources, validate lineage.",
+        epilog=EXIT_CODES_HELP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"meshkit {__version__}")
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for module in _SUBCOMMANDS:
+        sub = module.add_parser(subparsers)
+        sub.epilog = EXIT_CODES_HELP
+        sub.formatter_class = argparse.RawDescriptionHelpFormatter
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    run: Callable[[argparse.Namespace], int] = args.run
+    try:
+        return run(args)
+    except MeshkitError as error:
+        print(f"meshkit {args.command}: error: {error}", file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("meshkit: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_INPUT
+    except Exception:  # noqa: BLE001 - the one place a bug becomes exit 3 with a traceback
+        traceback.print_exc()
+        print(f"meshkit {args.command}: internal error (exit {EXIT_BUG}); please report it with the traceback above",
+              file=sys.stderr)
+        return EXIT_BUG

@@ -1,0 +1,29 @@
+"""Options shared by subcommands, so they are spelled and documented once."""
+
+from __future__ import annotations
+
+import argparse
+
+from meshkit.registry import REGISTRY_ENV, Registry, open_registry
+
+
+def add_registry_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--registry",
+        metavar="URL",
+        help=f"registry folder or s3://BUCKET/PREFIX (default: ${REGISTRY_ENV})",
+    )
+    parser.add_argument(
+        "--endpoint-url",
+        metavar="URL",
+        help="S3-compatible endpoint (default: AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL, else AWS)",
+    )
+    parser.add_argument("--env", default="prod", help="registry environment, e.g. prod, staging, dev (default: prod)")
+
+
+def add_format_option(parser: argparse.ArgumentParser, choices: tuple[str, ...]) -> None:
+    parser.add_argument("--format", choices=choices, default="text", help="output format (default: text)")
+
+
+def registry_from(args: argparse.Namespace) -> Registry:
+    return open_registry(args.registry, endpoint_url=args.endpoint_url)

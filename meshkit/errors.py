@@ -1,0 +1,46 @@
+"""One error family and one exit-code map, so every subcommand fails the same way.
+
+Exit codes: 0 ok, 1 the check found problems, 2 usage or input error, 3 a bug.
+Only exit 3 ever shows a traceback.
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_INPUT = 2
+EXIT_BUG = 3
+
+
+class MeshkitError(Exception):
+    """An expected failure: the message is one line that says what to do."""
+
+    exit_code = EXIT_INPUT
+
+
+class InputError(MeshkitError):
+    """A file, flag or name the user gave us is wrong."""
+
+
+class ManifestError(InputError):
+    """A dbt manifest is missing, corrupt or not the one expected."""
+
+
+class UnsafeNameError(InputError):
+    """A name could escape a path or SQL quoting."""
+
+
+class RegistryError(MeshkitError):
+    """The registry could not be reached or read."""
+
+
+class NotPublishedError(RegistryError):
+    """The registry has no contract for this project and env."""
+
+
+class IntegrityError(RegistryError):
+    """A registry object does not match its recorded sha256."""
+
+
+class ConflictError(RegistryError):
+    """Another publisher changed the registry while we were writing."""

@@ -1,0 +1,79 @@
+"""Registry backends behind one small interface, chosen by the registry URL.
+
+`s3://bucket/prefix` selects S3; anything else is a local folder. Backends are
+looked up in a table so that adding one (gcs://, az://) touches one line here.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Callable, Protocol
+
+from meshkit.errors import InputError
+
+REGISTRY_ENV = "MESHKIT_REGISTRY"
+
+
+@dataclass(frozen=True)
+class Blob:
+    """Object bytes plus the version tag used for conditional writes."""
+
+    data: bytes
+    etag: str
+
+
+class Registry(Protocol):
+    """Keys are relative to the registry root, e.g. `dbt_up/prod/latest/manifest.json`."""
+
+    url: str
+
+    def get(self, key: str) -> Blob | None:
+        """Return the object, or None if it does not exist."""
+
+    def put(self, key: str, data: bytes, *, if_absent: bool = False, if_match: str | None = None) -> None:
+        """Write atomically; raise ConflictError when a condition fails."""
+
+    def list(self, prefix: str) -> list[str]:
+        """Keys under prefix, sorted."""
+
+
+def _open_local(url: str, endpoint_url: str | None) -> Registry:
+    from meshkit.registry.local import LocalRegistry
+
+    path = url[len("file://"):] if url.startswith("file://") else url
+    return LocalRegistry(path)
+
+
+def _open_s3(url: str, endpoint_url: str | None) -> Registry:
+    from meshkit.registry.s3 import S3Registry
+
+    bucket, _, prefix = url[len("s3://"):].partition("/")
+    if not bucket:
+        raise InputError(f"registry URL {url!r} has no bucket: use s3://BUCKET/PREFIX")
+    return S3Registry(bucket=bucket, prefix=prefix.strip("/"), endpoint_url=endpoint_url)
+
+
+_BACKENDS: dict[str, Callable[[str, str | None], Registry]] = {
+    "s3://": _open_s3,
+    "file://": _open_local,
+}
+
+
+def resolve_registry_url(url: str | None) -> str:
+    resolved = url or os.environ.get(REGISTRY_ENV)
+    if not resolved:
+        raise InputError(
+            f"no registry given: pass --registry PATH_OR_S3_URL or set {REGISTRY_ENV}"
+        )
+    return resolved
+
+
+def open_registry(url: str | None, *, endpoint_url: str | None = None) -> Registry:
+    resolved = resolve_registry_url(url)
+    for scheme, opener in _BACKENDS.items():
+        if resolved.startswith(scheme):
+            return opener(resolved, endpoint_url)
+    if "://" in resolved:
+        raise InputError(f"unsupported registry URL {resolved!r}: use a folder path or s3://BUCKET/PREFIX")
+    return _open_local(resolved, endpoint_url)

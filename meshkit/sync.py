@@ -1,0 +1,91 @@
+"""Writing (or checking) models/_mesh_<upstream>.yml from the registry's latest contract."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from meshkit.errors import InputError, IntegrityError
+from meshkit.names import check_env, check_project
+from meshkit.published import read_latest
+from meshkit.registry import Registry
+from meshkit.sources import render_sources
+
+
+@dataclass(frozen=True)
+class UpstreamRef:
+    project: str
+    env: str
+
+    @classmethod
+    def parse(cls, text: str, default_env: str) -> "UpstreamRef":
+        """`NAME` or `NAME@ENV`."""
+        name, _, env = text.partition("@")
+        return cls(check_project(name, what="upstream"), check_env(env or default_env))
+
+
+@dataclass(frozen=True)
+class SyncOutcome:
+    upstream: str
+    env: str
+    path: str
+    status: str  # written | unchanged | stale | missing | up-to-date
+    sha256: str
+    tables: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+    @property
+    def is_finding(self) -> bool:
+        return self.status in {"stale", "missing"}
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as tmp:
+                tmp.write(data)
+            os.replace(tmp_name, path)
+        finally:
+            if os.path.exists(tmp_name):
+                os.unlink(tmp_name)
+    except OSError as exc:
+        raise InputError(f"cannot write {path}: {exc.strerror}") from None
+
+
+def sync(
+    project_dir: Path, upstreams: list[UpstreamRef], registry: Registry, *, check: bool, models_dir: str = "models"
+) -> list[SyncOutcome]:
+    if not (project_dir / "dbt_project.yml").is_file():
+        raise InputError(f"{project_dir} is not a dbt project (no dbt_project.yml): pass --project-dir")
+    if len({u.project for u in upstreams}) != len(upstreams):
+        raise InputError("each upstream may be synced from one env only: its sources share one name")
+    rendered: list[tuple[UpstreamRef, Path, bytes, str, int]] = []
+    for upstream in upstreams:  # fetch everything before writing anything
+        published = read_latest(registry, upstream.project, upstream.env)
+        if published.manifest.project_name != upstream.project:
+            raise IntegrityError(
+                f"the registry entry {upstream.project}/{upstream.env} holds a manifest of project "
+                f"{published.manifest.project_name!r}: republish it from the right project"
+            )
+        data, tables = render_sources(published)
+        path = project_dir / models_dir / f"_mesh_{upstream.project}.yml"
+        rendered.append((upstream, path, data, published.sha256, tables))
+    outcomes = []
+    for upstream, path, data, sha, tables in rendered:
+        current = path.read_bytes() if path.is_file() else None
+        if check:
+            status = "up-to-date" if current == data else ("missing" if current is None else "stale")
+        elif current == data:
+            status = "unchanged"
+        else:
+            _write_atomically(path, data)
+            status = "written"
+        outcomes.append(SyncOutcome(upstream.project, upstream.env, str(path), status, sha, tables))
+    return outcomes

@@ -1,0 +1,45 @@
+"""Jinja2 environments for reports: markdown (no HTML escaping, table-safe cells) and HTML (autoescaped)."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import jinja2
+
+_MD_SPECIAL = re.compile(r"([\\|`*_\[\]<>#])")
+
+
+def md_cell(value: object) -> str:
+    """Make any text safe inside one markdown table cell."""
+    text = " ".join(str(value if value is not None else "").split())
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def md_code(value: object) -> str:
+    text = " ".join(str(value if value is not None else "").split()).replace("`", "'")
+    return f"`{text}`"
+
+
+@lru_cache(maxsize=None)
+def markdown_env() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("meshkit", "templates"),
+        autoescape=False,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["cell"] = md_cell
+    env.filters["code"] = md_code
+    return env
+
+
+@lru_cache(maxsize=None)
+def html_env() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("meshkit", "templates"),
+        autoescape=jinja2.select_autoescape(["html", "html.j2"], default=True),
+        undefined=jinja2.StrictUndefined,
+    )
