@@ -7,7 +7,14 @@ BIN   := $(VENV)/bin
 STAMP := $(VENV)/.meshkit-installed
 PYTEST_WORKERS ?= 2
 
-.PHONY: demo test venv clean
+# The browser tests (tests/test_*_browser.py) render the catalog page and the Mermaid diagrams in
+# headless Chromium, Debian's package, with the Mermaid pinned in tests/js/package-lock.json.
+JS_DIR   := tests/js
+JS_STAMP := $(JS_DIR)/node_modules/.meshkit-npm-ci
+SUDO     := $(if $(filter 0,$(shell id -u)),,sudo)
+APT_GET  := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get
+
+.PHONY: demo test venv clean browser-deps chromium
 
 venv: $(STAMP)
 
@@ -20,7 +27,26 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 demo: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" scripts/demo.sh
 
-test: $(STAMP)
+# Idempotent: apt only when chromium is not on PATH, npm ci only when the lock changed.
+browser-deps: chromium $(JS_STAMP)
+
+chromium:
+	@if command -v chromium >/dev/null 2>&1; then \
+		echo "chromium: $$(command -v chromium)"; \
+	else \
+		$(APT_GET) update -qq && \
+		$(APT_GET) install -y -qq --no-install-recommends chromium fonts-dejavu-core; \
+	fi
+
+# Mermaid's bundle runs in the browser, so node's version does not matter (npm only warns about
+# mermaid's engines field). PUPPETEER_SKIP_DOWNLOAD keeps any transitive puppeteer from fetching
+# a browser: the only browser is the apt one.
+$(JS_STAMP): $(JS_DIR)/package.json $(JS_DIR)/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { $(APT_GET) update -qq && $(APT_GET) install -y -qq --no-install-recommends npm; }
+	cd $(JS_DIR) && PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund --engine-strict=false
+	touch $@
+
+test: $(STAMP) browser-deps
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 clean:

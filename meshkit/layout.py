@@ -2,6 +2,7 @@
 
     {prefix}/{project}/{env}/latest/manifest.json
     {prefix}/{project}/{env}/history/{UTC timestamp}/manifest.json
+    {prefix}/{project}/{env}/consumers/{downstream}.json
     ... and metadata.json beside each manifest.
 """
 
@@ -30,3 +31,8 @@ def history_key(project: str, env: str, stamp: str, filename: str = MANIFEST) ->
 def history_stamp(moment: datetime) -> str:
     """Sortable, path-safe and unique to the microsecond."""
     return moment.astimezone(timezone.utc).strftime("%Y%m%dT%H%M%S.%fZ")
+
+
+def consumer_key(upstream: str, env: str, downstream: str) -> str:
+    """Written by the downstream, one key per (upstream, env), so teams never share a key."""
+    return f"{env_root(upstream, env)}/consumers/{check_project(downstream)}.json"

@@ -3,22 +3,23 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import Any
 
 import orjson
 
-from meshkit import __version__
+from meshkit import __version__, mermaid
+from meshkit.annotations import annotation, append_step_summary, repo_path
+from meshkit.lineage import validate_lineage
+from meshkit.markdown_body import comment_marker, fit_comment
 from meshkit.publish import PublishResult
 from meshkit.sync import SyncOutcome
 from meshkit.templating import markdown_env
 from meshkit.validate import ValidateReport
+from meshkit.words import plural
 
-FORMATS_ALL = ("text", "json", "markdown")
+FORMATS_REPORT = ("text", "json", "markdown", "github")
 FORMATS_BASIC = ("text", "json")
-
-
-def plural(count: int, singular: str, many: str | None = None) -> str:
-    return f"{count} {singular if count == 1 else (many or singular + 's')}"
 
 
 def to_json(command: str, payload: dict[str, Any]) -> str:
@@ -102,8 +103,29 @@ def validate_json(report: ValidateReport) -> str:
 def validate_markdown(report: ValidateReport) -> str:
     template = markdown_env().get_template("validate.md.j2")
     dependency_count = sum(len(p.dependencies) for p in report.projects)
-    return template.render(report=report, dependency_count=dependency_count)
+    diagram, level = mermaid.render(validate_lineage(report))
+    marker = comment_marker("validate", "+".join(p.project for p in report.projects) or "none")
+    total = sum(len(p.dependencies) for p in report.projects)
+
+    def render(max_rows: int | None, details: bool) -> str:
+        return template.render(report=report, dependency_count=dependency_count, marker=marker, diagram=diagram,
+                               diagram_level=level, max_rows=total if max_rows is None else max_rows)
+
+    return fit_comment(render, total)
+
+
+def validate_github(report: ValidateReport) -> str:
+    lines = []
+    for project in report.projects:
+        project_dir = Path(project.manifest).parent.parent
+        for finding in project.findings:
+            lines.append(annotation(finding.severity if finding.severity == "error" else "warning",
+                                    f"{project.project}: {finding.message}", title=f"meshkit validate: {finding.code}",
+                                    file=repo_path(project_dir, finding.file)))
+    append_step_summary(validate_markdown(report))
+    return "\n".join([*lines, validate_text(report).rstrip("\n").splitlines()[-1]]) + "\n"
 
 
 def render_validate(report: ValidateReport, fmt: str) -> str:
-    return {"text": validate_text, "json": validate_json, "markdown": validate_markdown}[fmt](report)
+    renderers = {"text": validate_text, "json": validate_json, "markdown": validate_markdown, "github": validate_github}
+    return renderers[fmt](report)

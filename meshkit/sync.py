@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from meshkit.errors import InputError, IntegrityError
+from meshkit.files import write_atomically
 from meshkit.names import check_env, check_project
 from meshkit.published import read_latest
 from meshkit.registry import Registry
@@ -44,21 +43,6 @@ class SyncOutcome:
         return self.status in {"stale", "missing"}
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        try:
-            with os.fdopen(fd, "wb") as tmp:
-                tmp.write(data)
-            os.replace(tmp_name, path)
-        finally:
-            if os.path.exists(tmp_name):
-                os.unlink(tmp_name)
-    except OSError as exc:
-        raise InputError(f"cannot write {path}: {exc.strerror}") from None
-
-
 def sync(
     project_dir: Path, upstreams: list[UpstreamRef], registry: Registry, *, check: bool, models_dir: str = "models"
 ) -> list[SyncOutcome]:
@@ -85,7 +69,7 @@ def sync(
         elif current == data:
             status = "unchanged"
         else:
-            _write_atomically(path, data)
+            write_atomically(path, data)
             status = "written"
         outcomes.append(SyncOutcome(upstream.project, upstream.env, str(path), status, sha, tables))
     return outcomes

@@ -17,7 +17,8 @@ def md_cell(value: object) -> str:
 
 
 def md_code(value: object) -> str:
-    text = " ".join(str(value if value is not None else "").split()).replace("`", "'")
+    """A code span that also survives inside a table cell (GFM splits cells on `|` even in code)."""
+    text = " ".join(str(value if value is not None else "").split()).replace("`", "'").replace("|", "\\|")
     return f"`{text}`"
 
 

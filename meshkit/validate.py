@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from meshkit.contract import version_str
+from meshkit.dates import utc_today
 from meshkit.errors import EXIT_FINDINGS, EXIT_OK, InputError, NotPublishedError, UnsafeNameError
 from meshkit.manifest import Manifest, load_manifest, require_project
 from meshkit.names import check_env, check_project
@@ -31,6 +32,7 @@ class Finding:
     project: str
     message: str
     node: str | None = None
+    file: str | None = None  # the downstream file that reads the node, relative to the project
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,7 @@ class ValidateReport:
         return EXIT_FINDINGS if self.errors else EXIT_OK
 
 
-class _Contracts:
+class ContractCache:
     """Latest contracts by (project, env), fetched once; a missing one is remembered."""
 
     def __init__(self, registry: Registry) -> None:
@@ -110,7 +112,7 @@ def _source_meta(source: dict[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def _collect(manifest: Manifest, env: str, contracts: _Contracts) -> dict[str, tuple[str, str, str, list[str]]]:
+def _collect(manifest: Manifest, env: str, contracts: ContractCache) -> dict[str, tuple[str, str, str, list[str]]]:
     """parent_id -> (upstream, env, via, consumer ids) for every cross-project parent."""
     project = manifest.project_name
     found: dict[str, tuple[str, str, str, list[str]]] = {}
@@ -196,14 +198,17 @@ def _resolve_source(
 
 
 def validate_manifest(
-    manifest: Manifest, *, env: str, contracts: _Contracts, today: date, window_days: int
+    manifest: Manifest, *, env: str, contracts: ContractCache, today: date, window_days: int
 ) -> ProjectReport:
     project = manifest.project_name
     report = ProjectReport(project=project, manifest=manifest.origin)
     stale_upstreams: set[str] = set()
     for parent_id, (upstream, dep_env, via, consumers) in sorted(_collect(manifest, env, contracts).items()):
+        reader = manifest.sources.get(parent_id) if via == VIA_SOURCE else manifest.nodes.get(consumers[0], {})
+        file = (reader or {}).get("original_file_path")
+
         def add(severity: str, code: str, message: str) -> None:
-            report.findings.append(Finding(severity, code, project, f"{parent_id} {message}", parent_id))
+            report.findings.append(Finding(severity, code, project, f"{parent_id} {message}", parent_id, file))
 
         published = contracts.get(upstream, dep_env)
         node: dict[str, Any] | None = None
@@ -254,6 +259,39 @@ def discover_manifests(root: Path) -> tuple[list[Path], list[str]]:
     return found, unbuilt
 
 
+def load_targets(
+    *, root: Path, manifest_paths: list[Path] | None = None, projects: list[str] | None = None, all_projects: bool = False
+) -> tuple[list[Manifest], list[str]]:
+    """The downstream manifests to validate, and the projects skipped because they are not built."""
+    paths: list[Path] = list(manifest_paths or [])
+    skipped: list[str] = []
+    for name in projects or []:
+        paths.append(root / check_project(name) / "target" / "manifest.json")
+    if all_projects:
+        found, skipped = discover_manifests(root)
+        if not found:
+            raise InputError(f"no built dbt project under {root}: run `dbt build` in each project first")
+        paths.extend(found)
+    if not paths:
+        raise InputError("nothing to validate: pass --all, --project NAME or --manifest PATH")
+    manifests = []
+    for path in paths:
+        manifest = load_manifest(path, build_hint=f"run `dbt build` in {path.parent.parent} first")
+        if projects and path.parent.parent.name in projects:
+            require_project(manifest, path.parent.parent.name)
+        manifests.append(manifest)
+    return manifests, skipped
+
+
+def validate_loaded(
+    manifests: list[Manifest], *, contracts: ContractCache, env: str, today: date, window_days: int = 30,
+    skipped: list[str] | None = None,
+) -> ValidateReport:
+    reports = [validate_manifest(m, env=env, contracts=contracts, today=today, window_days=window_days) for m in manifests]
+    return ValidateReport(env=env, registry=contracts.registry.url, today=today.isoformat(), projects=reports,
+                          skipped=list(skipped or []))
+
+
 def validate(
     *,
     registry: Registry,
@@ -266,23 +304,7 @@ def validate(
     window_days: int = 30,
 ) -> ValidateReport:
     check_env(env)
-    paths: list[Path] = list(manifest_paths or [])
-    skipped: list[str] = []
-    for name in projects or []:
-        paths.append(root / check_project(name) / "target" / "manifest.json")
-    if all_projects:
-        found, skipped = discover_manifests(root)
-        if not found:
-            raise InputError(f"no built dbt project under {root}: run `dbt build` in each project first")
-        paths.extend(found)
-    if not paths:
-        raise InputError("nothing to validate: pass --all, --project NAME or --manifest PATH")
-    contracts = _Contracts(registry)
-    today = today or date.today()
-    reports = []
-    for path in paths:
-        manifest = load_manifest(path, build_hint=f"run `dbt build` in {path.parent.parent} first")
-        if projects and path.parent.parent.name in projects:
-            require_project(manifest, path.parent.parent.name)
-        reports.append(validate_manifest(manifest, env=env, contracts=contracts, today=today, window_days=window_days))
-    return ValidateReport(env=env, registry=registry.url, today=today.isoformat(), projects=reports, skipped=skipped)
+    manifests, skipped = load_targets(root=root, manifest_paths=manifest_paths, projects=projects,
+                                      all_projects=all_projects)
+    return validate_loaded(manifests, contracts=ContractCache(registry), env=env, today=today or utc_today(),
+                           window_days=window_days, skipped=skipped)

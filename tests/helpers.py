@@ -13,7 +13,7 @@ REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 COPY_IGNORE = shutil.ignore_patterns(
     ".git", ".venv", "target", "logs", "dbt_packages", "registry", "artifacts",
-    "*.duckdb", "*.duckdb.wal", "__pycache__", ".pytest_cache", "*.egg-info", ".user.yml",
+    "*.duckdb", "*.duckdb.wal", "__pycache__", ".pytest_cache", "*.egg-info", ".user.yml", "node_modules",
 )
 # Variables a developer's shell may carry that would steer meshkit or boto3 away from the test's own setup.
 _SCRUBBED = ("MESHKIT_REGISTRY", "DBT_MESH_BUCKET", "DBT_LOOM_CONFIG", "AWS_PROFILE", "AWS_ENDPOINT_URL",

@@ -147,3 +147,85 @@ def test_no_registry_configured(built_mesh: Path) -> None:
     result = meshkit("validate", "--all", cwd=built_mesh)
     assert result.returncode == 2
     assert "no registry given: pass --registry" in one_line_error(result)
+
+
+# --- check, catalog and the consumer index --------------------------------------------------------
+
+def check(mesh: Path, *args: str):
+    return meshkit("check", "--project-dir", "dbt_up", "--registry", "registry", *args, cwd=mesh)
+
+
+def test_check_without_a_build(repo_copy: Path) -> None:
+    result = meshkit("check", "--project-dir", "dbt_up", "--registry", "registry", cwd=repo_copy)
+    assert result.returncode == 2
+    assert "run `dbt build` (or `dbt parse`) in dbt_up first" in one_line_error(result)
+
+
+@pytest.mark.parametrize(("damage", "expected"), [
+    (b"{truncated", "is not valid JSON"),
+    (b'{"metadata": {"dbt_schema_version": "x/catalog/v1"}}', "is not a dbt manifest"),
+])
+def test_check_corrupt_manifest(mesh: Path, damage: bytes, expected: str) -> None:
+    (mesh / "dbt_up/target/manifest.json").write_bytes(damage)
+    result = check(mesh)
+    assert result.returncode == 2 and expected in one_line_error(result)
+
+
+def test_check_manifest_of_another_project(mesh: Path) -> None:
+    result = check(mesh, "--manifest", "dbt_down/target/manifest.json")
+    assert result.returncode == 2
+    assert "belongs to dbt project 'dbt_down', not 'dbt_up'" in one_line_error(result)
+
+
+@pytest.mark.parametrize(("flag", "value"), [("--env", "../prod"), ("--project", "x/../y")])
+def test_check_hostile_names(built_mesh: Path, flag: str, value: str) -> None:
+    result = meshkit("check", "--project-dir", "dbt_up", "--registry", "registry", flag, value, cwd=built_mesh)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    one_line_error(result)
+
+
+def test_check_and_catalog_on_unreachable_registry(built_mesh: Path, tmp_path: Path) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    from helpers import clean_env
+    env = clean_env(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1")
+    remote = ["--registry", "s3://meshkit-test/registry", "--endpoint-url", f"http://127.0.0.1:{port}"]
+    page = tmp_path / "catalog.html"
+    for result in (
+        meshkit("check", "--project-dir", built_mesh / "dbt_up", *remote, cwd=tmp_path, env=env),
+        meshkit("catalog", *remote, "--output", page, cwd=tmp_path, env=env),
+        meshkit("validate", "--root", built_mesh, "--all", "--record-consumer", *remote, cwd=tmp_path, env=env),
+    ):
+        assert result.returncode == 2, result.stderr
+        assert "cannot reach the S3 endpoint" in one_line_error(result)
+    assert not page.exists()
+
+
+def test_catalog_output_in_a_missing_folder_writes_nothing(built_mesh: Path, tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    result = meshkit("catalog", "--registry", built_mesh / "registry", "--output", blocker / "page.html", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "cannot write" in one_line_error(result)
+    assert blocker.read_text() == "not a folder"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+
+
+def test_catalog_of_an_empty_registry_is_a_page_not_an_error(tmp_path: Path) -> None:
+    (tmp_path / "registry").mkdir()
+    result = meshkit("catalog", "--registry", "registry", "--output", "-", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert 'id="empty"' in result.stdout
+
+
+def test_hostile_consumer_record_keys_are_not_trusted(mesh: Path) -> None:
+    consumers = mesh / "registry/dbt_up/prod/consumers"
+    consumers.mkdir(parents=True, exist_ok=True)
+    (consumers / "evil;rm.json").write_text("{}")
+    (consumers / "dbt_shop.json").write_bytes(b"\x00garbage")
+    result = check(mesh, "--format", "json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    problems = {c["downstream"]: c["problem"] for c in report["consumers"]}
+    assert problems == {"evil;rm": "unsafe downstream name in key", "dbt_shop": "not JSON"}

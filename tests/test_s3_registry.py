@@ -391,3 +391,39 @@ def test_sync_refuses_a_corrupted_latest_manifest(published: S3Bucket, down_proj
     assert "sha256" in line and LATEST.split("/", 1)[1] in line
     assert published.snapshot() == before
     assert (down_project / MESH_FILE).read_bytes() == SENTINEL
+
+
+# --- consumer index, check and catalog ------------------------------------------------------------
+
+def test_consumer_index_check_and_catalog_over_s3(built_mesh: Path, published: S3Bucket, tmp_path: Path) -> None:
+    env = s3_env(published.endpoint)
+    recorded = meshkit("validate", "--root", built_mesh, "--all", "--registry", published.url(),
+                       "--record-consumer", "--git-commit", "0123abcd", "--format", "json", cwd=built_mesh, env=env)
+    assert_ok(recorded)
+    assert json.loads(recorded.stdout)["ok"] is True  # stdout stays pure JSON; the keys go to stderr
+    keys = published.keys(f"{PREFIX}/dbt_up/prod/consumers/")
+    assert keys == [f"{PREFIX}/dbt_up/prod/consumers/dbt_down.json", f"{PREFIX}/dbt_up/prod/consumers/dbt_down_loom.json"]
+    record = json.loads(published.read(keys[1]))
+    assert record["format"] == "meshkit-consumer/1" and record["git_commit"] == "0123abcd"
+    assert {u["unique_id"] for u in record["uses"]} == {
+        "model.dbt_up.public_orders", "model.dbt_up.public_customers.v1", "model.dbt_up.public_customers.v2"}
+
+    # The PR build: public_orders made protected (edit the manifest copy as a new build would have it).
+    manifest = json.loads((built_mesh / "dbt_up" / "target" / "manifest.json").read_text())
+    manifest["nodes"]["model.dbt_up.public_orders"]["access"] = "protected"
+    pr_manifest = tmp_path / "manifest.json"
+    pr_manifest.write_text(json.dumps(manifest))
+    checked = meshkit("check", "--project-dir", built_mesh / "dbt_up", "--manifest", pr_manifest,
+                      "--registry", published.url(), "--format", "json", cwd=built_mesh, env=env)
+    assert checked.returncode == 1, checked.stderr
+    report = json.loads(checked.stdout)
+    [change] = [c for c in report["changes"] if c["breaking"]]
+    assert (change["code"], change["after"]) == ("access-lowered", "protected")
+    assert {i["downstream"] for i in change["impacts"]} == {"dbt_down", "dbt_down_loom"}
+
+    page = tmp_path / "catalog.html"
+    cataloged = meshkit("catalog", "--registry", published.url(), "--output", page, cwd=tmp_path, env=env)
+    assert_ok(cataloged)
+    html = page.read_text()
+    assert 'data-unique-id="model.dbt_up.public_orders"' in html
+    assert html.count('<tr data-downstream="') == 2

@@ -83,6 +83,7 @@ def test_validate_text_ok():
 
 def test_validate_markdown_ok():
     assert render_validate(_ok_report(), "markdown") == (
+        "<!-- meshkit:validate:down+lonely -->\n"
         "### ✅ meshkit validate: 1 cross-project dependency resolves to public contracts\n"
         "\n"
         "Registry env `staging`.\n"
@@ -92,6 +93,38 @@ def test_validate_markdown_ok():
         "| upstream node | via | public model | consumed by |\n"
         "|---|---|---|---|\n"
         "| `model.shop.orders` | dbt-loom | `model.shop.orders` | `model.down.x` |\n"
+        "\n"
+        "#### lonely\n"
+        "\n"
+        "No cross-project dependencies.\n"
+        "\n"
+        "#### Cross-project lineage\n"
+        "\n"
+        "```mermaid\n"
+        "flowchart LR\n"
+        "  classDef broken fill:#ffeef0,stroke:#d73a49,stroke-width:2px,color:#b31d28\n"
+        "  subgraph g0[\"shop (staging)\"]\n"
+        "    direction TB\n"
+        "    n0[\"orders\"]\n"
+        "  end\n"
+        "  subgraph g1[\"down\"]\n"
+        "    direction TB\n"
+        "    n1[\"x\"]\n"
+        "  end\n"
+        "  n0 -->|\"dbt-loom\"| n1\n"
+        "```\n"
+        "\n"
+    )
+
+
+def test_validate_markdown_without_dependencies_has_no_diagram():
+    report = ValidateReport(env="prod", registry="/r", today="2025-01-01",
+                            projects=[ProjectReport("lonely", "/r/lonely/target/manifest.json")])
+    assert render_validate(report, "markdown") == (
+        "<!-- meshkit:validate:lonely -->\n"
+        "### ✅ meshkit validate: 0 cross-project dependencies resolve to public contracts\n"
+        "\n"
+        "Registry env `prod`.\n"
         "\n"
         "#### lonely\n"
         "\n"
@@ -130,7 +163,7 @@ def test_markdown_escapes_pipes_and_newlines_in_messages():
     assert line == (
         "- ❌ **relation-mismatch**: reads a\\|b but is \\`x\\` \\| \\<b\\>\\#1\\</b\\> \\[link\\](u) \\*bold\\* \\_i\\_"
     )
-    assert text.startswith("### ❌ meshkit validate: 1 broken cross-project dependency\n")
+    assert text.startswith("<!-- meshkit:validate:down+lonely -->\n### ❌ meshkit validate: 1 broken cross-project dependency\n")
 
 
 def test_md_cell_and_code():

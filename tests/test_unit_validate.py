@@ -105,7 +105,8 @@ def test_loom_parent_not_public(tmp_path):
     assert report.projects[0].findings == [
         Finding("error", "not-public", "down_loom",
                 "model.shop.stg_orders is not a public model of the shop/prod contract "
-                "(removed, renamed or no longer public)", "model.shop.stg_orders"),
+                "(removed, renamed or no longer public)", "model.shop.stg_orders",
+                "models/customer_orders.sql"),  # the downstream file reading it, for annotations
     ]
     deps = {d.parent_id: d for d in report.projects[0].dependencies}
     assert deps["model.shop.stg_orders"].contract_id is None

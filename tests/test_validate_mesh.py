@@ -86,5 +86,8 @@ def test_json_and_markdown_formats(built_mesh: Path) -> None:
 
     markdown = meshkit("validate", "--all", "--registry", "registry", "--format", "markdown", cwd=built_mesh)
     assert markdown.returncode == 0
-    assert markdown.stdout.startswith("### ✅ meshkit validate: 6 cross-project dependencies resolve")
+    marker, heading = markdown.stdout.split("\n")[:2]
+    assert marker == "<!-- meshkit:validate:dbt_down+dbt_down_loom+dbt_up -->"  # finds the PR comment to update
+    assert heading.startswith("### ✅ meshkit validate: 6 cross-project dependencies resolve")
+    assert "```mermaid\nflowchart LR\n" in markdown.stdout
     assert "| `model.dbt_up.public_orders` | dbt-loom | `model.dbt_up.public_orders` |" in markdown.stdout

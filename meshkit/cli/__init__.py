@@ -2,7 +2,7 @@
 
 Exit codes (the same for every subcommand):
   0  success
-  1  the check found problems (broken lineage, stale sources)
+  1  the check found problems (broken lineage, stale sources, breaking contract changes)
   2  usage or input error (bad flag, missing or corrupt manifest, unsafe name, registry unreachable)
   3  a bug in meshkit: the only case that prints a traceback
 """
@@ -15,7 +15,7 @@ import traceback
 from typing import Callable, Sequence
 
 from meshkit import __version__
-from meshkit.cli import publish_cmd, sync_cmd, validate_cmd
+from meshkit.cli import catalog_cmd, check_cmd, publish_cmd, sync_cmd, validate_cmd
 from meshkit.errors import EXIT_BUG, EXIT_INPUT, MeshkitError
 
 EXIT_CODES_HELP = """exit codes:
@@ -25,13 +25,13 @@ EXIT_CODES_HELP = """exit codes:
   3  internal error in meshkit (please report it)
 """
 
-_SUBCOMMANDS = (publish_cmd, sync_cmd, validate_cmd)
+_SUBCOMMANDS = (publish_cmd, sync_cmd, validate_cmd, check_cmd, catalog_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="meshkit",
-        description="dbt Mesh for dbt-core: publish public contracts, sync sources, validate lineage.",
+        description="dbt Mesh for dbt-core: publish public contracts, sync sources, validate lineage, check for breaking changes, catalog the mesh.",
         epilog=EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+from datetime import date
 
 from meshkit.registry import REGISTRY_ENV, Registry, open_registry
 
 
-def add_registry_options(parser: argparse.ArgumentParser) -> None:
+def add_registry_options(parser: argparse.ArgumentParser, *, with_env: bool = True) -> None:
     parser.add_argument(
         "--registry",
         metavar="URL",
@@ -18,7 +19,8 @@ def add_registry_options(parser: argparse.ArgumentParser) -> None:
         metavar="URL",
         help="S3-compatible endpoint (default: AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL, else AWS)",
     )
-    parser.add_argument("--env", default="prod", help="registry environment, e.g. prod, staging, dev (default: prod)")
+    if with_env:
+        parser.add_argument("--env", default="prod", help="registry environment, e.g. prod, staging, dev (default: prod)")
 
 
 def add_format_option(parser: argparse.ArgumentParser, choices: tuple[str, ...]) -> None:
@@ -27,3 +29,10 @@ def add_format_option(parser: argparse.ArgumentParser, choices: tuple[str, ...])
 
 def registry_from(args: argparse.Namespace) -> Registry:
     return open_registry(args.registry, endpoint_url=args.endpoint_url)
+
+
+def iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None

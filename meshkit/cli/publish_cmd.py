@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import argparse
 import sys
+from datetime import datetime, timezone
 from pathlib import Path
 
 from meshkit.cli.common import add_format_option, add_registry_options, registry_from
+from meshkit.consumers import record_consumers
+from meshkit.dates import utc_today
 from meshkit.errors import EXIT_OK, InputError
 from meshkit.gitinfo import current_commit
+from meshkit.manifest import load_manifest, require_project
+from meshkit.names import check_env
 from meshkit.publish import PublishRequest, publish
-from meshkit.report import FORMATS_BASIC, render_publish
+from meshkit.report import FORMATS_BASIC, render_publish, to_json
+from meshkit.validate import ContractCache, validate_loaded
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -28,6 +34,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     add_registry_options(parser)
     parser.add_argument("--force", action="store_true", help="add a history entry even if the contract is unchanged")
     parser.add_argument("--full", action="store_true", help="publish the unstripped manifest (with SQL) instead")
+    parser.add_argument("--consumer", action="store_true",
+                        help="publish this downstream's consumer records ({upstream}/{env}/consumers/{project}.json) "
+                             "instead of a contract: what it reads from each upstream, via what, from which models")
     parser.add_argument("--git-commit", help="commit to record (default: $GITHUB_SHA or git rev-parse HEAD)")
     add_format_option(parser, FORMATS_BASIC)
     parser.set_defaults(run=run)
@@ -51,6 +60,8 @@ def project_name_from(project_dir: Path) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.consumer:
+        return _run_consumer(args)
     project_dir: Path = args.project_dir
     request = PublishRequest(
         project_dir=project_dir,
@@ -62,4 +73,28 @@ def run(args: argparse.Namespace) -> int:
     )
     result = publish(request, registry_from(args))
     sys.stdout.write(render_publish(result, args.format))
+    return EXIT_OK
+
+
+def _run_consumer(args: argparse.Namespace) -> int:
+    if args.full or args.force:
+        raise InputError("--consumer records what a project reads; it takes no --full or --force")
+    project_dir: Path = args.project_dir
+    project = args.project or project_name_from(project_dir)
+    env = check_env(args.env)
+    registry = registry_from(args)
+    manifest = load_manifest(project_dir / "target" / "manifest.json",
+                             build_hint=f"run `dbt build` (or `dbt parse`) in {project_dir} first")
+    require_project(manifest, project)
+    contracts = ContractCache(registry)
+    report = validate_loaded([manifest], contracts=contracts, env=env, today=utc_today())
+    keys = record_consumers(registry, report, [manifest], contracts, now=datetime.now(timezone.utc),
+                            git_commit=args.git_commit or current_commit(project_dir))
+    uses = sum(1 for dep in report.projects[0].dependencies if dep.contract_id)
+    if args.format == "json":
+        sys.stdout.write(to_json("publish", {"consumer": project, "env": env, "registry": registry.url,
+                                             "keys": keys, "uses": uses}))
+    else:
+        lines = [f"recorded {project} as a consumer in {registry.url}/{key}" for key in keys]
+        sys.stdout.write("\n".join(lines or [f"{project} reads no public model of any upstream in {env}"]) + "\n")
     return EXIT_OK

@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import date
+from datetime import datetime, timezone
 from pathlib import Path
 
-from meshkit.cli.common import add_format_option, add_registry_options, registry_from
+from meshkit.cli.common import add_format_option, add_registry_options, iso_date, registry_from
+from meshkit.consumers import record_consumers
+from meshkit.dates import utc_today
 from meshkit.errors import InputError
-from meshkit.report import FORMATS_ALL, render_validate
-from meshkit.validate import validate
-
-
-def _date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+from meshkit.gitinfo import current_commit
+from meshkit.names import check_env
+from meshkit.report import FORMATS_REPORT, render_validate
+from meshkit.validate import ContractCache, load_targets, validate_loaded
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -27,7 +24,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         description=(
             "Every cross-project parent in a downstream manifest's parent_map (model.<up>.* from "
             "dbt-loom, source.<down>.<up>.* from meshkit sync) must be a public model of the "
-            "upstream's latest contract. Warns about deprecated or soon-deprecated versions."
+            "upstream's latest contract. Warns about deprecated or soon-deprecated versions. "
+            "With --record-consumer (run it on the main branch), also records in the registry what each "
+            "validated project consumes, which `meshkit check` uses to name the consumers a change breaks."
         ),
     )
     which = parser.add_argument_group("what to validate (at least one)")
@@ -41,8 +40,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     add_registry_options(parser)
     parser.add_argument("--deprecation-window-days", type=int, default=30, metavar="N",
                         help="warn when a consumed version is deprecated within N days (default: 30)")
-    parser.add_argument("--today", type=_date, help=argparse.SUPPRESS)
-    add_format_option(parser, FORMATS_ALL)
+    parser.add_argument("--record-consumer", action="store_true",
+                        help="write {upstream}/{env}/consumers/{project}.json for each upstream a project reads")
+    parser.add_argument("--git-commit", help="commit to record (default: $GITHUB_SHA or git rev-parse HEAD)")
+    parser.add_argument("--today", type=iso_date, help=argparse.SUPPRESS)
+    add_format_option(parser, FORMATS_REPORT)
     parser.set_defaults(run=run)
     return parser
 
@@ -50,15 +52,17 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 def run(args: argparse.Namespace) -> int:
     if not (args.all_projects or args.project or args.manifest):
         raise InputError("nothing to validate: pass --all, --project NAME or --manifest PATH")
-    report = validate(
-        registry=registry_from(args),
-        env=args.env,
-        root=args.root,
-        manifest_paths=args.manifest,
-        projects=args.project,
-        all_projects=args.all_projects,
-        today=args.today,
-        window_days=args.deprecation_window_days,
-    )
+    env = check_env(args.env)
+    registry = registry_from(args)
+    manifests, skipped = load_targets(root=args.root, manifest_paths=args.manifest, projects=args.project,
+                                      all_projects=args.all_projects)
+    contracts = ContractCache(registry)
+    report = validate_loaded(manifests, contracts=contracts, env=env, today=args.today or utc_today(),
+                             window_days=args.deprecation_window_days, skipped=skipped)
     sys.stdout.write(render_validate(report, args.format))
+    if args.record_consumer:
+        commit = args.git_commit or current_commit(args.root)
+        for key in record_consumers(registry, report, manifests, contracts, now=datetime.now(timezone.utc),
+                                    git_commit=commit):
+            print(f"recorded consumer {registry.url}/{key}", file=sys.stderr)
     return report.exit_code

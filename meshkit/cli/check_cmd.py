@@ -1,0 +1,55 @@
+"""meshkit check."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from meshkit.check import check
+from meshkit.check_report import render_check
+from meshkit.cli.common import add_format_option, add_registry_options, iso_date, registry_from
+from meshkit.cli.publish_cmd import project_name_from
+from meshkit.report import FORMATS_REPORT
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    parser = subparsers.add_parser(
+        "check",
+        help="find breaking changes to a project's public contract, and the consumers they break",
+        description=(
+            "Compare a new build's public models (target/manifest.json) with the registry's latest contract "
+            "for --env, classify every change with dbt's contract rules plus access, relation and "
+            "latest_version, and name each downstream project and model that a breaking change reaches, "
+            "from the consumer records downstreams write with `meshkit validate --record-consumer`. "
+            "Removing a model or version past its deprecation_date is a planned removal, not an error."
+        ),
+    )
+    parser.add_argument("--project-dir", type=Path, default=Path("."), help="dbt project folder (default: .)")
+    parser.add_argument("--project", help="expected dbt project name (default: from dbt_project.yml)")
+    parser.add_argument("--manifest", type=Path, metavar="PATH",
+                        help="the new build's manifest (default: PROJECT_DIR/target/manifest.json)")
+    add_registry_options(parser)
+    parser.add_argument("--warn-only", action="store_true", help="report breaking changes but exit 0")
+    parser.add_argument("--consumer-max-age-days", type=int, default=30, metavar="N",
+                        help="flag consumer records not refreshed within N days as stale (default: 30)")
+    parser.add_argument("--today", type=iso_date, help=argparse.SUPPRESS)
+    add_format_option(parser, FORMATS_REPORT)
+    parser.set_defaults(run=run)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    project_dir: Path = args.project_dir
+    report = check(
+        registry=registry_from(args),
+        project_dir=project_dir,
+        project=args.project or project_name_from(project_dir),
+        env=args.env,
+        manifest_path=args.manifest,
+        today=args.today,
+        warn_only=args.warn_only,
+        consumer_max_age_days=args.consumer_max_age_days,
+    )
+    sys.stdout.write(render_check(report, args.format, project_dir=project_dir))
+    return report.exit_code
