@@ -6,7 +6,7 @@ with read access and shows only what was published: never upstream SQL.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -182,10 +182,8 @@ def _history(registry: Registry, project: str, env: str) -> list[Publish]:
         newer, older = surfaces[index], surfaces[index + 1]
         if newer is not None and older is not None:
             changes = diff_surfaces(base=older, current=newer, today=date.max)
-            entry = entries[index]
-            entries[index] = Publish(entry.history_id, entry.published_at, entry.sha256, entry.git_commit,
-                                     entry.dbt_version, entry.public_models, len(changes),
-                                     sum(1 for c in changes if c.severity == BREAKING))
+            entries[index] = replace(entries[index], changes=len(changes),
+                                     breaking=sum(1 for c in changes if c.severity == BREAKING))
     return entries
 
 

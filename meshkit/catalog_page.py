@@ -15,6 +15,7 @@ from importlib import resources
 from meshkit import __version__
 from meshkit.catalog import Catalog
 from meshkit.templating import html_env
+from meshkit.words import model_label
 
 NODE_WIDTH = 250
 NODE_HEIGHT = 24
@@ -83,8 +84,8 @@ def draw_env(catalog: Catalog, env: str) -> Drawing:
     for entry in entries:
         rows = lanes.setdefault(entry.project, [])
         for card in entry.models:
-            text = f"{card.name} v{card.version}" if card.version else card.name
-            rows.append((card.unique_id, text, "deprecated" if card.deprecation_date else "public"))
+            kind = "deprecated" if card.deprecation_date else "public"
+            rows.append((card.unique_id, model_label(card.name, card.version), kind))
             for reader in card.readers:
                 feeds.setdefault(entry.project, set()).add(reader.downstream)
                 for model in reader.models:

@@ -9,7 +9,7 @@ from meshkit import mermaid
 from meshkit.annotations import annotation, append_step_summary, repo_path
 from meshkit.check import Assessed, CheckReport, Impact
 from meshkit.diff import BREAKING, PLANNED, WARNING
-from meshkit.lineage import check_lineage
+from meshkit.lineage import check_lineage, node_name
 from meshkit.markdown_body import comment_marker, fit_comment
 from meshkit.report import to_json
 from meshkit.templating import markdown_env
@@ -58,18 +58,10 @@ def check_json(report: CheckReport) -> str:
     })
 
 
-def _node_name(node_id: str) -> str:
-    """`model.down.revenue` -> `revenue`, but `model.down.revenue.v2` -> `revenue v2`, not a bare `v2`."""
-    parts = node_id.split(".")
-    if parts[0] == "model" and len(parts) >= 4:
-        return f"{parts[2]} {'.'.join(parts[3:])}"
-    return parts[-1]
-
-
 def _impacts_text(impacts: tuple[Impact, ...]) -> str:
     by_downstream: dict[str, list[str]] = {}
     for impact in impacts:
-        names = [_node_name(m) for m in impact.models] or [_node_name(impact.node)]
+        names = [node_name(m) for m in impact.models] or [node_name(impact.node)]
         entry = by_downstream.setdefault(impact.downstream + (" (stale record)" if impact.stale else ""), [])
         entry.extend(n for n in names if n not in entry)
     return "; ".join(f"{d}: {', '.join(models)}" for d, models in by_downstream.items())
@@ -83,6 +75,10 @@ def verdict(report: CheckReport) -> str:
     if report.base is None:
         return f"{report.project} has no {report.env} contract in the registry yet: every public model is new"
     return f"no breaking changes to {report.project}'s public contract"
+
+
+def verdict_line(report: CheckReport) -> str:
+    return ("FAILED: " if report.exit_code else "OK: ") + verdict(report)
 
 
 def check_text(report: CheckReport) -> str:
@@ -103,7 +99,7 @@ def check_text(report: CheckReport) -> str:
         elif status.stale:
             lines.append(f"  warning: consumer {status.downstream} last validated {status.age_days} days ago "
                          f"(over {report.consumer_max_age_days}): its impact may be out of date")
-    lines += ["", ("FAILED: " if report.exit_code else "OK: ") + verdict(report)]
+    lines += ["", verdict_line(report)]
     return "\n".join(lines) + "\n"
 
 
@@ -154,7 +150,7 @@ def check_github(report: CheckReport, *, project_dir: Path) -> str:
             lines.append(annotation("warning", f"consumer {status.downstream} last validated {status.age_days} days ago",
                                     title="meshkit check: stale consumer"))
     append_step_summary(check_markdown(report))
-    lines.append(("FAILED: " if report.exit_code else "OK: ") + verdict(report))
+    lines.append(verdict_line(report))
     return "\n".join(lines) + "\n"
 
 

@@ -104,6 +104,10 @@ def _uses(dep: Dependency, manifest: Manifest, contracts: ContractCache) -> list
             for is_pinned, models in ((True, pinned), (False, unpinned)) if models]
 
 
+def _stamp(now: datetime) -> str:
+    return now.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
 def build_records(
     report: ProjectReport, manifest: Manifest, contracts: ContractCache, *, git_commit: str | None, now: datetime
 ) -> list[ConsumerRecord]:
@@ -111,7 +115,7 @@ def build_records(
     grouped: dict[tuple[str, str], list[Use]] = defaultdict(list)
     for dep in report.dependencies:
         grouped[(dep.upstream, dep.env)].extend(_uses(dep, manifest, contracts))
-    stamp = now.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    stamp = _stamp(now)
     records = []
     for (upstream, env), uses in sorted(grouped.items()):
         published = contracts.get(upstream, env)
@@ -137,7 +141,7 @@ def write_records(registry: Registry, downstream: str, env: str, records: list[C
     check_env(env)
     written = []
     current = {(r.upstream, r.env) for r in records}
-    stamp = now.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    stamp = _stamp(now)
     for key in registry.list(""):
         parts = key.split("/")
         if len(parts) == 4 and parts[1] == env and parts[2] == "consumers" and parts[3] == f"{downstream}.json":

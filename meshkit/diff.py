@@ -15,6 +15,7 @@ from typing import Any
 
 from meshkit.contract import version_str
 from meshkit.manifest import Manifest
+from meshkit.words import model_label
 
 BREAKING = "breaking"
 PLANNED = "planned-removal"
@@ -122,7 +123,7 @@ def _relation(node: dict[str, Any]) -> str:
 
 def _label(node: dict[str, Any]) -> str:
     version = version_str(node.get("version"))
-    return f"{node.get('name')} v{version}" if version else str(node.get("name"))
+    return model_label(str(node.get("name")), version)
 
 
 def _file(node: dict[str, Any]) -> str | None:
@@ -248,13 +249,12 @@ def _model_changes(old: dict[str, Any], new: dict[str, Any], enforced: frozenset
 def _removal(old: dict[str, Any], new_node: dict[str, Any] | None, siblings: list[dict[str, Any]], today: date) -> Change:
     uid, model, version = old["unique_id"], str(old.get("name")), version_str(old.get("version"))
     file = _file(new_node) if new_node else (_file(siblings[0]) if siblings else None)
-    if new_node is not None:
-        access = new_node.get("access") or _config(new_node).get("access") or "protected"
-        severity = PLANNED if _past(old.get("deprecation_date"), today) else BREAKING
-        message = f"{_label(old)} is no longer public (access {access})"
-        return Change("access-lowered", severity, model, uid, message, version, "public", str(access), (), file)
     past = _past(old.get("deprecation_date"), today)
     severity = PLANNED if past else BREAKING
+    if new_node is not None:
+        access = new_node.get("access") or _config(new_node).get("access") or "protected"
+        message = f"{_label(old)} is no longer public (access {access})"
+        return Change("access-lowered", severity, model, uid, message, version, "public", str(access), (), file)
     deprecated = _day(old.get("deprecation_date"))
     when = f" (deprecated since {deprecated})" if past else (
         f" before its deprecation date {deprecated}" if deprecated else "")
@@ -276,12 +276,11 @@ def _versioned(old: dict[str, Any], latest: dict[str, Any], enforced: frozenset[
     return [moved, *(c for c in _model_changes(old, latest, enforced) if c.code in kept)]
 
 
-def _latest_moves(base: Surface, current: Surface, changes: list[Change]) -> list[Change]:
+def _latest_moves(base: Surface, current: Surface, enforced: frozenset[str]) -> list[Change]:
     """Unpinned consumers follow latest_version: a move is breaking if the new latest drops what the old had."""
     found: list[Change] = []
     old_latest = {n.get("name"): n for n in base.models.values() if _is_latest(n)}
     new_latest = {n.get("name"): n for n in current.models.values() if _is_latest(n)}
-    enforced = _ENFORCED_CONSTRAINTS.get(current.adapter, _ENFORCED_CONSTRAINTS["default"])
     for name, old in sorted(old_latest.items()):
         new = new_latest.get(name)
         if new is None or new["unique_id"] == old["unique_id"] or not old.get("version"):
@@ -330,6 +329,6 @@ def diff_surfaces(*, base: Surface, current: Surface, today: date) -> list[Chang
         code, what = ("version-added", f"{_label(new)} is a new version") if known_model and version else (
             "model-added", f"{_label(new)} is a new public model")
         changes.append(Change(code, INFO, str(new.get("name")), uid, what, version, None, _label(new), (), _file(new)))
-    changes.extend(_latest_moves(base, current, changes))
+    changes.extend(_latest_moves(base, current, enforced))
     order = {BREAKING: 0, PLANNED: 1, WARNING: 2, INFO: 3}
     return sorted(changes, key=lambda c: (c.model, c.version or "", order[c.severity], c.code, c.columns))

@@ -6,19 +6,15 @@ from meshkit.check import CheckReport
 from meshkit.diff import BREAKING, INFO
 from meshkit.mermaid import Lineage
 from meshkit.validate import ValidateReport
+from meshkit.words import model_label
 
 
-def _short(node_id: str) -> str:
-    """`model.dbt_down.orders` -> `orders`; versions keep their suffix (`public_customers.v1` -> `public_customers v1`)."""
+def node_name(node_id: str) -> str:
+    """`model.down.revenue` -> `revenue`, but `model.down.revenue.v2` -> `revenue v2`, not a bare `v2`."""
     parts = node_id.split(".")
-    name = parts[-1]
-    if len(parts) >= 4 and parts[-1].startswith("v") and parts[0] == "model":
-        name = f"{parts[-2]} {parts[-1]}"
-    return name
-
-
-def _model_label(name: str, version: str | None) -> str:
-    return f"{name} v{version}" if version else name
+    if parts[0] == "model" and len(parts) >= 4:
+        return f"{parts[2]} {'.'.join(parts[3:])}"
+    return parts[-1]
 
 
 def _focus(report: CheckReport) -> set[str] | None:
@@ -38,7 +34,7 @@ def check_lineage(report: CheckReport) -> Lineage:
     for assessed in report.assessed:
         change = assessed.change
         if focus is None or change.unique_id in focus:
-            lineage.add_node(upstream, change.unique_id, _model_label(change.model, change.version),
+            lineage.add_node(upstream, change.unique_id, model_label(change.model, change.version),
                              broken=change.severity == BREAKING)
     broken_pairs = {(a.change.unique_id, i.node) for a in report.breaking for i in a.impacts}
     for status in report.consumers:
@@ -48,13 +44,13 @@ def check_lineage(report: CheckReport) -> Lineage:
         for use in status.record.uses:
             if focus is not None and use.unique_id not in focus:
                 continue
-            lineage.add_node(upstream, use.unique_id, _model_label(use.model, use.version))
+            lineage.add_node(upstream, use.unique_id, model_label(use.model, use.version))
             broken = (use.unique_id, use.node) in broken_pairs
             for model in use.downstream_models or (use.node,):
                 # Without downstream models the record names only its node for the upstream model, which for
                 # dbt-loom is the upstream's own unique_id: key it by downstream so it is not that same node.
                 key = model if use.downstream_models else f"{status.downstream}/{model}"
-                lineage.add_node(group, key, _short(model), broken=broken)
+                lineage.add_node(group, key, node_name(model), broken=broken)
                 lineage.add_edge(use.unique_id, key, use.via, broken=broken)
     return lineage
 
@@ -67,9 +63,9 @@ def validate_lineage(report: ValidateReport) -> Lineage:
             group = f"{dep.upstream} ({dep.env})"
             broken = dep.contract_id is None
             source = dep.contract_id or dep.parent_id
-            text = _short(source) if dep.contract_id else f"{_short(dep.parent_id)} (unresolved)"
+            text = node_name(source) if dep.contract_id else f"{node_name(dep.parent_id)} (unresolved)"
             lineage.add_node(group, source, text, broken=broken)
             for consumer in dep.consumers:
-                lineage.add_node(project.project, consumer, _short(consumer), broken=broken)
+                lineage.add_node(project.project, consumer, node_name(consumer), broken=broken)
                 lineage.add_edge(source, consumer, dep.via, broken=broken)
     return lineage

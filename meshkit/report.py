@@ -82,14 +82,16 @@ def validate_text(report: ValidateReport) -> str:
         lines.append("")
     for name in report.skipped:
         lines.append(f"skipped {name}: no target/manifest.json (run `dbt build` there)")
-    deps = sum(len(p.dependencies) for p in report.projects)
-    verdict = "FAILED" if report.errors else "OK"
-    lines.append(
-        f"{verdict}: {plural(deps, 'cross-project dependency', 'cross-project dependencies')} in "
-        f"{plural(len(report.projects), 'project')}, {plural(len(report.errors), 'error')}, "
-        f"{plural(len(report.warnings), 'warning')}"
-    )
+    lines.append(validate_verdict(report))
     return "\n".join(lines) + "\n"
+
+
+def validate_verdict(report: ValidateReport) -> str:
+    deps = plural(report.dependency_count, "cross-project dependency", "cross-project dependencies")
+    return (
+        f"{'FAILED' if report.errors else 'OK'}: {deps} in {plural(len(report.projects), 'project')}, "
+        f"{plural(len(report.errors), 'error')}, {plural(len(report.warnings), 'warning')}"
+    )
 
 
 def validate_json(report: ValidateReport) -> str:
@@ -102,13 +104,12 @@ def validate_json(report: ValidateReport) -> str:
 
 def validate_markdown(report: ValidateReport) -> str:
     template = markdown_env().get_template("validate.md.j2")
-    dependency_count = sum(len(p.dependencies) for p in report.projects)
     diagram, level = mermaid.render(validate_lineage(report))
     marker = comment_marker("validate", "+".join(p.project for p in report.projects) or "none")
-    total = sum(len(p.dependencies) for p in report.projects)
+    total = report.dependency_count
 
     def render(max_rows: int | None, details: bool) -> str:
-        return template.render(report=report, dependency_count=dependency_count, marker=marker, diagram=diagram,
+        return template.render(report=report, dependency_count=total, marker=marker, diagram=diagram,
                                diagram_level=level, max_rows=total if max_rows is None else max_rows)
 
     return fit_comment(render, total)
@@ -123,7 +124,7 @@ def validate_github(report: ValidateReport) -> str:
                                     f"{project.project}: {finding.message}", title=f"meshkit validate: {finding.code}",
                                     file=repo_path(project_dir, finding.file)))
     append_step_summary(validate_markdown(report))
-    return "\n".join([*lines, validate_text(report).rstrip("\n").splitlines()[-1]]) + "\n"
+    return "\n".join([*lines, validate_verdict(report)]) + "\n"
 
 
 def render_validate(report: ValidateReport, fmt: str) -> str:

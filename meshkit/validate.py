@@ -73,6 +73,10 @@ class ValidateReport:
         return [f for p in self.projects for f in p.findings if f.severity == "warning"]
 
     @property
+    def dependency_count(self) -> int:
+        return sum(len(p.dependencies) for p in self.projects)
+
+    @property
     def exit_code(self) -> int:
         return EXIT_FINDINGS if self.errors else EXIT_OK
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from meshkit.catalog import build_catalog
 from meshkit.catalog_page import render_catalog_html
-from meshkit.cli.common import add_registry_options, iso_date, registry_from
+from meshkit.cli.common import add_consumer_age_option, add_registry_options, iso_date, registry_from
 from meshkit.dates import utc_today
 from meshkit.errors import EXIT_OK
 from meshkit.files import write_atomically
@@ -34,8 +34,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                         help="only these envs (repeatable; default: every env in the registry)")
     parser.add_argument("--output", "-o", default="meshkit-catalog.html", metavar="PATH",
                         help="where to write the page, or - for stdout (default: meshkit-catalog.html)")
-    parser.add_argument("--consumer-max-age-days", type=int, default=30, metavar="N",
-                        help="mark consumer records older than N days as stale (default: 30)")
+    add_consumer_age_option(parser)
     parser.add_argument("--today", type=iso_date, help=argparse.SUPPRESS)
     parser.add_argument("--format", choices=("html", "json"), default="html",
                         help="html page, or the catalog's data as JSON (default: html)")

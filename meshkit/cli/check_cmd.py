@@ -8,7 +8,13 @@ from pathlib import Path
 
 from meshkit.check import check
 from meshkit.check_report import render_check
-from meshkit.cli.common import add_format_option, add_registry_options, iso_date, registry_from
+from meshkit.cli.common import (
+    add_consumer_age_option,
+    add_format_option,
+    add_registry_options,
+    iso_date,
+    registry_from,
+)
 from meshkit.cli.publish_cmd import project_name_from
 from meshkit.report import FORMATS_REPORT
 
@@ -31,8 +37,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                         help="the new build's manifest (default: PROJECT_DIR/target/manifest.json)")
     add_registry_options(parser)
     parser.add_argument("--warn-only", action="store_true", help="report breaking changes but exit 0")
-    parser.add_argument("--consumer-max-age-days", type=int, default=30, metavar="N",
-                        help="flag consumer records not refreshed within N days as stale (default: 30)")
+    add_consumer_age_option(parser)
     parser.add_argument("--today", type=iso_date, help=argparse.SUPPRESS)
     add_format_option(parser, FORMATS_REPORT)
     parser.set_defaults(run=run)

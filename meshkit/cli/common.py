@@ -27,6 +27,11 @@ def add_format_option(parser: argparse.ArgumentParser, choices: tuple[str, ...])
     parser.add_argument("--format", choices=choices, default="text", help="output format (default: text)")
 
 
+def add_consumer_age_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--consumer-max-age-days", type=int, default=30, metavar="N",
+                        help="flag consumer records not refreshed within N days as stale (default: 30)")
+
+
 def registry_from(args: argparse.Namespace) -> Registry:
     return open_registry(args.registry, endpoint_url=args.endpoint_url)
 
