@@ -18,7 +18,7 @@ from meshkit.contract import version_str
 from meshkit.diff import BREAKING, Surface, diff_surfaces
 from meshkit.errors import MeshkitError, RegistryError
 from meshkit.manifest import parse_manifest
-from meshkit.names import is_safe_identifier
+from meshkit.names import is_env_name, is_project_name
 from meshkit.published import read_latest
 from meshkit.registry import Registry
 
@@ -196,7 +196,7 @@ def _envs(registry: Registry) -> list[tuple[str, str]]:
     for key in registry.list(""):
         parts = key.split("/")
         if len(parts) == 4 and parts[2:] == ["latest", layout.METADATA]:
-            if is_safe_identifier(parts[0]) and is_safe_identifier(parts[1]):
+            if is_project_name(parts[0]) and is_env_name(parts[1]):
                 pairs.add((parts[0], parts[1]))
     return sorted(pairs)
 

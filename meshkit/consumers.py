@@ -19,7 +19,7 @@ from meshkit import __version__, layout
 from meshkit.contract import serialise
 from meshkit.errors import RegistryError, UnsafeNameError
 from meshkit.manifest import Manifest
-from meshkit.names import check_env, check_project
+from meshkit.names import check_env, check_project, is_project_name
 from meshkit.registry import Registry
 from meshkit.validate import VIA_LOOM, VIA_SOURCE, ContractCache, Dependency, ProjectReport, ValidateReport
 
@@ -125,15 +125,6 @@ def build_records(
     return records
 
 
-def _is_project_name(name: str) -> bool:
-    """A shared registry may hold folders no project could own; skip them rather than fail on their key."""
-    try:
-        check_project(name)
-    except UnsafeNameError:
-        return False
-    return True
-
-
 def write_records(registry: Registry, downstream: str, env: str, records: list[ConsumerRecord],
                   *, now: datetime, git_commit: str | None) -> list[str]:
     """Write each record, and empty ones for upstreams this downstream no longer reads."""
@@ -145,7 +136,7 @@ def write_records(registry: Registry, downstream: str, env: str, records: list[C
     for key in registry.list(""):
         parts = key.split("/")
         if len(parts) == 4 and parts[1] == env and parts[2] == "consumers" and parts[3] == f"{downstream}.json":
-            if (parts[0], env) not in current and _is_project_name(parts[0]):
+            if (parts[0], env) not in current and is_project_name(parts[0]):
                 records = [*records, ConsumerRecord(downstream, parts[0], env, stamp, git_commit, None, ())]
     for record in records:
         key = layout.consumer_key(record.upstream, record.env, downstream)

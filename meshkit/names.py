@@ -35,6 +35,15 @@ def check_env(name: str) -> str:
     return name
 
 
+def is_project_name(value: object) -> bool:
+    """For skipping foreign folders in a shared registry rather than failing on them."""
+    return isinstance(value, str) and _PROJECT.fullmatch(value) is not None
+
+
+def is_env_name(value: object) -> bool:
+    return isinstance(value, str) and _ENV.fullmatch(value) is not None
+
+
 def is_safe_identifier(value: object) -> bool:
     return isinstance(value, str) and _IDENTIFIER.fullmatch(value) is not None
 
