@@ -14,7 +14,7 @@ JS_STAMP := $(JS_DIR)/node_modules/.meshkit-npm-ci
 SUDO     := $(if $(filter 0,$(shell id -u)),,sudo)
 APT_GET  := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get
 
-.PHONY: demo test venv clean browser-deps chromium
+.PHONY: demo test act lint venv clean browser-deps chromium
 
 venv: $(STAMP)
 
@@ -46,8 +46,23 @@ $(JS_STAMP): $(JS_DIR)/package.json $(JS_DIR)/package-lock.json
 	cd $(JS_DIR) && PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund --engine-strict=false
 	touch $@
 
+# --dist loadfile keeps each test file on one worker, in order: the act scenarios build on each
+# other, and one worker takes them while the other works through the rest of the suite.
 test: $(STAMP) browser-deps
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+
+# Only the workflows under act (host mode, no Docker); also part of `make test`.
+act: $(STAMP) $(JS_STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -m act $(PYTEST_ARGS)
+
+# The workflows and composite actions: zizmor (offline, default persona, config in
+# .github/zizmor.yml), actionlint and shellcheck (the actions' scripts) must report nothing.
+# tests/test_workflows_static.py runs the same commands inside `make test`.
+SHELL_SCRIPTS := $(wildcard .github/actions/*.sh .github/actions/*/*.sh scripts/*.sh)
+lint: $(STAMP)
+	$(BIN)/zizmor --offline .github
+	$(BIN)/actionlint
+	$(BIN)/shellcheck -P SCRIPTDIR -x $(SHELL_SCRIPTS)
 
 clean:
 	rm -rf registry dbt_*/target dbt_*/logs dbt_*/*.duckdb dbt_*/*.duckdb.wal

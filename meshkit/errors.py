@@ -44,3 +44,11 @@ class IntegrityError(RegistryError):
 
 class ConflictError(RegistryError):
     """Another publisher changed the registry while we were writing."""
+
+
+class GitHubError(MeshkitError):
+    """The GitHub API refused or failed a request; the message names the call and the fix."""
+
+
+class ReadOnlyTokenError(GitHubError):
+    """A 403 "Resource not accessible by integration": a fork PR's read-only GITHUB_TOKEN, not a misconfiguration."""

@@ -26,9 +26,17 @@ def fit_comment(render: Callable[[int | None, bool], str], total_rows: int, budg
     while len(body) > budget and rows > 0:
         rows = rows * 3 // 4
         body = render(rows, False)
-    if len(body) > budget:
-        body = _cut(body, budget - len(TRUNCATED_NOTICE)) + TRUNCATED_NOTICE
-    return body
+    return fit_text(body, budget)
+
+
+def fit_text(body: str, budget: int = COMMENT_BUDGET) -> str:
+    """A finished body cut to budget (whole lines, never inside a code fence) with a visible notice.
+
+    For bodies meshkit did not render itself, e.g. the file `meshkit comment` posts.
+    """
+    if len(body) <= budget:
+        return body
+    return _cut(body, budget - len(TRUNCATED_NOTICE)) + TRUNCATED_NOTICE
 
 
 def _cut(body: str, size: int) -> str:

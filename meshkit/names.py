@@ -15,6 +15,8 @@ from meshkit.errors import UnsafeNameError
 _PROJECT = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
 _ENV = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,63}")
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_$]{0,254}")
+# GitHub owner and repository names: they become API paths, so no "/" beyond the one, no "..".
+_REPOSITORY = re.compile(r"[A-Za-z0-9-]+/[A-Za-z0-9._-]+")
 
 
 def check_project(name: str, *, what: str = "project") -> str:
@@ -55,3 +57,20 @@ def check_identifier(value: object, *, what: str) -> str:
             "and '$', not starting with a digit); refusing to write it"
         )
     return value  # type: ignore[return-value]
+
+
+def check_repository(name: object, *, what: str = "repository") -> str:
+    if not isinstance(name, str) or not _REPOSITORY.fullmatch(name) or name.split("/")[1] in (".", ".."):
+        raise UnsafeNameError(f"{what} {name!r} is not a GitHub repository: use OWNER/REPO (letters, digits, '-', '.', '_')")
+    return name
+
+
+def unique_repositories(names: list[str]) -> list[str]:
+    """First spelling of each repository, in order; GitHub names are case-insensitive."""
+    seen: set[str] = set()
+    unique = []
+    for name in names:
+        if name.lower() not in seen:
+            seen.add(name.lower())
+            unique.append(name)
+    return unique

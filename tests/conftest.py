@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from filelock import FileLock
 
+from github_api import github_api  # noqa: F401  (the fake GitHub REST API fixture)
 from helpers import clean_env, copy_repo, run
 
 SEED_STEPS = """set -e

@@ -11,10 +11,19 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-COPY_IGNORE = shutil.ignore_patterns(
-    ".git", ".venv", "target", "logs", "dbt_packages", "registry", "artifacts",
-    "*.duckdb", "*.duckdb.wal", "__pycache__", ".pytest_cache", "*.egg-info", ".user.yml", "node_modules",
+_IGNORED_ANYWHERE = shutil.ignore_patterns(
+    ".git", ".venv", "target", "logs", "dbt_packages",
+    "*.duckdb", "*.duckdb.wal", "__pycache__", ".pytest_cache", ".ruff_cache", "*.egg-info", ".user.yml", "node_modules",
 )
+# Build outputs at the top only: meshkit/registry/ is source code, registry/ is the demo's registry.
+_IGNORED_AT_ROOT = {"registry", "artifacts"}
+
+
+def _copy_ignore(directory: str, names: list[str]) -> set[str]:
+    ignored = set(_IGNORED_ANYWHERE(directory, names))
+    if Path(directory) == REPO:
+        ignored |= _IGNORED_AT_ROOT.intersection(names)
+    return ignored
 # Variables a developer's shell may carry that would steer meshkit or boto3 away from the test's own setup.
 _SCRUBBED = ("MESHKIT_REGISTRY", "DBT_MESH_BUCKET", "DBT_LOOM_CONFIG", "AWS_PROFILE", "AWS_ENDPOINT_URL",
              "AWS_ENDPOINT_URL_S3", "GITHUB_SHA", "DBT_UP_DUCKDB_PATH")
@@ -45,7 +54,7 @@ def dbt(project_dir: Path, *args: str, env: dict[str, str] | None = None) -> sub
 
 
 def copy_repo(dest: Path) -> Path:
-    shutil.copytree(REPO, dest, ignore=COPY_IGNORE)
+    shutil.copytree(REPO, dest, ignore=_copy_ignore)
     return dest
 
 

@@ -171,8 +171,8 @@ def test_dropped_column_breaks_every_consumer_of_the_model(up: Path) -> None:
     text = check(up)
     assert text.returncode == 1
     assert "BREAKING [column-removed] column status of public_orders was removed" in text.stdout
-    assert text.stdout.rstrip().endswith(f"FAILED: 1 breaking change to dbt_up's public contract, "
-                                         f"breaking dbt_down, dbt_down_loom")
+    assert text.stdout.rstrip().endswith("FAILED: 1 breaking change to dbt_up's public contract, "
+                                         "breaking dbt_down, dbt_down_loom")
 
 
 # --- 2. column types -------------------------------------------------------------------------------------------

@@ -10,12 +10,13 @@ Exit codes (the same for every subcommand):
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import traceback
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 from meshkit import __version__
-from meshkit.cli import catalog_cmd, check_cmd, publish_cmd, sync_cmd, validate_cmd
+from meshkit.cli import catalog_cmd, check_cmd, comment_cmd, dispatch_cmd, publish_cmd, sync_cmd, validate_cmd
 from meshkit.errors import EXIT_BUG, EXIT_INPUT, MeshkitError
 
 EXIT_CODES_HELP = """exit codes:
@@ -25,13 +26,14 @@ EXIT_CODES_HELP = """exit codes:
   3  internal error in meshkit (please report it)
 """
 
-_SUBCOMMANDS = (publish_cmd, sync_cmd, validate_cmd, check_cmd, catalog_cmd)
+_SUBCOMMANDS = (publish_cmd, sync_cmd, validate_cmd, check_cmd, catalog_cmd, dispatch_cmd, comment_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="meshkit",
-        description="dbt Mesh for dbt-core: publish public contracts, sync sources, validate lineage, check for breaking changes, catalog the mesh.",
+        description="dbt Mesh for dbt-core: publish public contracts, sync sources, validate lineage, "
+                    "check for breaking changes, catalog the mesh, notify consumers and comment on PRs.",
         epilog=EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -44,9 +46,11 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, environ: Mapping[str, str] | None = None) -> int:
+    """environ (default os.environ) reaches subcommands as args.environ, so tests inject it."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.environ = os.environ if environ is None else environ
     run: Callable[[argparse.Namespace], int] = args.run
     try:
         return run(args)

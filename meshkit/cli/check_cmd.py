@@ -7,13 +7,15 @@ import sys
 from pathlib import Path
 
 from meshkit.check import check
-from meshkit.check_report import render_check
+from meshkit.check_report import check_markdown, render_check
 from meshkit.cli.common import (
     add_consumer_age_option,
     add_format_option,
+    add_markdown_output_option,
     add_registry_options,
     iso_date,
     registry_from,
+    write_markdown_output,
 )
 from meshkit.cli.publish_cmd import project_name_from
 from meshkit.report import FORMATS_REPORT
@@ -40,6 +42,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     add_consumer_age_option(parser)
     parser.add_argument("--today", type=iso_date, help=argparse.SUPPRESS)
     add_format_option(parser, FORMATS_REPORT)
+    add_markdown_output_option(parser)
     parser.set_defaults(run=run)
     return parser
 
@@ -57,4 +60,5 @@ def run(args: argparse.Namespace) -> int:
         consumer_max_age_days=args.consumer_max_age_days,
     )
     sys.stdout.write(render_check(report, args.format, project_dir=project_dir))
+    write_markdown_output(args.markdown_output, lambda: check_markdown(report))
     return report.exit_code

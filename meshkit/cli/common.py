@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import argparse
 from datetime import date
+from pathlib import Path
+from typing import Callable
+
+from meshkit.files import write_atomically
 
 from meshkit.registry import REGISTRY_ENV, Registry, open_registry
 
@@ -30,6 +34,17 @@ def add_format_option(parser: argparse.ArgumentParser, choices: tuple[str, ...])
 def add_consumer_age_option(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--consumer-max-age-days", type=int, default=30, metavar="N",
                         help="flag consumer records not refreshed within N days as stale (default: 30)")
+
+
+def add_markdown_output_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--markdown-output", type=Path, metavar="PATH",
+                        help="also write the markdown report (the PR comment) to PATH, whatever --format is")
+
+
+def write_markdown_output(path: Path | None, render_markdown: Callable[[], str]) -> None:
+    """CI wants annotations on stdout and the PR comment in a file from one run, not two runs that could differ."""
+    if path is not None:
+        write_atomically(path, render_markdown().encode())
 
 
 def registry_from(args: argparse.Namespace) -> Registry:

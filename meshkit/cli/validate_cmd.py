@@ -7,13 +7,20 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from meshkit.cli.common import add_format_option, add_registry_options, iso_date, registry_from
+from meshkit.cli.common import (
+    add_format_option,
+    add_markdown_output_option,
+    add_registry_options,
+    iso_date,
+    registry_from,
+    write_markdown_output,
+)
 from meshkit.consumers import record_consumers
 from meshkit.dates import utc_today
 from meshkit.errors import InputError
 from meshkit.gitinfo import current_commit
 from meshkit.names import check_env
-from meshkit.report import FORMATS_REPORT, render_validate
+from meshkit.report import FORMATS_REPORT, render_validate, validate_markdown
 from meshkit.validate import ContractCache, load_targets, validate_loaded
 
 
@@ -45,6 +52,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument("--git-commit", help="commit to record (default: $GITHUB_SHA or git rev-parse HEAD)")
     parser.add_argument("--today", type=iso_date, help=argparse.SUPPRESS)
     add_format_option(parser, FORMATS_REPORT)
+    add_markdown_output_option(parser)
     parser.set_defaults(run=run)
     return parser
 
@@ -60,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
     report = validate_loaded(manifests, contracts=contracts, env=env, today=args.today or utc_today(),
                              window_days=args.deprecation_window_days, skipped=skipped)
     sys.stdout.write(render_validate(report, args.format))
+    write_markdown_output(args.markdown_output, lambda: validate_markdown(report))
     if args.record_consumer:
         commit = args.git_commit or current_commit(args.root)
         for key in record_consumers(registry, report, manifests, contracts, now=datetime.now(timezone.utc),

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+export MESHKIT_ACTION_NAME="meshkit dispatch"
+# shellcheck source=../lib.sh
+source "$GITHUB_ACTION_PATH/../lib.sh"
+require_meshkit
+registry_args
+
+dry_run="$(boolean_input dry-run "${MESHKIT_INPUT_DRY_RUN:-false}")"
+[[ "$dry_run" == true || -n "${GITHUB_TOKEN:-}" ]] || die "the token input is empty: pass a GitHub App token or a fine-grained token from a secret"
+args=(--project "${MESHKIT_INPUT_PROJECT:?}" --env "${MESHKIT_INPUT_ENV:-prod}"
+  --event-type "${MESHKIT_INPUT_EVENT_TYPE:-meshkit-upstream-published}" --format json)
+config="${MESHKIT_INPUT_CONFIG:-}"
+if [[ -n "$config" && -f "$config" ]]; then
+  args+=(--config "$config")
+elif [[ -n "$config" && "$config" != meshkit.yml ]]; then
+  die "config file '$config' not found"
+fi
+read -r -a extra <<<"$(tr '\n' ' ' <<<"${MESHKIT_INPUT_REPOSITORIES:-}")"
+for repository in "${extra[@]}"; do args+=(--repository "$repository"); done
+[[ "$dry_run" == true ]] && args+=(--dry-run)
+
+rc=0
+result="$(meshkit dispatch "${REGISTRY_ARGS[@]}" "${args[@]}")" || rc=$?
+if [[ -n "$result" ]]; then
+  jq -r '.repositories[] | "meshkit dispatch: \(.repository) \(.status)\(if .error then ": " + .error else "" end)"' <<<"$result"
+  output_multiline repositories "$(jq -r '.repositories[] | select(.status == "sent" or .status == "dry-run") | .repository' <<<"$result")"
+fi
+exit "$rc"

@@ -1,0 +1,475 @@
+"""Self-tests of the fake GitHub REST API (tests/github_api.py), driven with plain `requests`.
+
+The fake is only worth having if its validator can fail: every bad request below must be
+answered the way GitHub answers it *and* be recorded as a violation, and good requests must
+leave none behind (the `github_api` fixture fails any test that leaves one).
+"""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from github_api import (
+    API_VERSION, BOT, SECONDARY_RATE_LIMIT_MESSAGE, GitHubAPI, SpecMissing, User, comment_object, load_spec,
+    response_errors,
+)
+from helpers import REPO, run
+
+WRITE, READ = "ghs_write_token", "ghs_read_only_token"
+GOOD_HEADERS = {
+    "Accept": "application/vnd.github+json",
+    "User-Agent": "meshkit-tests",
+    "X-GitHub-Api-Version": API_VERSION,
+}
+
+
+def call(server: GitHubAPI, method: str, path: str, *, token: str | None = WRITE,
+         headers: dict[str, str | None] | None = None, **kwargs: Any) -> requests.Response:
+    """One request with GitHub's recommended headers; `headers` overrides them (None drops one)."""
+    merged: dict[str, str | None] = {**GOOD_HEADERS, "Authorization": f"Bearer {token}" if token else None}
+    merged.update(headers or {})
+    # requests drops headers whose value is None; an explicit "" is needed to suppress its own User-Agent.
+    sent = {k: v for k, v in merged.items() if v is not None}
+    if merged.get("User-Agent") is None:
+        sent["User-Agent"] = ""
+    url = path if path.startswith("http") else server.base_url + path
+    with requests.Session() as session:
+        session.trust_env = False  # a developer's HTTP_PROXY must not sit between the test and loopback
+        return session.request(method, url, headers=sent, timeout=10, **kwargs)
+
+
+@pytest.fixture
+def gh(github_api: GitHubAPI) -> GitHubAPI:
+    """The fixture with one repository (PRs 7 and 8, issue 3) and a write and a read-only token."""
+    github_api.add_repository("acme/shop", pull_requests=[7, 8], issues=[3])
+    github_api.add_token(WRITE)
+    github_api.add_token(READ, write=False)
+    return github_api
+
+
+def one_violation(server: GitHubAPI, *fragments: str) -> str:
+    taken = server.take_violations()
+    assert len(taken) == 1, taken
+    for fragment in fragments:
+        assert fragment in taken[0].reason, taken[0]
+    return taken[0].reason
+
+
+# ---- good requests ------------------------------------------------------------------------
+
+
+def test_dispatch_is_recorded(gh: GitHubAPI) -> None:
+    payload = {"project": "dbt_up", "env": "prod", "sha256": "0" * 64}
+    response = call(gh, "POST", "/repos/acme/shop/dispatches", json={"event_type": "meshkit-upstream-published",
+                                                                     "client_payload": payload})
+    assert response.status_code == 204 and response.content == b""
+    [dispatch] = gh.dispatches
+    assert (dispatch.repository, dispatch.event_type, dispatch.client_payload, dispatch.token) == (
+        "acme/shop", "meshkit-upstream-published", payload, WRITE)
+    [logged] = gh.log
+    assert (logged.method, logged.path, logged.status, logged.operation_id, logged.json["event_type"]) == (
+        "POST", "/repos/acme/shop/dispatches", 204, "repos/create-dispatch-event", "meshkit-upstream-published")
+
+
+def test_comment_lifecycle_as_the_actions_bot(gh: GitHubAPI) -> None:
+    created = call(gh, "POST", "/repos/acme/shop/issues/7/comments", json={"body": "<!-- meshkit:check:dbt_up -->\nhi"})
+    assert created.status_code == 201
+    comment = created.json()
+    assert created.headers["Location"] == comment["url"]
+    assert comment["url"] == f"{gh.base_url}/repos/acme/shop/issues/comments/{comment['id']}"
+    assert comment["user"]["login"] == BOT.login == "github-actions[bot]" and comment["user"]["type"] == "Bot"
+    assert comment["html_url"] == f"https://github.com/acme/shop/pull/7#issuecomment-{comment['id']}"
+    assert comment["issue_url"] == f"{gh.base_url}/repos/acme/shop/issues/7"
+    assert created.headers["Content-Type"] == "application/json; charset=utf-8"
+
+    fetched = call(gh, "GET", f"/repos/acme/shop/issues/comments/{comment['id']}")
+    assert fetched.status_code == 200 and fetched.json() == comment
+
+    updated = call(gh, "PATCH", f"/repos/acme/shop/issues/comments/{comment['id']}", json={"body": "new"})
+    assert updated.status_code == 200 and updated.json()["body"] == "new" and updated.json()["id"] == comment["id"]
+    assert [c["body"] for c in gh.comments("acme/shop", 7)] == ["new"]
+
+    # Owner and repository names are not case sensitive on GitHub.
+    assert call(gh, "GET", f"/repos/ACME/Shop/issues/comments/{comment['id']}").status_code == 200
+    assert call(gh, "DELETE", f"/repos/acme/shop/issues/comments/{comment['id']}").status_code == 204
+    assert gh.comments("acme/shop", 7) == []
+    assert [(c.method, c.status) for c in gh.log] == [
+        ("POST", 201), ("GET", 200), ("PATCH", 200), ("GET", 200), ("DELETE", 204)]
+
+
+def test_token_scheme_and_comments_on_issues(gh: GitHubAPI) -> None:
+    response = call(gh, "POST", "/repos/acme/shop/issues/3/comments", token=None,
+                    headers={"Authorization": f"token {WRITE}"}, json={"body": "x"})
+    assert response.status_code == 201
+    assert response.json()["html_url"].endswith(f"/acme/shop/issues/3#issuecomment-{response.json()['id']}")
+
+
+def test_a_token_can_comment_as_another_user(gh: GitHubAPI) -> None:
+    gh.add_token("ghp_personal", user=User("mona", 9919))
+    response = call(gh, "POST", "/repos/acme/shop/issues/8/comments", token="ghp_personal", json={"body": "x"})
+    assert response.json()["user"]["login"] == "mona" and response.json()["author_association"] == "MEMBER"
+
+
+def test_concurrent_requests_get_distinct_comments(gh: GitHubAPI) -> None:
+    statuses: list[int] = []
+
+    def post(i: int) -> None:
+        statuses.append(call(gh, "POST", "/repos/acme/shop/issues/7/comments", json={"body": f"c{i}"}).status_code)
+
+    threads = [threading.Thread(target=post, args=(i,)) for i in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert statuses == [201] * 16
+    ids = [c["id"] for c in gh.comments("acme/shop", 7)]
+    assert len(set(ids)) == 16 and ids == sorted(ids)
+
+
+# ---- the validator fails what GitHub rejects ------------------------------------------------
+
+BAD_REQUESTS = [
+    pytest.param("POST", "/repos/acme/shop/dispatches", {"json": {"event_type": "e" * 101}}, {}, 422,
+                 ("body: event_type", "is too long"), id="event_type-101-chars"),
+    pytest.param("POST", "/repos/acme/shop/dispatches",
+                 {"json": {"event_type": "e", "client_payload": {f"k{i}": i for i in range(11)}}}, {}, 422,
+                 ("client_payload", "too many properties"), id="client_payload-11-keys"),
+    pytest.param("POST", "/repos/acme/shop/dispatches", {"json": {"client_payload": {}}}, {}, 422,
+                 ("'event_type' is a required property",), id="dispatch-without-event_type"),
+    pytest.param("POST", "/repos/acme/shop/issues/7/comments", {}, {}, 422,
+                 ("requires a JSON body",), id="create-comment-without-body"),
+    pytest.param("POST", "/repos/acme/shop/issues/7/comments", {"json": {"text": "hi"}}, {}, 422,
+                 ("'body' is a required property",), id="create-comment-wrong-field"),
+    pytest.param("PATCH", "/repos/acme/shop/issues/comments/1", {"json": {"body": 5}}, {}, 422,
+                 ("body: body: 5 is not of type 'string'",), id="update-comment-body-not-a-string"),
+    pytest.param("POST", "/repos/acme/shop/issues/7/comments", {"data": "{not json"},
+                 {"Content-Type": "application/json"}, 400, ("not JSON",), id="body-not-json"),
+    pytest.param("POST", "/repos/acme/shop/issues/7/comments", {"data": b'{"body": "x"}'},
+                 {"Content-Type": "text/plain"}, 201, ("Content-Type 'text/plain'",), id="body-not-declared-json"),
+    pytest.param("GET", "/repos/acme/shop/issues/7/comments", {"params": {"per_page": 101}}, {}, 200,
+                 ("per_page=101",), id="per_page-101"),
+    pytest.param("GET", "/repos/acme/shop/issues/7/comments", {"params": {"per_page": "lots"}}, {}, 200,
+                 ("per_page='lots'", "is not of type 'integer'"), id="per_page-not-an-integer"),
+    pytest.param("GET", "/repos/acme/shop/issues/7/comments", {"params": {"since": "yesterday"}}, {}, 200,
+                 ("since='yesterday'", "date-time"), id="since-not-a-date-time"),
+    pytest.param("GET", "/repos/acme/shop/issues/7/comments", {"params": {"sort": "created"}}, {}, 200,
+                 ("'sort' is not a parameter of issues/list-comments",), id="unknown-query-parameter"),
+    pytest.param("GET", "/repos/acme/shop/issues/seven/comments", {}, {}, 404,
+                 ("path parameter issue_number='seven'",), id="issue_number-not-an-integer"),
+    pytest.param("GET", "/repos/acme/shop/pulls/7/comment", {}, {}, 404,
+                 ("no such path",), id="unknown-path"),
+    pytest.param("GET", "/repos/acme/shop/dispatches", {}, {}, 404,
+                 ("no GET on /repos/{owner}/{repo}/dispatches",), id="unknown-method"),
+    pytest.param("POST", "/repos/acme/shop/issues/7/comments", {"json": {"body": "x"}}, {"Authorization": None}, 401,
+                 ("Authorization",), id="missing-authorization"),
+    pytest.param("POST", "/repos/acme/shop/issues/7/comments", {"json": {"body": "x"}},
+                 {"Authorization": f"Basic {WRITE}"}, 401, ("Authorization",), id="authorization-not-bearer"),
+    pytest.param("POST", "/repos/acme/shop/issues/7/comments", {"json": {"body": "x"}}, {"User-Agent": None}, 403,
+                 ("User-Agent",), id="missing-user-agent"),
+    pytest.param("GET", "/repos/acme/shop/issues/7/comments", {}, {"Accept": "application/json"}, 200,
+                 ("Accept 'application/json'",), id="accept-not-vnd-github"),
+    pytest.param("GET", "/repos/acme/shop/issues/7/comments", {}, {"X-GitHub-Api-Version": "2021-01-01"}, 400,
+                 ("X-GitHub-Api-Version '2021-01-01'",), id="unsupported-api-version"),
+    pytest.param("GET", "/repos/acme/shop/issues/7/comments", {"json": {"x": 1}}, {}, 200,
+                 ("takes no request body",), id="body-on-a-get"),
+    pytest.param("GET", "/repos/acme/shop", {}, {}, 501,
+                 ("does not implement",), id="valid-on-github-but-not-in-the-fake"),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "kwargs", "headers", "status", "fragments"), BAD_REQUESTS)
+def test_bad_requests_are_violations(gh: GitHubAPI, method: str, path: str, kwargs: dict[str, Any],
+                                     headers: dict[str, str | None], status: int, fragments: tuple[str, ...]) -> None:
+    gh.add_comment("acme/shop", 7, "someone else's comment")
+    response = call(gh, method, path, headers=headers, **kwargs)
+    assert response.status_code == status, response.text
+    if status >= 400:
+        assert set(response.json()) >= {"message", "documentation_url"}
+    one_violation(gh, *fragments)
+    assert [c.status for c in gh.log] == [status]
+
+
+def test_good_requests_leave_no_violation(gh: GitHubAPI) -> None:
+    gh.add_comment("acme/shop", 7, "x")
+    assert call(gh, "GET", "/repos/acme/shop/issues/7/comments",
+                params={"per_page": 100, "page": 1, "since": "2020-01-01T00:00:00Z"}).status_code == 200
+    assert call(gh, "POST", "/repos/acme/shop/dispatches", json={"event_type": "e" * 100,
+                "client_payload": {f"k{i}": i for i in range(10)}}).status_code == 204
+    # The version header is optional: GitHub then assumes 2022-11-28.
+    assert call(gh, "POST", "/repos/acme/shop/issues/7/comments", json={"body": ""},
+                headers={"X-GitHub-Api-Version": None}).status_code == 201
+    assert gh.violations == []
+
+
+def test_client_payload_of_64kb_is_refused(gh: GitHubAPI) -> None:
+    response = call(gh, "POST", "/repos/acme/shop/dispatches",
+                    json={"event_type": "e", "client_payload": {"blob": "x" * 65536}})
+    assert response.status_code == 422 and gh.dispatches == []
+    one_violation(gh, "64KB")
+
+
+def test_comment_body_over_githubs_limit_is_422(gh: GitHubAPI) -> None:
+    """GitHub's own rule, not the description's: a 422 the client must handle, not a violation."""
+    response = call(gh, "POST", "/repos/acme/shop/issues/7/comments", json={"body": "x" * 65537})
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["message"] == "Body is too long (maximum is 65536 characters)"
+    assert call(gh, "POST", "/repos/acme/shop/issues/7/comments", json={"body": "x" * 65536}).status_code == 201
+
+
+# ---- pagination -----------------------------------------------------------------------------
+
+
+def test_link_headers_page_like_github(gh: GitHubAPI) -> None:
+    gh.seed_comments("acme/shop", 7, 249)
+    marker = gh.add_comment("acme/shop", 7, "<!-- meshkit:check:dbt_up -->\nold", user=BOT, author_association="NONE")
+    repositories = f"{gh.base_url}/repositories/{gh.repository('acme/shop').id}/issues/7/comments"
+
+    first = call(gh, "GET", "/repos/acme/shop/issues/7/comments", params={"per_page": 100})
+    assert len(first.json()) == 100
+    assert first.headers["Link"] == (f'<{repositories}?per_page=100&page=2>; rel="next", '
+                                     f'<{repositories}?per_page=100&page=3>; rel="last"')
+    middle = call(gh, "GET", "/repos/acme/shop/issues/7/comments", params={"per_page": 100, "page": 2})
+    assert middle.headers["Link"] == (f'<{repositories}?per_page=100&page=1>; rel="prev", '
+                                      f'<{repositories}?per_page=100&page=3>; rel="next", '
+                                      f'<{repositories}?per_page=100&page=3>; rel="last", '
+                                      f'<{repositories}?per_page=100&page=1>; rel="first"')
+    # Following rel="next" (GitHub's /repositories/{id} form) reaches the marker on page 3.
+    last = call(gh, "GET", middle.links["next"]["url"])
+    assert last.status_code == 200 and len(last.json()) == 50
+    assert last.json()[-1] == marker
+    assert set(last.links) == {"prev", "first"}
+    beyond = call(gh, "GET", "/repos/acme/shop/issues/7/comments", params={"per_page": 100, "page": 4})
+    assert beyond.json() == [] and set(beyond.links) == {"prev", "first"}
+
+    default = call(gh, "GET", "/repos/acme/shop/issues/7/comments")
+    assert len(default.json()) == 30 and default.links["last"]["url"].endswith("?page=9")
+    ids = [c["id"] for c in default.json()]
+    assert ids == sorted(ids)
+
+
+def test_one_page_has_no_link_header(gh: GitHubAPI) -> None:
+    gh.seed_comments("acme/shop", 7, 3)
+    response = call(gh, "GET", "/repos/acme/shop/issues/7/comments")
+    assert len(response.json()) == 3 and "Link" not in response.headers
+    assert call(gh, "GET", "/repos/acme/shop/issues/8/comments").json() == []
+
+
+def test_since_filters_on_updated_at(gh: GitHubAPI) -> None:
+    gh.seed_comments("acme/shop", 7, 5)  # an hour old
+    call(gh, "POST", "/repos/acme/shop/issues/7/comments", json={"body": "fresh"})
+    recent = call(gh, "GET", "/repos/acme/shop/issues/7/comments", params={"since": "2100-01-01T00:00:00Z"})
+    assert recent.json() == []
+    everything = call(gh, "GET", "/repos/acme/shop/issues/7/comments", params={"since": "2000-01-01T00:00:00Z"})
+    assert len(everything.json()) == 6
+
+
+# ---- 401, 403 and 404 as GitHub shapes them -------------------------------------------------
+
+
+def test_unknown_token_is_bad_credentials(gh: GitHubAPI) -> None:
+    response = call(gh, "POST", "/repos/acme/shop/issues/7/comments", token="ghs_revoked", json={"body": "x"})
+    assert response.status_code == 401
+    assert response.json() == {"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest",
+                               "status": "401"}
+    assert gh.comments("acme/shop", 7) == [] and gh.violations == []
+    assert gh.log[0].token == "ghs_revoked"
+
+
+@pytest.mark.parametrize(("method", "path", "body"), [
+    ("POST", "/repos/acme/shop/issues/7/comments", {"body": "x"}),
+    ("PATCH", "/repos/acme/shop/issues/comments/{id}", {"body": "x"}),
+    ("DELETE", "/repos/acme/shop/issues/comments/{id}", None),
+    ("POST", "/repos/acme/shop/dispatches", {"event_type": "e"}),
+])
+def test_read_only_token_cannot_write(gh: GitHubAPI, method: str, path: str, body: dict[str, str] | None) -> None:
+    existing = gh.add_comment("acme/shop", 7, "theirs")
+    response = call(gh, method, path.format(id=existing["id"]), token=READ, json=body)
+    assert response.status_code == 403
+    assert response.json()["message"] == "Resource not accessible by integration"
+    assert response.json()["documentation_url"].startswith("https://docs.github.com/rest/")
+    assert gh.comments("acme/shop", 7) == [existing] and gh.dispatches == []
+    # Reading is fine with the same token.
+    assert call(gh, "GET", "/repos/acme/shop/issues/7/comments", token=READ).status_code == 200
+
+
+@pytest.mark.parametrize("path", [
+    "/repos/acme/unknown/issues/7/comments",
+    "/repos/acme/shop/issues/99/comments",
+    "/repos/acme/shop/issues/comments/12345",
+    "/repositories/1/issues/7/comments",
+])
+def test_unknown_things_are_not_found(gh: GitHubAPI, path: str) -> None:
+    response = call(gh, "GET", path)
+    assert response.status_code == 404
+    body = response.json()
+    assert body["message"] == "Not Found" and body["documentation_url"].startswith("https://docs.github.com/rest")
+    if path.startswith("/repos/"):
+        assert gh.violations == []
+    else:  # a repository id GitHub does not know is not a path of the description either
+        one_violation(gh, "no such path")
+
+
+def test_comment_of_another_repository_is_not_found(gh: GitHubAPI) -> None:
+    gh.add_repository("acme/other", pull_requests=[1])
+    theirs = gh.add_comment("acme/other", 1, "x")
+    assert call(gh, "PATCH", f"/repos/acme/shop/issues/comments/{theirs['id']}", json={"body": "y"}).status_code == 404
+    assert gh.comments("acme/other", 1)[0]["body"] == "x"
+
+
+# ---- fault injection ------------------------------------------------------------------------
+
+
+def test_fail_next_then_serve(gh: GitHubAPI) -> None:
+    gh.fail_next("POST", "issues/create-comment", 502)
+    first = call(gh, "POST", "/repos/acme/shop/issues/7/comments", json={"body": "x"})
+    assert first.status_code == 502 and first.json()["message"] == "Server Error"
+    assert gh.comments("acme/shop", 7) == []
+    assert call(gh, "POST", "/repos/acme/shop/issues/7/comments", json={"body": "x"}).status_code == 201
+    assert [(c.status, c.injected) for c in gh.log] == [(502, True), (201, False)]
+
+
+def test_fail_next_by_path_template_several_times(gh: GitHubAPI) -> None:
+    gh.fail_next("GET", "/repos/{owner}/{repo}/issues/{issue_number}/comments", 503, times=2)
+    statuses = [call(gh, "GET", "/repos/acme/shop/issues/7/comments").status_code for _ in range(3)]
+    assert statuses == [503, 503, 200]
+    # Other operations are untouched by the fault.
+    gh.fail_next("GET", "issues/list-comments", 500)
+    assert call(gh, "POST", "/repos/acme/shop/issues/7/comments", json={"body": "x"}).status_code == 201
+
+
+def test_rate_limits(gh: GitHubAPI) -> None:
+    gh.rate_limit_next("POST", "issues/create-comment", retry_after=1)
+    limited = call(gh, "POST", "/repos/acme/shop/issues/7/comments", json={"body": "x"})
+    assert limited.status_code == 429
+    assert limited.headers["Retry-After"] == "1" and limited.headers["X-RateLimit-Remaining"] == "0"
+
+    gh.secondary_rate_limit_next("POST", "repos/create-dispatch-event", retry_after=7)
+    secondary = call(gh, "POST", "/repos/acme/shop/dispatches", json={"event_type": "e"})
+    assert secondary.status_code == 403 and secondary.headers["Retry-After"] == "7"
+    assert secondary.json()["message"] == SECONDARY_RATE_LIMIT_MESSAGE
+    assert secondary.json()["message"].startswith("You have exceeded a secondary rate limit")
+    assert gh.dispatches == []
+
+
+def test_injected_validation_failure_and_html_error_page(gh: GitHubAPI) -> None:
+    gh.fail_next("PATCH", "issues/update-comment", 422,
+                 errors=[{"resource": "IssueComment", "code": "custom", "field": "body", "message": "nope"}])
+    gh.fail_next("POST", "repos/create-dispatch-event", 502, body="<html><body>Unicorn!</body></html>")
+    response = call(gh, "PATCH", "/repos/acme/shop/issues/comments/1", json={"body": "x"})
+    assert response.status_code == 422
+    assert response.json()["message"] == "Validation Failed" and response.json()["errors"][0]["code"] == "custom"
+    page = call(gh, "POST", "/repos/acme/shop/dispatches", json={"event_type": "e"})
+    assert page.status_code == 502 and "Unicorn" in page.text and page.headers["Content-Type"].startswith("text/html")
+
+
+def test_injected_bodies_are_validated_too(gh: GitHubAPI) -> None:
+    """validation-error requires documentation_url: a fault without it is the fake lying."""
+    gh.fail_next("POST", "issues/create-comment", 422, body={"message": "Validation Failed"})
+    assert call(gh, "POST", "/repos/acme/shop/issues/7/comments", json={"body": "x"}).status_code == 422
+    [violation] = gh.take_violations()
+    assert violation.kind == "response" and "'documentation_url' is a required property" in violation.reason
+
+
+def test_fail_next_rejects_targets_github_does_not_have(gh: GitHubAPI) -> None:
+    with pytest.raises(ValueError, match="no operation"):
+        gh.fail_next("POST", "issues/create-commment", 502)
+    with pytest.raises(ValueError, match="no operation"):
+        gh.fail_next("PUT", "/repos/{owner}/{repo}/dispatches", 502)
+
+
+# ---- response validation keeps the fake honest ----------------------------------------------
+
+
+def test_rendered_comment_satisfies_the_description() -> None:
+    good = comment_object()
+    assert response_errors("issues/get-comment", 200, good) == []
+    assert response_errors("issues/list-comments", 200, [good, comment_object(2)]) == []
+
+
+@pytest.mark.parametrize(("breakage", "expected"), [
+    (lambda c: c.pop("node_id"), "'node_id' is a required property"),
+    (lambda c: c.pop("created_at"), "'created_at' is a required property"),
+    (lambda c: c.__setitem__("id", "2500000001"), "id: '2500000001' is not of type 'integer'"),
+    (lambda c: c.__setitem__("updated_at", "yesterday"), "updated_at: 'yesterday' is not a 'date-time'"),
+    (lambda c: c.__setitem__("author_association", "BOT"), "author_association: 'BOT' is not one of"),
+    (lambda c: c["user"].pop("login"), "user: 'login' is a required property"),
+    (lambda c: c["reactions"].pop("+1"), "reactions: '+1' is a required property"),
+])
+def test_response_validator_flags_a_malformed_comment(breakage: Any, expected: str) -> None:
+    comment = comment_object()
+    breakage(comment)
+    problems = response_errors("issues/create-comment", 201, comment)
+    assert any(expected in p for p in problems), problems
+
+
+def test_response_validator_checks_status_and_body_presence() -> None:
+    assert response_errors("repos/create-dispatch-event", 204, None) == []
+    assert response_errors("repos/create-dispatch-event", 204, {"ok": True}) == [
+        "status 204 of repos/create-dispatch-event has no body, but one was sent"]
+    assert response_errors("repos/create-dispatch-event", 200, None) == [
+        "status 200 is not documented for repos/create-dispatch-event"]
+    # Undocumented error statuses must still be GitHub's basic-error shape.
+    assert response_errors("issues/update-comment", 404, {"message": "Not Found"}) == []
+    assert response_errors("issues/update-comment", 404, ["Not Found"]) != []
+
+
+def test_server_flags_a_malformed_comment_it_serves(gh: GitHubAPI) -> None:
+    comment = gh.add_comment("acme/shop", 7, "x")
+    broken = {k: v for k, v in comment.items() if k != "html_url"}
+    gh.replace_comment(comment["id"], broken)
+    response = call(gh, "GET", f"/repos/acme/shop/issues/comments/{comment['id']}")
+    assert response.status_code == 200 and response.json() == broken  # served, but never silently
+    [violation] = gh.take_violations()
+    assert violation.kind == "response" and "'html_url' is a required property" in violation.reason
+    assert (violation.method, violation.path) == ("GET", f"/repos/acme/shop/issues/comments/{comment['id']}")
+
+
+# ---- the spec and the fixture ---------------------------------------------------------------
+
+
+def test_spec_is_the_pinned_one_and_loaded_once() -> None:
+    spec = load_spec()
+    assert spec is load_spec()
+    assert spec.document["openapi"] == "3.0.3" and spec.document["info"]["version"] == "23.0.2"
+    assert spec.match("/repos/o/r/issues/comments") == ("/repos/{owner}/{repo}/issues/comments",
+                                                        {"owner": "o", "repo": "r"})
+    assert spec.match("/repos/o/r/issues/5") == ("/repos/{owner}/{repo}/issues/{issue_number}",
+                                                 {"owner": "o", "repo": "r", "issue_number": "5"})
+
+
+def test_missing_spec_says_how_to_install_it(tmp_path: Path) -> None:
+    with pytest.raises(SpecMissing, match=r"make test.*npm ci"):
+        load_spec(tmp_path / "api.github.com.json")
+
+
+def test_fixture_fails_a_test_that_leaves_a_violation(tmp_path: Path) -> None:
+    """Run a throwaway suite in a child pytest: its teardown must error with the violation."""
+    (tmp_path / "conftest.py").write_text(textwrap.dedent(f"""
+        import sys
+        sys.path.insert(0, {str(REPO / "tests")!r})
+        from github_api import github_api  # noqa: F401
+    """))
+    (tmp_path / "test_leaves_one.py").write_text(textwrap.dedent("""
+        import requests
+
+        def test_sloppy(github_api):
+            github_api.add_token("t")
+            requests.get(github_api.base_url + "/nowhere", headers={"Authorization": "Bearer t",
+                         "Accept": "application/vnd.github+json", "User-Agent": "x"}, timeout=10)
+
+        def test_tidy(github_api):
+            requests.get(github_api.base_url + "/nowhere", headers={"User-Agent": "x"}, timeout=10)
+            assert len(github_api.take_violations()) == 2
+    """))
+    result = run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:xdist",
+                  str(tmp_path)], cwd=tmp_path)
+    assert "2 passed, 1 error" in result.stdout, result.stdout + result.stderr
+    assert "ERROR at teardown of test_sloppy" in result.stdout
+    assert "[request] GET /nowhere: no such path in GitHub's OpenAPI description" in result.stdout
