@@ -113,6 +113,7 @@ def run_act(
     env: dict[str, str],
     variables: dict[str, str],
     secrets: dict[str, str],
+    verbose: bool = False,
     timeout: int = 900,
 ) -> ActRun:
     event_file = workspace.parent / f"{workspace.name}-{event_name}-event.json"
@@ -126,6 +127,8 @@ def run_act(
     }
     command = [str(ACT), event_name, "-W", f".github/workflows/{workflow}", "-e", str(event_file),
                "-P", "ubuntu-latest=-self-hosted", "--pull=false", "--action-offline-mode"]
+    if verbose:
+        command.append("--verbose")  # also logs why a job was skipped
     for value in local_repositories(workspace):
         command += ["--local-repository", value]
     for flag, values in (("--env", workflow_env), ("--var", variables), ("--secret", secrets)):
