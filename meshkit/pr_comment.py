@@ -16,6 +16,7 @@ class Comment:
     id: int
     body: str
     url: str
+    by_bot: bool = False  # posted by a GitHub App or github-actions[bot], as meshkit's own comments are
 
 
 @dataclass(frozen=True)
@@ -35,8 +36,9 @@ class CommentResult:
 def _comment(item: Any) -> Comment:
     if not isinstance(item, dict) or not isinstance(item.get("id"), int) or isinstance(item.get("id"), bool):
         raise GitHubError("GitHub API returned a comment without an id: check GITHUB_API_URL")
-    body, url = item.get("body"), item.get("html_url")
-    return Comment(item["id"], body if isinstance(body, str) else "", url if isinstance(url, str) else "")
+    body, url, user = item.get("body"), item.get("html_url"), item.get("user")
+    by_bot = (isinstance(user, dict) and user.get("type") == "Bot") or bool(item.get("performed_via_github_app"))
+    return Comment(item["id"], body if isinstance(body, str) else "", url if isinstance(url, str) else "", by_bot)
 
 
 def first_line(body: str) -> str:
@@ -49,14 +51,19 @@ def same_body(a: str, b: str) -> bool:
 
 
 def find_marked(client: GitHubClient, repository: str, pr: int, marker: str) -> list[Comment]:
-    """Comments whose first line is the marker, oldest (lowest id) first."""
+    """Comments whose first line is the marker: bot-authored first, then oldest (lowest id) first.
+
+    Anyone can post a comment that starts with the marker; preferring the bot's own comment
+    keeps the report from being written into a person's comment under their name.
+    """
     items = client.get_all(f"/repos/{repository}/issues/{pr}/comments", permission=COMMENT_PERMISSION,
                            subject=f"{repository}#{pr}")
-    return sorted((c for c in map(_comment, items) if first_line(c.body) == marker), key=lambda c: c.id)
+    marked = (c for c in map(_comment, items) if first_line(c.body) == marker)
+    return sorted(marked, key=lambda c: (not c.by_bot, c.id))
 
 
 def upsert_comment(client: GitHubClient, repository: str, pr: int, marker: str, body: str) -> CommentResult:
-    """Create the PR comment that starts with marker, or update the oldest one that does.
+    """Create the PR comment that starts with marker, or update the one find_marked ranks first.
 
     A create that fails with a 5xx or a dropped connection is not resent blindly: the
     comments are listed again first (after a backoff), and one GitHub did create is

@@ -346,6 +346,16 @@ def test_duplicates_update_the_oldest(rsps, client):
     assert (result.action, result.comment_id, result.duplicates) == ("updated", 10, 2)
 
 
+def test_the_bots_own_comment_wins_over_an_older_one_a_person_posted(rsps, client):
+    planted = {**_comment(4, MARKER + "\nI wrote this"), "user": {"login": "mallory", "type": "User"}}
+    ours = {**_comment(9, MARKER + "\nold"), "user": {"login": "github-actions[bot]", "type": "Bot"}}
+    rsps.get(COMMENTS, json=[planted, ours])
+    rsps.patch(f"{API}/repos/o/r/issues/comments/9", json=_comment(9, MARKER + "\nnew"))
+    result = upsert_comment(client, "o/r", 7, MARKER, MARKER + "\nnew")
+    assert (result.action, result.comment_id, result.duplicates) == ("updated", 9, 1)
+    assert [c.request.url for c in rsps.calls] == [f"{COMMENTS}?per_page=100", f"{API}/repos/o/r/issues/comments/9"]
+
+
 def test_create_that_failed_with_5xx_but_landed_is_not_duplicated(rsps, client, sleeps):
     rsps.get(COMMENTS, json=[])
     rsps.post(COMMENTS, status=502)
