@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Callable
 
 # GitHub rejects issue and PR comment bodies over 65,536 characters; keep a margin for
@@ -11,9 +12,22 @@ COMMENT_BUDGET = GITHUB_COMMENT_LIMIT - 1_536
 TRUNCATED_NOTICE = "\n\n> ⚠️ Truncated to fit GitHub's comment limit.\n"
 
 
+# KIND and PROJECT of comment_marker; validate --all joins several projects with "+".
+_MARKER_LINE = re.compile(r"<!-- meshkit:[A-Za-z0-9_+.-]+:[A-Za-z0-9_+.-]+ -->")
+
+
 def comment_marker(kind: str, project: str) -> str:
     """The hidden first line that lets `meshkit comment` find and update one comment per kind and project."""
     return f"<!-- meshkit:{kind}:{project} -->"
+
+
+def first_line(body: str) -> str:
+    return body.split("\n", 1)[0].rstrip("\r")
+
+
+def is_comment_marker(line: str) -> bool:
+    """True for a line comment_marker could have written."""
+    return _MARKER_LINE.fullmatch(line) is not None
 
 
 def fit_comment(render: Callable[[int | None, bool], str], total_rows: int, budget: int = COMMENT_BUDGET) -> str:

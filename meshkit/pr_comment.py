@@ -7,6 +7,7 @@ from typing import Any
 
 from meshkit.errors import GitHubError, ReadOnlyTokenError
 from meshkit.github import GitHubClient, UncertainWriteError
+from meshkit.markdown_body import first_line
 
 COMMENT_PERMISSION = "pull-requests: write"
 
@@ -39,10 +40,6 @@ def _comment(item: Any) -> Comment:
     body, url, user = item.get("body"), item.get("html_url"), item.get("user")
     by_bot = (isinstance(user, dict) and user.get("type") == "Bot") or bool(item.get("performed_via_github_app"))
     return Comment(item["id"], body if isinstance(body, str) else "", url if isinstance(url, str) else "", by_bot)
-
-
-def first_line(body: str) -> str:
-    return body.split("\n", 1)[0].rstrip("\r")
 
 
 def same_body(a: str, b: str) -> bool:

@@ -164,13 +164,18 @@ def test_repository_dispatch_of_another_type_runs_no_job(mesh: Mesh) -> None:
                "github.event.action == 'meshkit-upstream-published''" in run.log, run.log[-4000:]
 
 
+def commit_dropped_column(workspace: Path, model: str, column: str) -> None:
+    """A PR commit dropping a public column from dbt_up, in its YAML contract and its SQL."""
+    models = PublicModels(workspace / "dbt_up")
+    models.drop_column(model, column)
+    models.save()
+    drop_select_column(workspace / "dbt_up", model, column)
+    commit_all(workspace, f"drop {model}.{column}")
+
+
 def test_upstream_pr_with_breaking_change_fails_with_one_sticky_comment(mesh: Mesh) -> None:
     pr = mesh.branch("drop-status")
-    models = PublicModels(pr / "dbt_up")
-    models.drop_column("public_orders", "status")
-    models.save()
-    drop_select_column(pr / "dbt_up", "public_orders", "status")
-    commit_all(pr, "drop public_orders.status")
+    commit_dropped_column(pr, "public_orders", "status")
 
     first = mesh.act(pr, "pull_request", "upstream.yml", pull_request_event(UPSTREAM_PR, pr))
 
@@ -187,11 +192,7 @@ def test_upstream_pr_with_breaking_change_fails_with_one_sticky_comment(mesh: Me
     assert f"assumed role {READ_ROLE_ARN} as session meshkit-check-" in first.log and f"{ROLE_ARN} as" not in first.log
 
     # Another push to the PR: the same comment is edited, no second one appears.
-    models = PublicModels(pr / "dbt_up")
-    models.drop_column("public_orders", "order_date")
-    models.save()
-    drop_select_column(pr / "dbt_up", "public_orders", "order_date")
-    commit_all(pr, "drop public_orders.order_date too")
+    commit_dropped_column(pr, "public_orders", "order_date")
 
     second = mesh.act(pr, "pull_request", "upstream.yml", pull_request_event(UPSTREAM_PR, pr))
 

@@ -42,6 +42,14 @@ require_meshkit() {
   command -v meshkit >/dev/null 2>&1 || die "meshkit is not on PATH: run the meshkit setup action first"
 }
 
+# Append "FLAG WORD" to the caller's args array for each word of a list input (words separated by
+# spaces or newlines, as YAML block scalars give them).
+append_each() {
+  local flag="$1" word words=()
+  read -r -d '' -a words <<<"$2" || true # -d '': read the whole value, not its first line
+  for word in "${words[@]}"; do args+=("$flag" "$word"); done
+}
+
 # --registry/--endpoint-url only when given, so an unset input falls back to MESHKIT_REGISTRY.
 registry_args() {
   REGISTRY_ARGS=()

@@ -8,7 +8,6 @@ failure: the report is still in the job summary.
 from __future__ import annotations
 
 import argparse
-import re
 import sys
 from pathlib import Path
 from typing import Any, Mapping
@@ -18,11 +17,9 @@ import orjson
 from meshkit.annotations import escape_data
 from meshkit.cli.common import add_format_option
 from meshkit.errors import EXIT_OK, InputError
+from meshkit.markdown_body import COMMENT_BUDGET, first_line, fit_text, is_comment_marker
 from meshkit.names import check_repository
-from meshkit.markdown_body import COMMENT_BUDGET, fit_text
 from meshkit.report import FORMATS_BASIC, to_json
-
-_MARKER = re.compile(r"<!-- meshkit:[A-Za-z0-9_+.-]+:[A-Za-z0-9_+.-]+ -->")
 
 
 def _positive_int(text: str) -> int:
@@ -95,8 +92,8 @@ def read_body(path: Path) -> tuple[str, str]:
             f"cannot read the comment body {path}: {exc.strerror}: write it with "
             "`meshkit check --format markdown > FILE` (or validate) first"
         ) from None
-    marker = body.split("\n", 1)[0].rstrip("\r")
-    if not _MARKER.fullmatch(marker):
+    marker = first_line(body)
+    if not is_comment_marker(marker):
         raise InputError(
             f"the comment body {path} has no meshkit marker on its first line: render it with --format markdown"
         )

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Callable
 
 from meshkit.files import write_atomically
-
 from meshkit.registry import REGISTRY_ENV, Registry, open_registry
 
 

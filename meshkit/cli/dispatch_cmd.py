@@ -16,10 +16,10 @@ import orjson
 from meshkit.cli.common import add_format_option, add_registry_options, registry_from
 from meshkit.dispatch import DEFAULT_EVENT_TYPE, check_event_type, dispatch_payload, send_dispatch
 from meshkit.errors import EXIT_INPUT, EXIT_OK, GitHubError, InputError
+from meshkit.mesh_config import consumer_repositories, find_mesh_config
 from meshkit.names import check_env, check_project, check_repository, unique_repositories
 from meshkit.published import read_latest
 from meshkit.report import FORMATS_BASIC, to_json
-
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -51,8 +51,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def targets(args: argparse.Namespace, project: str) -> list[str]:
-    from meshkit.mesh_config import consumer_repositories, find_mesh_config
-
     given = [check_repository(name) for name in args.repository]
     config = find_mesh_config(args.config, Path.cwd())
     found = unique_repositories(given + consumer_repositories(config, project, args.environ.get("GITHUB_REPOSITORY")))

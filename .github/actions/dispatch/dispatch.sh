@@ -15,8 +15,7 @@ if [[ -n "$config" && -f "$config" ]]; then
 elif [[ -n "$config" && "$config" != meshkit.yml ]]; then
   die "config file '$config' not found"
 fi
-read -r -a extra <<<"$(tr '\n' ' ' <<<"${MESHKIT_INPUT_REPOSITORIES:-}")"
-for repository in "${extra[@]}"; do args+=(--repository "$repository"); done
+append_each --repository "${MESHKIT_INPUT_REPOSITORIES:-}"
 [[ "$dry_run" == true ]] && args+=(--dry-run)
 
 rc=0

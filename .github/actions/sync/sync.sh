@@ -6,9 +6,9 @@ require_meshkit
 registry_args
 
 args=(--project-dir "${MESHKIT_INPUT_PROJECT_DIR:?}" --env "${MESHKIT_INPUT_ENV:-prod}" --format json)
-read -r -a upstreams <<<"$(tr '\n' ' ' <<<"${MESHKIT_INPUT_UPSTREAMS:-}")"
-((${#upstreams[@]})) || die "no upstreams given: set the upstreams input, e.g. 'dbt_up' or 'dbt_up@staging'"
-for upstream in "${upstreams[@]}"; do args+=(--upstream "$upstream"); done
+[[ -n "${MESHKIT_INPUT_UPSTREAMS//[[:space:]]/}" ]] ||
+  die "no upstreams given: set the upstreams input, e.g. 'dbt_up' or 'dbt_up@staging'"
+append_each --upstream "$MESHKIT_INPUT_UPSTREAMS"
 check="$(boolean_input check "${MESHKIT_INPUT_CHECK:-false}")"
 [[ "$check" == true ]] && args+=(--check)
 
