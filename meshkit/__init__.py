@@ -1,3 +1,3 @@
 """meshkit: dbt Mesh for dbt-core, CI-native."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

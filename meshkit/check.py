@@ -28,6 +28,12 @@ class Impact:
     models: tuple[str, ...]
     stale: bool
     age_days: int | None
+    repository: str | None = None  # the downstream's OWNER/REPO, when its record names it
+
+    @property
+    def label(self) -> str:
+        """How reports name the consumer: its project, and its repository when recorded."""
+        return f"{self.downstream} ({self.repository})" if self.repository else self.downstream
 
 
 @dataclass(frozen=True)
@@ -81,6 +87,11 @@ class CheckReport:
         return sorted({i.downstream for a in self.breaking for i in a.impacts})
 
     @property
+    def broken_consumers(self) -> list[str]:
+        """The broken downstreams with their repositories, for people to read."""
+        return sorted({i.label for a in self.breaking for i in a.impacts})
+
+    @property
     def exit_code(self) -> int:
         return EXIT_FINDINGS if self.breaking and not self.warn_only else EXIT_OK
 
@@ -109,7 +120,7 @@ def impacts_of(change: Change, index: ConsumerIndex) -> tuple[Impact, ...]:
         for use in status.record.uses:
             if affects(change, use):
                 found.append(Impact(status.downstream, use.via, use.node, use.downstream_models, status.stale,
-                                    status.age_days))
+                                    status.age_days, status.record.repository))
     return tuple(found)
 
 

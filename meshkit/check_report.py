@@ -17,7 +17,7 @@ from meshkit.words import plural
 
 CHECK_SCHEMA = "meshkit-check/1"
 def _impact_dict(impact: Impact) -> dict[str, Any]:
-    return {"downstream": impact.downstream, "via": impact.via, "node": impact.node, "models": list(impact.models),
+    return {"downstream": impact.downstream, "repository": impact.repository, "via": impact.via, "node": impact.node, "models": list(impact.models),
             "stale": impact.stale, "age_days": impact.age_days}
 
 
@@ -48,7 +48,7 @@ def check_json(report: CheckReport) -> str:
         },
         "changes": [_change_dict(a) for a in report.assessed],
         "consumers": [
-            {"downstream": s.downstream, "key": s.key, "stale": s.stale, "age_days": s.age_days, "problem": s.problem,
+            {"downstream": s.downstream, "repository": s.record.repository if s.record else None, "key": s.key, "stale": s.stale, "age_days": s.age_days, "problem": s.problem,
              "recorded_at": s.record.recorded_at if s.record else None,
              "git_commit": s.record.git_commit if s.record else None,
              "uses": len(s.record.uses) if s.record else 0}
@@ -62,14 +62,14 @@ def _impacts_text(impacts: tuple[Impact, ...]) -> str:
     by_downstream: dict[str, list[str]] = {}
     for impact in impacts:
         names = [node_name(m) for m in impact.models] or [node_name(impact.node)]
-        entry = by_downstream.setdefault(impact.downstream + (" (stale record)" if impact.stale else ""), [])
+        entry = by_downstream.setdefault(impact.label + (" (stale record)" if impact.stale else ""), [])
         entry.extend(n for n in names if n not in entry)
     return "; ".join(f"{d}: {', '.join(models)}" for d, models in by_downstream.items())
 
 
 def verdict(report: CheckReport) -> str:
     if report.breaking:
-        reach = f", breaking {', '.join(report.broken_downstreams)}" if report.broken_downstreams else ""
+        reach = f", breaking {', '.join(report.broken_consumers)}" if report.broken_consumers else ""
         tail = " (--warn-only: not failing)" if report.warn_only else ""
         return f"{plural(len(report.breaking), 'breaking change')} to {report.project}'s public contract{reach}{tail}"
     if report.base is None:

@@ -19,7 +19,7 @@ from meshkit import __version__, layout
 from meshkit.contract import serialise
 from meshkit.errors import RegistryError, UnsafeNameError
 from meshkit.manifest import Manifest
-from meshkit.names import check_env, check_project, is_project_name
+from meshkit.names import check_env, check_project, is_project_name, is_repository_name
 from meshkit.registry import Registry
 from meshkit.validate import VIA_LOOM, VIA_SOURCE, ContractCache, Dependency, ProjectReport, ValidateReport
 
@@ -56,12 +56,13 @@ class ConsumerRecord:
     git_commit: str | None
     contract_sha256: str | None
     uses: tuple[Use, ...]
+    repository: str | None = None  # OWNER/REPO of the downstream, so a check can name the team's repository
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "format": CONSUMER_FORMAT, "meshkit_version": __version__, "downstream": self.downstream,
             "upstream": self.upstream, "env": self.env, "recorded_at": self.recorded_at,
-            "git_commit": self.git_commit, "contract_sha256": self.contract_sha256,
+            "git_commit": self.git_commit, "contract_sha256": self.contract_sha256, "repository": self.repository,
             "uses": [use.as_dict() for use in self.uses],
         }
 
@@ -109,7 +110,8 @@ def _stamp(now: datetime) -> str:
 
 
 def build_records(
-    report: ProjectReport, manifest: Manifest, contracts: ContractCache, *, git_commit: str | None, now: datetime
+    report: ProjectReport, manifest: Manifest, contracts: ContractCache, *, git_commit: str | None, now: datetime,
+    repository: str | None = None,
 ) -> list[ConsumerRecord]:
     """One record per (upstream, env) the downstream reads."""
     grouped: dict[tuple[str, str], list[Use]] = defaultdict(list)
@@ -121,12 +123,12 @@ def build_records(
         published = contracts.get(upstream, env)
         sha = None if isinstance(published, Exception) else published.sha256
         records.append(ConsumerRecord(report.project, upstream, env, stamp, git_commit, sha,
-                                      tuple(sorted(uses, key=lambda u: (u.unique_id, u.node, u.pinned)))))
+                                      tuple(sorted(uses, key=lambda u: (u.unique_id, u.node, u.pinned))), repository))
     return records
 
 
 def write_records(registry: Registry, downstream: str, env: str, records: list[ConsumerRecord],
-                  *, now: datetime, git_commit: str | None) -> list[str]:
+                  *, now: datetime, git_commit: str | None, repository: str | None = None) -> list[str]:
     """Write each record, and empty ones for upstreams this downstream no longer reads."""
     check_project(downstream)
     check_env(env)
@@ -137,7 +139,7 @@ def write_records(registry: Registry, downstream: str, env: str, records: list[C
         parts = key.split("/")
         if len(parts) == 4 and parts[1] == env and parts[2] == "consumers" and parts[3] == f"{downstream}.json":
             if (parts[0], env) not in current and is_project_name(parts[0]):
-                records = [*records, ConsumerRecord(downstream, parts[0], env, stamp, git_commit, None, ())]
+                records = [*records, ConsumerRecord(downstream, parts[0], env, stamp, git_commit, None, (), repository)]
     for record in records:
         key = layout.consumer_key(record.upstream, record.env, downstream)
         registry.put(key, serialise(record.as_dict()))
@@ -147,13 +149,15 @@ def write_records(registry: Registry, downstream: str, env: str, records: list[C
 
 def record_consumers(
     registry: Registry, report: ValidateReport, manifests: list[Manifest], contracts: ContractCache,
-    *, now: datetime, git_commit: str | None,
+    *, now: datetime, git_commit: str | None, repository: str | None = None,
 ) -> list[str]:
     """Write every validated downstream's records; the keys written, in order."""
     written: list[str] = []
     for project_report, manifest in zip(report.projects, manifests):
-        records = build_records(project_report, manifest, contracts, git_commit=git_commit, now=now)
-        written += write_records(registry, project_report.project, report.env, records, now=now, git_commit=git_commit)
+        records = build_records(project_report, manifest, contracts, git_commit=git_commit, now=now,
+                                repository=repository)
+        written += write_records(registry, project_report.project, report.env, records, now=now, git_commit=git_commit,
+                                 repository=repository)
     return written
 
 
@@ -190,9 +194,11 @@ def parse_record(data: bytes, *, downstream: str, upstream: str, env: str) -> Co
     uses = raw.get("uses")
     if not isinstance(uses, list):
         raise ValueError("uses is not a list")
-    commit, sha = raw.get("git_commit"), raw.get("contract_sha256")
+    commit, sha, repository = raw.get("git_commit"), raw.get("contract_sha256"), raw.get("repository")
+    if repository is not None and not is_repository_name(repository):
+        raise ValueError("repository is not OWNER/REPO")
     return ConsumerRecord(downstream, upstream, env, recorded_at, commit if isinstance(commit, str) else None,
-                          sha if isinstance(sha, str) else None, tuple(_parse_use(u) for u in uses))
+                          sha if isinstance(sha, str) else None, tuple(_parse_use(u) for u in uses), repository)
 
 
 def _recorded_date(recorded_at: str) -> date | None:

@@ -21,7 +21,7 @@ from urllib3.exceptions import NewConnectionError
 from meshkit import __version__
 from meshkit.errors import GitHubError, ReadOnlyTokenError
 
-__all__ = ["GitHubClient", "GitHubError", "ReadOnlyTokenError", "UncertainWriteError"]
+__all__ = ["GitHubClient", "GitHubError", "NotFoundError", "ReadOnlyTokenError", "UncertainWriteError"]
 
 DEFAULT_API_URL = "https://api.github.com"
 API_VERSION = "2022-11-28"
@@ -36,6 +36,10 @@ READ_ONLY_MESSAGE = "Resource not accessible by integration"
 
 _TOKEN = re.compile(r"[!-~]+")  # printable ASCII: anything else would end up in an error about the header
 _SERVER_ERRORS = frozenset({500, 502, 503, 504})
+
+
+class NotFoundError(GitHubError):
+    """A 404: for a branch or file that may legitimately not exist yet, callers catch it."""
 
 
 class UncertainWriteError(GitHubError):
@@ -279,7 +283,7 @@ def _status_error(response: requests.Response, where: str, permission: str, subj
         kind = ReadOnlyTokenError if message == READ_ONLY_MESSAGE else GitHubError
         return kind(f"the GitHub token may not {where} (403 {message}): it needs {permission or 'more permissions'}")
     if status == 404:
-        return GitHubError(f"GitHub API {where}: 404 {message}: {subject} does not exist or the token cannot see it")
+        return NotFoundError(f"GitHub API {where}: 404 {message}: {subject} does not exist or the token cannot see it")
     if status == 422:
         details = _error_details(response)
         return GitHubError(f"GitHub rejected {where}: 422 {message}" + (f" ({details})" if details else ""))

@@ -40,7 +40,8 @@ def check_lineage(report: CheckReport) -> Lineage:
     for status in report.consumers:
         if status.record is None:
             continue
-        group = f"{status.downstream}" + (" (stale record)" if status.stale else "")
+        repository = f" ({status.record.repository})" if status.record.repository else ""
+        group = f"{status.downstream}{repository}" + (" (stale record)" if status.stale else "")
         for use in status.record.uses:
             if focus is not None and use.unique_id not in focus:
                 continue

@@ -1,7 +1,10 @@
-"""meshkit.yml: the mesh as one repository sees it, today the consumers `meshkit dispatch` notifies.
+"""meshkit.yml: the mesh as one repository sees it.
 
-Strict on purpose: an unknown or misspelt key is an error naming the key and the file,
-because a silently ignored `consumer:` would mean downstream teams are never told.
+For each dbt project in the repository: the consumer repositories `meshkit dispatch` notifies
+after a publish (`consumers`), and the upstream projects `meshkit sync` generates sources for
+(`upstreams`, each NAME or NAME@ENV). Strict on purpose: an unknown or misspelt key is an error
+naming the key and the file, because a silently ignored `consumer:` would mean downstream teams
+are never told.
 """
 
 from __future__ import annotations
@@ -11,18 +14,32 @@ from pathlib import Path
 from typing import Any
 
 from meshkit.errors import InputError, MeshkitError
-from meshkit.names import check_project, check_repository, unique_repositories
+from meshkit.names import check_env, check_project, check_repository, unique_repositories
 
 CONFIG_FILE = "meshkit.yml"
 VERSION = 1
 SELF = "self"
 _TOP_KEYS = ("version", "projects")
-_PROJECT_KEYS = ("consumers",)
+_PROJECT_KEYS = ("consumers", "upstreams")
+
+
+@dataclass(frozen=True)
+class UpstreamRef:
+    """An upstream project a downstream reads, from one registry env: `NAME` or `NAME@ENV`."""
+
+    project: str
+    env: str
+
+    @classmethod
+    def parse(cls, text: str, default_env: str) -> UpstreamRef:
+        name, _, env = text.partition("@")
+        return cls(check_project(name, what="upstream"), check_env(env or default_env))
 
 
 @dataclass(frozen=True)
 class ProjectConfig:
     consumers: tuple[str, ...] = ()
+    upstreams: tuple[str, ...] = ()  # NAME or NAME@ENV, as written
 
 
 @dataclass(frozen=True)
@@ -46,19 +63,32 @@ def _project(name: Any, data: Any, path: Path) -> tuple[str, ProjectConfig]:
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise InputError(f"{path}: {where} must be a mapping with a consumers list")
+        raise InputError(f"{path}: {where} must be a mapping with consumers and/or upstreams lists")
     _unknown_keys(data, _PROJECT_KEYS, f"in {where}", path)
-    consumers = data.get("consumers")
-    consumers = [] if consumers is None else consumers
-    if not isinstance(consumers, list):
-        raise InputError(f"{path}: {where}.consumers must be a list of OWNER/REPO or self")
+    consumers = _list(data, "consumers", where, path, "OWNER/REPO or self")
     for consumer in consumers:
         if consumer != SELF:
             try:
                 check_repository(consumer, what=f"consumer in {where}.consumers")
             except MeshkitError as exc:
                 raise InputError(f"{path}: {exc}") from None
-    return name, ProjectConfig(tuple(consumers))
+    upstreams = _list(data, "upstreams", where, path, "NAME or NAME@ENV")
+    for upstream in upstreams:
+        try:
+            if not isinstance(upstream, str):
+                raise InputError(f"{upstream!r} is not NAME or NAME@ENV")
+            UpstreamRef.parse(upstream, "prod")
+        except MeshkitError as exc:
+            raise InputError(f"{path}: {where}.upstreams: {exc}") from None
+    return name, ProjectConfig(tuple(consumers), tuple(upstreams))
+
+
+def _list(data: dict[Any, Any], key: str, where: str, path: Path, items: str) -> list[Any]:
+    value = data.get(key)
+    value = [] if value is None else value
+    if not isinstance(value, list):
+        raise InputError(f"{path}: {where}.{key} must be a list of {items}")
+    return value
 
 
 def parse_mesh_config(text: str, path: Path) -> MeshConfig:
@@ -101,6 +131,17 @@ def find_mesh_config(explicit: Path | None, cwd: Path) -> MeshConfig | None:
         return load_mesh_config(explicit)
     default = cwd / CONFIG_FILE
     return load_mesh_config(default) if default.is_file() else None
+
+
+def configured_upstreams(config: MeshConfig | None, project: str, default_env: str) -> list[UpstreamRef]:
+    """The upstreams meshkit.yml lists for a downstream project, each at its env (default_env when not given)."""
+    if config is None or project not in config.projects or not config.projects[project].upstreams:
+        where = config.path if config is not None else CONFIG_FILE
+        raise InputError(
+            f"no upstreams for {project}: pass --upstream NAME[@ENV] or list them in {where} under "
+            f"projects.{project}.upstreams"
+        )
+    return [UpstreamRef.parse(text, default_env) for text in config.projects[project].upstreams]
 
 
 def consumer_repositories(config: MeshConfig | None, project: str, self_repository: str | None) -> list[str]:

@@ -59,10 +59,14 @@ def check_identifier(value: object, *, what: str) -> str:
     return value  # type: ignore[return-value]
 
 
+def is_repository_name(name: object) -> bool:
+    return isinstance(name, str) and _REPOSITORY.fullmatch(name) is not None and name.split("/")[1] not in (".", "..")
+
+
 def check_repository(name: object, *, what: str = "repository") -> str:
-    if not isinstance(name, str) or not _REPOSITORY.fullmatch(name) or name.split("/")[1] in (".", ".."):
+    if not is_repository_name(name):
         raise UnsafeNameError(f"{what} {name!r} is not a GitHub repository: use OWNER/REPO (letters, digits, '-', '.', '_')")
-    return name
+    return name  # type: ignore[return-value]
 
 
 def unique_repositories(names: list[str]) -> list[str]:

@@ -49,10 +49,12 @@ def render_publish(result: PublishResult, fmt: str) -> str:
     return to_json("publish", result.as_dict()) if fmt == "json" else publish_text(result)
 
 
-def render_sync(outcomes: list[SyncOutcome], fmt: str) -> str:
+def render_sync(outcomes: list[SyncOutcome], fmt: str, *, note: str | None = None) -> str:
+    """note: why nothing was synced (an --only upstream this project does not read)."""
     if fmt == "json":
-        return to_json("sync", {"ok": not any(o.is_finding for o in outcomes), "upstreams": [o.as_dict() for o in outcomes]})
-    lines = []
+        return to_json("sync", {"ok": not any(o.is_finding for o in outcomes), "note": note,
+                                "upstreams": [o.as_dict() for o in outcomes]})
+    lines = [note] if note else []
     for o in outcomes:
         what = {
             "written": f"wrote {o.tables} source tables to",

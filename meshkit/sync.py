@@ -8,22 +8,10 @@ from typing import Any
 
 from meshkit.errors import InputError, IntegrityError
 from meshkit.files import write_atomically
-from meshkit.names import check_env, check_project
+from meshkit.mesh_config import UpstreamRef
 from meshkit.published import read_latest
 from meshkit.registry import Registry
 from meshkit.sources import render_sources
-
-
-@dataclass(frozen=True)
-class UpstreamRef:
-    project: str
-    env: str
-
-    @classmethod
-    def parse(cls, text: str, default_env: str) -> "UpstreamRef":
-        """`NAME` or `NAME@ENV`."""
-        name, _, env = text.partition("@")
-        return cls(check_project(name, what="upstream"), check_env(env or default_env))
 
 
 @dataclass(frozen=True)

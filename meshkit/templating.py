@@ -22,6 +22,18 @@ def md_code(value: object) -> str:
     return f"`{text}`"
 
 
+# YAML 1.1 and 1.2 read these plain scalars as something other than a string.
+_YAML_SPECIAL = re.compile(r"(?i:y|n|yes|no|true|false|on|off|null|~)|[-+]?[0-9][0-9_.:eE+-]*|\.[0-9].*")
+_YAML_PLAIN = re.compile(r"[A-Za-z0-9_./@-][A-Za-z0-9_./@:+=,-]*")
+
+
+def yaml_scalar(value: str) -> str:
+    """A YAML scalar for a checked value: plain when YAML reads it back as this string, else double-quoted."""
+    if _YAML_PLAIN.fullmatch(value) and not _YAML_SPECIAL.fullmatch(value) and ": " not in value:
+        return value
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 @lru_cache(maxsize=None)
 def markdown_env() -> jinja2.Environment:
     env = jinja2.Environment(
@@ -34,6 +46,21 @@ def markdown_env() -> jinja2.Environment:
     )
     env.filters["cell"] = md_cell
     env.filters["code"] = md_code
+    return env
+
+
+@lru_cache(maxsize=None)
+def init_env() -> jinja2.Environment:
+    """For the YAML files `meshkit init` writes: values go through the yaml filter, already pattern-checked."""
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("meshkit", "templates"),
+        autoescape=False,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.filters["yaml"] = yaml_scalar
     return env
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ STAND_INS = REPO / "tests" / "act"
 # owner/repo of each pinned remote action -> its stand-in folder under tests/act/
 STAND_IN_FOLDERS = {
     "actions/cache": "actions-cache",
+    "actions/checkout": "checkout",
     "aws-actions/configure-aws-credentials": "configure-aws-credentials",
 }
 _PINNED_USES = re.compile(r"^\s*(?:-\s+)?uses:\s*([\w.-]+/[\w.-]+)(?:/[\w./-]+)?@([0-9a-f]{40})\b", re.MULTILINE)
@@ -61,15 +63,22 @@ class ActRun:
         return self.job_succeeded(job) or self.job_failed(job)
 
 
-def local_repositories(root: Path) -> list[str]:
-    """`--local-repository` values for every pinned remote action under root/.github."""
+def local_repositories(*roots: Path, served: dict[str, Path] | None = None) -> list[str]:
+    """`--local-repository` values for every pinned remote action or workflow under each root/.github.
+
+    served maps OWNER/REPO@SHA to a local checkout that stands for that repository (a remote
+    reusable workflow); every other pin needs a stand-in from tests/act/.
+    """
+    served = served or {}
     pins: set[tuple[str, str]] = set()
-    for path in sorted((root / ".github").rglob("*.yml")):
-        pins.update(_PINNED_USES.findall(path.read_text()))
-    values = []
+    for root in roots:
+        for path in sorted((root / ".github").rglob("*.yml")):
+            pins.update(_PINNED_USES.findall(path.read_text()))
+    values = [f"{pin}={folder}" for pin, folder in sorted(served.items())]
     for repository, sha in sorted(pins):
-        if repository == "actions/checkout":
-            continue  # act's host mode skips it and copies the working tree
+        if f"{repository}@{sha}" in served:
+            continue
+        # act itself skips a checkout of the workflow's own repository; the stand-in serves the others.
         folder = STAND_IN_FOLDERS.get(repository)
         if folder is None:
             raise AssertionError(f"{repository}@{sha} has no stand-in in tests/act/: act would download it")
@@ -113,12 +122,22 @@ def run_act(
     env: dict[str, str],
     variables: dict[str, str],
     secrets: dict[str, str],
+    repositories: dict[str, Path],
+    served: dict[str, Path] | None = None,
+    extra_roots: tuple[Path, ...] = (),
     verbose: bool = False,
     timeout: int = 900,
 ) -> ActRun:
+    """repositories: OWNER/REPO -> local git checkout, for checkouts of other repositories (meshkit's own)."""
     event_file = workspace.parent / f"{workspace.name}-{event_name}-event.json"
     event_file.write_text(json.dumps(event))
+    repos_dir = workspace.parent / f"{workspace.name}-repositories"
+    shutil.rmtree(repos_dir, ignore_errors=True)
+    for full_name, checkout in repositories.items():
+        (repos_dir / full_name).parent.mkdir(parents=True, exist_ok=True)
+        (repos_dir / full_name).symlink_to(checkout.resolve(), target_is_directory=True)
     workflow_env = {
+        "MESHKIT_ACT_REPOSITORIES": str(repos_dir),
         "MESHKIT_ACT_CACHE_STORE": str(act_home.cache_store),
         "MESHKIT_ACT_PYTHON": sys.executable,
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
@@ -129,7 +148,7 @@ def run_act(
                "-P", "ubuntu-latest=-self-hosted", "--pull=false", "--action-offline-mode"]
     if verbose:
         command.append("--verbose")  # also logs why a job was skipped
-    for value in local_repositories(workspace):
+    for value in local_repositories(workspace, *extra_roots, served=served):
         command += ["--local-repository", value]
     for flag, values in (("--env", workflow_env), ("--var", variables), ("--secret", secrets)):
         for name, value in values.items():

@@ -30,6 +30,16 @@ def _build(dest: Path) -> dict[str, object]:
     return {"returncode": result.returncode, "stdout": result.stdout, "stderr": result.stderr}
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--update-goldens", action="store_true",
+                     help="rewrite the golden files (tests/data/...) from the current output instead of comparing")
+
+
+@pytest.fixture
+def update_goldens(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--update-goldens"))
+
+
 @pytest.fixture(scope="session")
 def built_mesh(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
     """A repository copy where the seed's four steps have run. Treat it as read-only."""

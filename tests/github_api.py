@@ -1,7 +1,8 @@
 """A fake GitHub REST API on loopback that checks every request and response against GitHub's OpenAPI description.
 
-Why: meshkit's CI commands talk to GitHub (dispatches, PR comments). A hand-written fake drifts
-from GitHub silently, so this one routes every request through the published description
+Why: meshkit's CI commands talk to GitHub (dispatches, PR comments, and pull requests opened
+through the Git Data API the way Dependabot-like bots do). A hand-written fake drifts from
+GitHub silently, so this one routes every request through the published description
 (`@octokit/openapi`, pinned in tests/js/package-lock.json) and records a *violation* for
 anything GitHub would reject: an unknown path or method, a bad path/query parameter, an
 unknown query parameter, a body that fails the requestBody schema, a missing User-Agent,
@@ -17,19 +18,25 @@ Children (the meshkit CLI, workflows under `act`) reach it through `GITHUB_API_U
 from __future__ import annotations
 
 import base64
+import binascii
 import copy
+import difflib
+import hashlib
 import json
 import math
+import os
 import re
+import subprocess
 import threading
 import time
 import traceback
+from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator
-from urllib.parse import quote, urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 import orjson
 import pytest
@@ -48,6 +55,8 @@ MAX_COMMENT_BODY = 65536
 # The description of client_payload: "The total size of the JSON payload must be less than 64KB."
 MAX_CLIENT_PAYLOAD_BYTES = 64 * 1024
 MAX_PER_PAGE = 100  # the per_page parameter's description: "(max 100)"; GitHub clamps larger values
+# repos/get-content inlines files up to 1 MB; larger ones come back with "encoding": "none".
+MAX_INLINE_CONTENT = 1024 * 1024
 DEFAULT_PER_PAGE = 30
 
 _FAULT_MESSAGES = {
@@ -91,7 +100,7 @@ class Spec:
     document: dict[str, Any]
     uri: str
     registry: Any
-    routes: list[tuple[re.Pattern[str], str, tuple[str, ...], tuple[int, ...]]]
+    routes: list[tuple[re.Pattern[str], str, tuple[str, ...], tuple[int, ...], frozenset[str]]]
     operations: dict[tuple[str, str], Operation]
     by_id: dict[str, Operation]
     _validators: dict[tuple[str, str], Any] = field(default_factory=dict)
@@ -107,12 +116,21 @@ class Spec:
         return pointer, contents
 
     def match(self, path: str) -> tuple[str, dict[str, str]] | None:
-        """The most specific path template matching `path` (literal segments win over `{param}`)."""
-        best: tuple[tuple[int, ...], str, dict[str, str]] | None = None
-        for regex, template, names, rank in self.routes:
+        """The most specific path template matching `path` (literal segments win over `{param}`).
+
+        A parameter marked `x-multi-segment` (a git ref such as `heads/main`, a file path) may
+        span slashes; a template whose such parameters swallow fewer segments wins, so
+        `/branches/a/protection` is the protection of `a`, not the branch `a/protection`.
+        """
+        best: tuple[tuple[int, tuple[int, ...]], str, dict[str, str]] | None = None
+        for regex, template, names, rank, multi in self.routes:
             found = regex.fullmatch(path)
-            if found and (best is None or rank < best[0]):
-                best = (rank, template, dict(zip(names, found.groups())))
+            if not found:
+                continue
+            values = dict(zip(names, found.groups()))
+            key = (sum(values[name].count("/") for name in multi), rank)
+            if best is None or key < best[0]:
+                best = (key, template, values)
         return None if best is None else (best[1], best[2])
 
     def operation(self, target: str, method: str | None = None) -> Operation:
@@ -148,15 +166,22 @@ class Spec:
         return found
 
 
+_METHODS = ("get", "put", "post", "patch", "delete", "head", "options", "trace")
+
+
 def _escape(token: str) -> str:
     return token.replace("~", "~0").replace("/", "~1")
 
 
-def _route(template: str) -> tuple[re.Pattern[str], tuple[str, ...], tuple[int, ...]]:
-    """A template's regex (each `{param}` is `[^/]+`), its parameter names, and its specificity rank."""
+def _route(template: str, multi: frozenset[str] = frozenset()) -> tuple[re.Pattern[str], tuple[str, ...],
+                                                                       tuple[int, ...]]:
+    """A template's regex, its parameter names, and its specificity rank.
+
+    Each `{param}` is `[^/]+`, except the `x-multi-segment` ones in `multi`, which are `.+`.
+    """
     names = tuple(re.findall(r"\{([^}]+)\}", template))
     pattern = "".join(
-        "([^/]+)" if piece.startswith("{") else re.escape(piece)
+        ("(.+)" if piece[1:-1] in multi else "([^/]+)") if piece.startswith("{") else re.escape(piece)
         for piece in re.split(r"(\{[^}]+\})", template) if piece
     )
     rank = tuple(1 if "{" in part else 0 for part in template.split("/"))
@@ -181,11 +206,19 @@ def load_spec(path: Path = SPEC_PATH) -> Spec:
     # `#/components/...` ref inside it resolves against it.
     registry = Registry().with_resource(uri, DRAFT4.create_resource(document))
     routes, operations, by_id = [], {}, {}
+    components = document["components"]["parameters"]
     for template, item in document["paths"].items():
-        regex, names, rank = _route(template)
-        routes.append((regex, template, names, rank))
+        multi = frozenset(
+            param["name"]
+            for method, op in item.items() if method in _METHODS
+            for param in (components[p["$ref"].rsplit("/", 1)[1]] if "$ref" in p else p
+                          for p in op.get("parameters", []))
+            if param.get("in") == "path" and param.get("x-multi-segment")
+        )
+        regex, names, rank = _route(template, multi)
+        routes.append((regex, template, names, rank, multi))
         for method, op in item.items():
-            if method not in ("get", "put", "post", "patch", "delete", "head", "options", "trace"):
+            if method not in _METHODS:
                 continue
             operation = Operation(
                 operation_id=op["operationId"], method=method.upper(), template=template,
@@ -249,7 +282,7 @@ class User:
     type: str = "User"
 
     def json(self, api_url: str, html_url: str) -> dict[str, Any]:
-        node_prefix = "03:Bot" if self.type == "Bot" else "04:User"
+        node_prefix = {"Bot": "03:Bot", "Organization": "012:Organization"}.get(self.type, "04:User")
         api = f"{api_url}/users/{quote(self.login, safe='')}"
         app = self.login.removesuffix("[bot]")
         return {
@@ -282,11 +315,25 @@ OCTOCAT = User("octocat", 583231)
 
 @dataclass
 class Repository:
+    """A repository: its issue and PR numbers, and a git object store with refs like GitHub's.
+
+    `objects` holds raw git objects (`b"blob 5\\0hello"`), keyed by their sha1, so every sha the
+    fake hands out is the one GitHub (and local git) would compute for the same content.
+    `pull_requests` may hold numbers with no entry in `pulls`: PRs registered by number only,
+    as comment targets; the pulls endpoints know nothing about those.
+    """
+
     owner: str
     name: str
     id: int
     pull_requests: set[int]
     issues: set[int]
+    default_branch: str = "main"
+    objects: dict[str, bytes] = field(default_factory=dict)
+    refs: dict[str, str] = field(default_factory=dict)  # "refs/heads/main" -> sha
+    pulls: dict[int, PullRequest] = field(default_factory=dict)
+    created_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc).replace(microsecond=0))
+    pushed_at: datetime | None = None
 
     @property
     def full_name(self) -> str:
@@ -294,6 +341,53 @@ class Repository:
 
     def has_issue(self, number: int) -> bool:
         return number in self.pull_requests or number in self.issues
+
+    def read(self, sha: str) -> tuple[str, bytes] | None:
+        """An object's type and content, or None when the store does not have it."""
+        raw = self.objects.get(sha)
+        if raw is None:
+            return None
+        header, _, data = raw.partition(b"\0")
+        return header.split(b" ", 1)[0].decode(), data
+
+    def kind(self, sha: str) -> str | None:
+        found = self.read(sha)
+        return None if found is None else found[0]
+
+    def write(self, kind: str, data: bytes) -> str:
+        sha, raw = git_object(kind, data)
+        self.objects[sha] = raw
+        return sha
+
+    def branch(self, name: str) -> str | None:
+        return self.refs.get(f"refs/heads/{name}")
+
+
+@dataclass
+class PullRequest:
+    """A pull request between two branches of one repository (the fake has no forks).
+
+    `head_sha` and `base_sha` follow the branches while the PR is open and freeze when it
+    closes, as GitHub's do.
+    """
+
+    number: int
+    id: int
+    repository: Repository
+    title: str
+    body: str | None
+    head: str
+    base: str
+    head_sha: str
+    base_sha: str
+    user: User
+    author_association: str
+    created_at: datetime
+    updated_at: datetime
+    state: str = "open"
+    closed_at: datetime | None = None
+    draft: bool = False
+    maintainer_can_modify: bool = False
 
 
 @dataclass
@@ -352,6 +446,7 @@ class _Context:
     body: Any
     token: _Token | None
     raw_query: list[tuple[str, str]]
+    accept: str = ""
 
 
 def _stamp(moment: datetime) -> str:
@@ -384,12 +479,187 @@ def _int_or(value: Any, default: int) -> int:
 
 
 # --------------------------------------------------------------------------------------------
+# Git objects, byte for byte as git writes them
+# --------------------------------------------------------------------------------------------
+
+SHA_RE = re.compile(r"[0-9a-f]{40}")
+TREE_MODE = "40000"  # git writes a tree's mode without the leading zero; the API shows "040000"
+BLOB_MODES = ("100644", "100755", "120000")
+SUBMODULE_MODE = "160000"
+
+
+def git_object(kind: str, data: bytes) -> tuple[str, bytes]:
+    """The sha1 and raw bytes of a git object: `<kind> <size>\\0<data>`, hashed whole."""
+    raw = f"{kind} {len(data)}".encode() + b"\0" + data
+    return hashlib.sha1(raw).hexdigest(), raw
+
+
+def parse_tree(data: bytes) -> list[tuple[str, str, str]]:
+    """A tree's (mode, name, sha) entries; names keep undecodable bytes via surrogateescape."""
+    entries, pos = [], 0
+    while pos < len(data):
+        space = data.index(b" ", pos)
+        nul = data.index(b"\0", space)
+        entries.append((data[pos:space].decode(), data[space + 1:nul].decode("utf-8", "surrogateescape"),
+                        data[nul + 1:nul + 21].hex()))
+        pos = nul + 21
+    return entries
+
+
+def tree_bytes(entries: Iterable[tuple[str, str, str]]) -> bytes:
+    """Serialise (mode, name, sha) entries in git's order: a tree sorts as if its name ended in "/"."""
+    def key(entry: tuple[str, str, str]) -> bytes:
+        return entry[1].encode("utf-8", "surrogateescape") + (b"/" if entry[0] == TREE_MODE else b"")
+
+    return b"".join(f"{mode} ".encode() + name.encode("utf-8", "surrogateescape") + b"\0" + bytes.fromhex(sha)
+                    for mode, name, sha in sorted(entries, key=key))
+
+
+@dataclass(frozen=True)
+class Signature:
+    """An author or committer line: `Name <email> <unix seconds> <+hhmm>`."""
+
+    name: str
+    email: str
+    when: datetime  # timezone-aware; its offset is the one written into the object
+
+    def line(self) -> str:
+        offset = self.when.utcoffset() or timedelta(0)
+        minutes = int(offset.total_seconds()) // 60
+        sign = "-" if minutes < 0 else "+"
+        return (f"{self.name} <{self.email}> {int(self.when.timestamp())} "
+                f"{sign}{abs(minutes) // 60:02d}{abs(minutes) % 60:02d}")
+
+    @classmethod
+    def parse(cls, line: str) -> Signature:
+        found = re.fullmatch(r"(.*?) ?<([^>]*)> (-?\d+) ([+-])(\d\d)(\d\d)", line)
+        if found is None:
+            raise ValueError(f"not a git signature: {line!r}")
+        name, email, seconds, sign, hours, minutes = found.groups()
+        offset = timedelta(hours=int(hours), minutes=int(minutes)) * (-1 if sign == "-" else 1)
+        return cls(name, email, datetime.fromtimestamp(int(seconds), timezone(offset)))
+
+    def json(self) -> dict[str, str]:
+        return {"name": self.name, "email": self.email, "date": _stamp(self.when)}
+
+
+@dataclass(frozen=True)
+class CommitObject:
+    """A parsed commit (the headers the API renders; others such as `encoding` are kept in the bytes)."""
+
+    tree: str
+    parents: tuple[str, ...]
+    author: Signature
+    committer: Signature
+    message: str
+    gpgsig: str | None = None
+    unsigned: bytes = b""  # the object without its gpgsig header: what a signature signs
+
+    def data(self) -> bytes:
+        lines = [f"tree {self.tree}", *(f"parent {p}" for p in self.parents),
+                 f"author {self.author.line()}", f"committer {self.committer.line()}"]
+        if self.gpgsig is not None:
+            lines.append("gpgsig " + self.gpgsig.replace("\n", "\n "))
+        return ("\n".join(lines) + "\n\n" + self.message).encode()
+
+    @classmethod
+    def parse(cls, data: bytes) -> CommitObject:
+        head, _, message = data.partition(b"\n\n")
+        headers: list[list[str]] = []
+        for line in head.decode("utf-8", "surrogateescape").split("\n"):
+            if line.startswith(" ") and headers:
+                headers[-1][1] += "\n" + line[1:]  # a continuation line (gpgsig, mergetag)
+            else:
+                name, _, value = line.partition(" ")
+                headers.append([name, value])
+        values: dict[str, list[str]] = {}
+        for name, value in headers:
+            values.setdefault(name, []).append(value)
+        signature = values.get("gpgsig", [None])[0]
+        unsigned = data
+        if signature is not None:
+            kept = "\n".join(f"{n} " + v.replace("\n", "\n ") for n, v in headers if n != "gpgsig")
+            unsigned = kept.encode("utf-8", "surrogateescape") + b"\n\n" + message
+        return cls(values["tree"][0], tuple(values.get("parent", [])), Signature.parse(values["author"][0]),
+                   Signature.parse(values["committer"][0]), message.decode("utf-8", "replace"), signature, unsigned)
+
+
+def check_ref_format(ref: str) -> bool:
+    """git check-ref-format's rules for a full ref name (`refs/heads/x`)."""
+    if ref.endswith(("/", ".", ".lock")) or "//" in ref or ".." in ref or "@{" in ref or ref == "@":
+        return False
+    if re.search(r"[\x00-\x20\x7f~^:?*\[\\]", ref):
+        return False
+    return all(part and not part.startswith(".") and not part.endswith(".lock") for part in ref.split("/"))
+
+
+class _TreeEdit:
+    """A tree being edited in memory, for create-tree.
+
+    Why not write a tree per entry: GitHub applies all entries to one base and writes the result
+    once; subtrees here load on first descent and are written at the end, so nested paths
+    (`a/b/c.txt`) build the intermediate trees and a directory left empty disappears, as in git.
+    """
+
+    def __init__(self, repo: Repository, sha: str | None) -> None:
+        self.repo = repo
+        found = repo.read(sha) if sha else None
+        self.entries: dict[str, tuple[str, str]] = {
+            name: (mode, entry_sha) for mode, name, entry_sha in parse_tree(found[1] if found else b"")}
+        self.children: dict[str, _TreeEdit] = {}
+
+    def _child(self, name: str, create: bool) -> _TreeEdit | None:
+        if name in self.children:
+            return self.children[name]
+        mode, sha = self.entries.get(name, (None, None))
+        if mode != TREE_MODE and not create:
+            return None
+        child = _TreeEdit(self.repo, sha if mode == TREE_MODE else None)  # a file in the way becomes a directory
+        self.entries.pop(name, None)
+        self.children[name] = child
+        return child
+
+    def put(self, parts: list[str], mode: str, sha: str) -> None:
+        node = self
+        for part in parts[:-1]:
+            node = node._child(part, create=True)  # type: ignore[assignment]
+        node.children.pop(parts[-1], None)
+        node.entries[parts[-1]] = (mode, sha)
+
+    def delete(self, parts: list[str]) -> bool:
+        """Remove a path; False when there is nothing at it."""
+        node: _TreeEdit | None = self
+        for part in parts[:-1]:
+            node = node._child(part, create=False)  # type: ignore[union-attr]
+            if node is None:
+                return False
+        assert node is not None
+        if node.children.pop(parts[-1], None) is not None:
+            return True
+        return node.entries.pop(parts[-1], None) is not None
+
+    def write(self, root: bool = True) -> str:
+        for name, child in self.children.items():
+            sha = child.write(root=False)
+            if sha:
+                self.entries[name] = (TREE_MODE, sha)
+        self.children = {}
+        if not self.entries and not root:
+            return ""  # git stores no empty directories
+        return self.repo.write("tree", tree_bytes((mode, name, sha) for name, (mode, sha) in self.entries.items()))
+
+
+# --------------------------------------------------------------------------------------------
 # The server
 # --------------------------------------------------------------------------------------------
 
 
 class GitHubAPI:
-    """GitHub's REST API for dispatches and issue comments, in memory, on 127.0.0.1 (a daemon thread).
+    """GitHub's REST API for dispatches, issue comments, git data, contents and pull requests, in memory,
+    on 127.0.0.1 (a daemon thread).
+
+    The git data is a real object store (see Repository), so a bot that opens or updates a pull
+    request through blobs, trees, commits and refs (no `git push`) gets the shas GitHub would give it.
 
     Use as a context manager or call close(). Everything it records is read through copies, so
     tests can assert on snapshots while requests keep arriving.
@@ -413,6 +683,8 @@ class GitHubAPI:
         self._violations: list[Violation] = []
         self._dispatches: list[Dispatch] = []
         self._next_comment_id = 2_500_000_001  # above 2**31, as GitHub's comment ids are now
+        self._next_pull_id = 2_100_000_001
+        self._owners: dict[str, User] = {}
         self._next_repo_id = 700_000_001
         self._requests = 0
         self._server = make_server("127.0.0.1", 0, self._wsgi, threaded=True, request_handler=_Quiet)
@@ -441,16 +713,59 @@ class GitHubAPI:
     # ---- setup -----------------------------------------------------------------------------
 
     def add_repository(self, full_name: str, *, pull_requests: Iterable[int] = (),
-                       issues: Iterable[int] = ()) -> Repository:
-        """Register `owner/name` with the pull-request and issue numbers that exist in it."""
+                       issues: Iterable[int] = (), default_branch: str = "main") -> Repository:
+        """Register `owner/name` with the pull-request and issue numbers that exist in it.
+
+        The repository starts with no git objects and no branches; `import_branch` gives it
+        content. PR numbers given here exist only as comment targets (see Repository).
+        """
         owner, _, name = full_name.partition("/")
         if not owner or not name or "/" in name:
             raise ValueError(f"not owner/name: {full_name!r}")
         with self._lock:
-            repo = Repository(owner, name, self._next_repo_id, set(pull_requests), set(issues))
+            repo = Repository(owner, name, self._next_repo_id, set(pull_requests), set(issues), default_branch)
             self._next_repo_id += 1
             self._repos[full_name.lower()] = repo
             return repo
+
+    def import_branch(self, repository: str, git_dir: Path, branch: str = "main") -> str:
+        """Copy every object reachable from `branch` of a local git repository and point the branch at it.
+
+        Why through git itself (`rev-list --objects`, `cat-file --batch`): the fake then holds the
+        very bytes local git hashed, so `heads/<branch>` has exactly the local commit sha and a
+        client comparing shas with a checkout sees agreement. Returns that commit sha.
+        """
+        # A developer's or a hook's GIT_DIR, GIT_INDEX_FILE … must not redirect git to another repository.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+
+        def git(*args: str, stdin: bytes | None = None) -> bytes:
+            result = subprocess.run(["git", "-C", str(git_dir), *args], input=stdin, capture_output=True, env=env,
+                                    timeout=120)
+            if result.returncode != 0:
+                raise RuntimeError(f"git {' '.join(args)} failed in {git_dir}: "
+                                   f"{result.stderr.decode(errors='replace')}")
+            return result.stdout
+
+        head = git("rev-parse", "--verify", f"refs/heads/{branch}^{{commit}}").decode().strip()
+        if not SHA_RE.fullmatch(head):
+            raise ValueError(f"{git_dir} does not use sha1 object names (got {head!r}); GitHub does")
+        shas = [line.split(b" ", 1)[0] for line in git("rev-list", "--objects", head).splitlines() if line]
+        batch = git("cat-file", "--batch", stdin=b"\n".join(shas) + b"\n")
+        objects, pos = {}, 0
+        for _ in shas:
+            eol = batch.index(b"\n", pos)
+            sha, kind, size = batch[pos:eol].decode().split()
+            data = batch[eol + 1:eol + 1 + int(size)]
+            pos = eol + 1 + int(size) + 1  # cat-file ends each object with a newline
+            computed, raw = git_object(kind, data)
+            if computed != sha:
+                raise RuntimeError(f"object {sha} from {git_dir} hashes to {computed}")
+            objects[sha] = raw
+        with self._lock:
+            repo = self.repository(repository)
+            repo.objects.update(objects)
+            self._move_ref(repo, f"refs/heads/{branch}", head)
+        return head
 
     def add_token(self, token: str, *, write: bool = True, user: User = BOT) -> None:
         """A token GitHub accepts; `write=False` is what a fork PR's GITHUB_TOKEN gets."""
@@ -543,6 +858,35 @@ class GitHubAPI:
             return [self._render(c) for c in sorted(self._comments.values(), key=lambda c: c.id)
                     if c.repository is repo and c.number == number]
 
+    def branches(self, repository: str) -> dict[str, str]:
+        """Branch name -> commit sha."""
+        with self._lock:
+            refs = self.repository(repository).refs
+            return {ref.removeprefix("refs/heads/"): sha for ref, sha in sorted(refs.items())
+                    if ref.startswith("refs/heads/")}
+
+    def file_at(self, repository: str, ref: str, path: str) -> bytes | None:
+        """A file's bytes at a branch, tag or commit sha; None when no file is at `path` there.
+
+        An unknown `ref` is a KeyError: a test asking about a branch that never existed is a bug in
+        the test, not a missing file.
+        """
+        with self._lock:
+            repo = self.repository(repository)
+            commit = self._resolve(repo, ref)
+            if commit is None:
+                raise KeyError(f"{repository} has no branch, tag or commit {ref!r}")
+            entry = self._lookup(repo, CommitObject.parse(repo.read(commit)[1]).tree, path)  # type: ignore[index]
+            if entry is None or entry[0] not in BLOB_MODES:
+                return None
+            return repo.read(entry[1])[1]  # type: ignore[index]
+
+    def pull_requests(self, repository: str) -> list[dict[str, Any]]:
+        """The repository's pull requests (those opened through the API), by number, as pulls/get renders them."""
+        with self._lock:
+            repo = self.repository(repository)
+            return [self._render_pull(pr) for _, pr in sorted(repo.pulls.items())]
+
     def repository(self, full_name: str) -> Repository:
         """A registered repository (its `id` is what GitHub's Link headers use)."""
         try:
@@ -568,6 +912,383 @@ class GitHubAPI:
     def _violate(self, method: str, path: str, reason: str, kind: str = "request") -> None:
         with self._lock:
             self._violations.append(Violation(method, path, reason, kind))
+
+    def _move_ref(self, repo: Repository, ref: str, sha: str) -> None:
+        """Point `ref` at `sha`; open pull requests on that branch follow it, as on GitHub."""
+        repo.refs[ref] = sha
+        now = datetime.now(timezone.utc).replace(microsecond=0)
+        repo.pushed_at = now
+        branch = ref.removeprefix("refs/heads/") if ref.startswith("refs/heads/") else None
+        for pr in repo.pulls.values():
+            if pr.state != "open" or branch is None:
+                continue
+            if pr.head == branch and pr.head_sha != sha:
+                pr.head_sha, pr.updated_at = sha, max(now, pr.updated_at)
+            if pr.base == branch:
+                pr.base_sha = sha
+
+    def _delete_ref(self, repo: Repository, ref: str) -> None:
+        """Delete `ref`; GitHub closes the open pull requests whose head or base branch it was."""
+        del repo.refs[ref]
+        now = datetime.now(timezone.utc).replace(microsecond=0)
+        repo.pushed_at = now
+        branch = ref.removeprefix("refs/heads/")
+        for pr in repo.pulls.values():
+            if pr.state == "open" and ref.startswith("refs/heads/") and branch in (pr.head, pr.base):
+                pr.state, pr.closed_at, pr.updated_at = "closed", now, max(now, pr.updated_at)
+
+    def _peel(self, repo: Repository, sha: str) -> str | None:
+        """The commit a sha names, following annotated tags; None for anything else."""
+        for _ in range(16):
+            found = repo.read(sha)
+            if found is None:
+                return None
+            kind, data = found
+            if kind == "commit":
+                return sha
+            if kind != "tag":
+                return None
+            sha = data.split(b"\n", 1)[0].removeprefix(b"object ").decode()
+        return None
+
+    def _resolve(self, repo: Repository, ref: str) -> str | None:
+        """The commit a `ref` query value names: a branch, a tag, a full ref or a full commit sha."""
+        names = [ref] if ref.startswith("refs/") else [f"refs/heads/{ref}", f"refs/tags/{ref}"]
+        for name in names:
+            if name in repo.refs:
+                return self._peel(repo, repo.refs[name])
+        return self._peel(repo, ref) if SHA_RE.fullmatch(ref) else None
+
+    def _lookup(self, repo: Repository, tree: str, path: str) -> tuple[str, str] | None:
+        """The (mode, sha) at `path` below a tree, or None."""
+        entry: tuple[str, str] = (TREE_MODE, tree)
+        for part in [p for p in path.split("/") if p]:
+            if entry[0] != TREE_MODE:
+                return None
+            found = repo.read(entry[1])
+            match = [(mode, sha) for mode, name, sha in parse_tree(found[1] if found else b"") if name == part]
+            if not match:
+                return None
+            entry = match[0]
+        return entry
+
+    def _commit(self, repo: Repository, sha: str) -> CommitObject:
+        return CommitObject.parse(repo.read(sha)[1])  # type: ignore[index]
+
+    def _ancestors(self, repo: Repository, sha: str) -> dict[str, int]:
+        """Every commit reachable from `sha` (itself included), with its distance in generations."""
+        seen, frontier = {sha: 0}, deque([sha])
+        while frontier:
+            current = frontier.popleft()
+            for parent in self._commit(repo, current).parents:
+                if parent not in seen and repo.kind(parent) == "commit":
+                    seen[parent] = seen[current] + 1
+                    frontier.append(parent)
+        return seen
+
+    def _merge_base(self, repo: Repository, one: str, other: str) -> str | None:
+        """The nearest common ancestor (git's merge-base for the histories a bot builds)."""
+        theirs = self._ancestors(repo, other)
+        common = [(distance, sha) for sha, distance in self._ancestors(repo, one).items() if sha in theirs]
+        return min(common)[1] if common else None
+
+    def _flatten(self, repo: Repository, tree: str | None, prefix: str = "") -> dict[str, tuple[str, str]]:
+        """path -> (mode, sha) of every non-tree entry below a tree."""
+        files: dict[str, tuple[str, str]] = {}
+        found = repo.read(tree) if tree else None
+        for mode, name, sha in parse_tree(found[1] if found else b""):
+            if mode == TREE_MODE:
+                files.update(self._flatten(repo, sha, f"{prefix}{name}/"))
+            else:
+                files[f"{prefix}{name}"] = (mode, sha)
+        return files
+
+    def _compare(self, repo: Repository, base: str, head: str) -> dict[str, Any]:
+        """What a pull request from `head` into `base` shows: its commits, files and line counts."""
+        base_commits = self._ancestors(repo, base)
+        commits = [sha for sha in self._ancestors(repo, head) if sha not in base_commits]
+        merge_base = self._merge_base(repo, base, head)
+        before = self._flatten(repo, self._commit(repo, merge_base).tree if merge_base else None)
+        after = self._flatten(repo, self._commit(repo, head).tree)
+        target = self._flatten(repo, self._commit(repo, base).tree)
+        changed = sorted(path for path in before.keys() | after.keys() if before.get(path) != after.get(path))
+        additions = deletions = 0
+        for path in changed:
+            old = self._lines(repo, before.get(path))
+            new = self._lines(repo, after.get(path))
+            if old is None or new is None:
+                continue  # binary: GitHub counts no lines
+            for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(None, old, new, autojunk=False).get_opcodes():
+                if tag != "equal":
+                    deletions += i2 - i1
+                    additions += j2 - j1
+        # A path both sides changed differently conflicts. Git merges such files line by line, so
+        # this file-level view can call a PR dirty that GitHub would merge cleanly.
+        conflicts = [path for path in changed
+                     if target.get(path) != before.get(path) and target.get(path) != after.get(path)]
+        return {"commits": len(commits), "changed_files": len(changed), "additions": additions,
+                "deletions": deletions, "conflicts": conflicts}
+
+    def _lines(self, repo: Repository, entry: tuple[str, str] | None) -> list[bytes] | None:
+        if entry is None or entry[0] == SUBMODULE_MODE:
+            return []
+        data = repo.read(entry[1])[1]  # type: ignore[index]
+        return None if b"\0" in data[:8000] else data.splitlines()
+
+    def _owner(self, repo: Repository) -> User:
+        """The account that owns a repository: an organization with a stable id."""
+        user = self._owners.get(repo.owner.lower())
+        if user is None:
+            user = User(repo.owner, 9_000_001 + len(self._owners), "Organization")
+            self._owners[repo.owner.lower()] = user
+        return user
+
+    def _json_user(self, user: User) -> dict[str, Any]:
+        return user.json(self.base_url, self.html_url)
+
+    # ---- internals: rendering ----------------------------------------------------------------
+
+    def _node_id(self, prefix: str, repo: Repository, key: object) -> str:
+        return prefix + base64.b64encode(f"{repo.id}:{key}".encode()).decode().rstrip("=")
+
+    def _render_ref(self, repo: Repository, ref: str) -> dict[str, Any]:
+        api = f"{self.base_url}/repos/{repo.full_name}"
+        sha = repo.refs[ref]
+        kind = repo.kind(sha) or "commit"
+        return {
+            "ref": ref,
+            "node_id": self._node_id("REF_kwDO", repo, ref),
+            "url": f"{api}/git/{quote(ref)}",
+            "object": {"sha": sha, "type": kind, "url": f"{api}/git/{kind}s/{sha}"},
+        }
+
+    def _render_commit(self, repo: Repository, sha: str) -> dict[str, Any]:
+        api = f"{self.base_url}/repos/{repo.full_name}"
+        html = f"{self.html_url}/{repo.full_name}"
+        commit = self._commit(repo, sha)
+        if commit.gpgsig is None:
+            verification = {"verified": False, "reason": "unsigned", "signature": None, "payload": None,
+                            "verified_at": None}
+        else:
+            # The fake knows no keys: a well-formed signature is from an unknown key, anything else malformed.
+            armoured = commit.gpgsig.startswith(("-----BEGIN PGP SIGNATURE-----", "-----BEGIN SSH SIGNATURE-----"))
+            verification = {"verified": False, "reason": "unknown_key" if armoured else "malformed_signature",
+                            "signature": commit.gpgsig, "payload": commit.unsigned.decode("utf-8", "replace"),
+                            "verified_at": None}
+        return {
+            "sha": sha,
+            "node_id": self._node_id("C_kwDO", repo, sha),
+            "url": f"{api}/git/commits/{sha}",
+            "html_url": f"{html}/commit/{sha}",
+            "author": commit.author.json(),
+            "committer": commit.committer.json(),
+            "tree": {"sha": commit.tree, "url": f"{api}/git/trees/{commit.tree}"},
+            "message": commit.message,
+            "parents": [{"sha": p, "url": f"{api}/git/commits/{p}", "html_url": f"{html}/commit/{p}"}
+                        for p in commit.parents],
+            "verification": verification,
+        }
+
+    def _render_tree(self, repo: Repository, sha: str) -> dict[str, Any]:
+        """A tree as create-tree answers: its own entries (not recursive), blobs with their size."""
+        api = f"{self.base_url}/repos/{repo.full_name}"
+        entries = []
+        for mode, name, entry_sha in parse_tree(repo.read(sha)[1]):  # type: ignore[index]
+            if mode == TREE_MODE:
+                entries.append({"path": name, "mode": "040000", "type": "tree", "sha": entry_sha,
+                                "url": f"{api}/git/trees/{entry_sha}"})
+            elif mode == SUBMODULE_MODE:
+                entries.append({"path": name, "mode": mode, "type": "commit", "sha": entry_sha})
+            else:
+                size = len(repo.read(entry_sha)[1])  # type: ignore[index]
+                entries.append({"path": name, "mode": mode, "type": "blob", "sha": entry_sha, "size": size,
+                                "url": f"{api}/git/blobs/{entry_sha}"})
+        return {"sha": sha, "url": f"{api}/git/trees/{sha}", "tree": entries, "truncated": False}
+
+    def _render_file(self, repo: Repository, ref: str, path: str, sha: str, data: bytes) -> dict[str, Any]:
+        """A content-file object; URLs carry the ref as the client gave it, as GitHub's do."""
+        api = f"{self.base_url}/repos/{repo.full_name}"
+        quoted = quote(path)
+        self_url = f"{api}/contents/{quoted}?ref={quote(ref, safe='')}"
+        git_url = f"{api}/git/blobs/{sha}"
+        html = f"{self.html_url}/{repo.full_name}/blob/{ref}/{quoted}"
+        raw = "https://raw.githubusercontent.com" if self.html_url == "https://github.com" else f"{self.html_url}/raw"
+        if len(data) > MAX_INLINE_CONTENT:
+            # Above 1 MB GitHub leaves the content out ("encoding": "none"); clients fetch the blob instead.
+            content, encoding = "", "none"
+        else:
+            encoded = base64.b64encode(data).decode()  # GitHub wraps it at 60 characters, each line ending in \n
+            content, encoding = "".join(encoded[i:i + 60] + "\n" for i in range(0, len(encoded), 60)), "base64"
+        return {
+            "type": "file", "encoding": encoding, "size": len(data), "name": path.rsplit("/", 1)[-1], "path": path,
+            "content": content, "sha": sha, "url": self_url, "git_url": git_url, "html_url": html,
+            "download_url": f"{raw}/{repo.full_name}/{ref}/{quoted}",
+            "_links": {"self": self_url, "git": git_url, "html": html},
+        }
+
+    def _render_repository(self, repo: Repository) -> dict[str, Any]:
+        """The full repository object a pull request's head and base carry, from the required properties."""
+        api = f"{self.base_url}/repos/{repo.full_name}"
+        html = f"{self.html_url}/{repo.full_name}"
+        host = urlsplit(self.html_url).netloc
+        open_issues = (len(repo.issues) + len(repo.pull_requests - repo.pulls.keys())
+                       + sum(pr.state == "open" for pr in repo.pulls.values()))
+        pushed = repo.pushed_at or repo.created_at
+        return {
+            "id": repo.id,
+            "node_id": self._node_id("R_kgDO", repo, repo.full_name),
+            "name": repo.name,
+            "full_name": repo.full_name,
+            "owner": self._json_user(self._owner(repo)),
+            "private": False,
+            "html_url": html,
+            "description": None,
+            "fork": False,
+            "url": api,
+            "archive_url": f"{api}/{{archive_format}}{{/ref}}",
+            "assignees_url": f"{api}/assignees{{/user}}",
+            "blobs_url": f"{api}/git/blobs{{/sha}}",
+            "branches_url": f"{api}/branches{{/branch}}",
+            "collaborators_url": f"{api}/collaborators{{/collaborator}}",
+            "comments_url": f"{api}/comments{{/number}}",
+            "commits_url": f"{api}/commits{{/sha}}",
+            "compare_url": f"{api}/compare/{{base}}...{{head}}",
+            "contents_url": f"{api}/contents/{{+path}}",
+            "contributors_url": f"{api}/contributors",
+            "deployments_url": f"{api}/deployments",
+            "downloads_url": f"{api}/downloads",
+            "events_url": f"{api}/events",
+            "forks_url": f"{api}/forks",
+            "git_commits_url": f"{api}/git/commits{{/sha}}",
+            "git_refs_url": f"{api}/git/refs{{/sha}}",
+            "git_tags_url": f"{api}/git/tags{{/sha}}",
+            "git_url": f"git://{host}/{repo.full_name}.git",
+            "issue_comment_url": f"{api}/issues/comments{{/number}}",
+            "issue_events_url": f"{api}/issues/events{{/number}}",
+            "issues_url": f"{api}/issues{{/number}}",
+            "keys_url": f"{api}/keys{{/key_id}}",
+            "labels_url": f"{api}/labels{{/name}}",
+            "languages_url": f"{api}/languages",
+            "merges_url": f"{api}/merges",
+            "milestones_url": f"{api}/milestones{{/number}}",
+            "notifications_url": f"{api}/notifications{{?since,all,participating}}",
+            "pulls_url": f"{api}/pulls{{/number}}",
+            "releases_url": f"{api}/releases{{/id}}",
+            "ssh_url": f"git@{host}:{repo.full_name}.git",
+            "stargazers_url": f"{api}/stargazers",
+            "statuses_url": f"{api}/statuses/{{sha}}",
+            "subscribers_url": f"{api}/subscribers",
+            "subscription_url": f"{api}/subscription",
+            "tags_url": f"{api}/tags",
+            "teams_url": f"{api}/teams",
+            "trees_url": f"{api}/git/trees{{/sha}}",
+            "clone_url": f"{html}.git",
+            "mirror_url": None,
+            "hooks_url": f"{api}/hooks",
+            "svn_url": html,
+            "homepage": None,
+            "language": None,
+            "forks_count": 0,
+            "forks": 0,
+            "stargazers_count": 0,
+            "watchers_count": 0,
+            "watchers": 0,
+            "size": sum(len(raw) for raw in repo.objects.values()) // 1024,
+            "default_branch": repo.default_branch,
+            "open_issues_count": open_issues,
+            "open_issues": open_issues,
+            "has_issues": True,
+            "has_projects": True,
+            "has_wiki": True,
+            "has_pages": False,
+            "has_downloads": True,
+            "archived": False,
+            "disabled": False,
+            "visibility": "public",
+            "license": None,
+            "pushed_at": _stamp(pushed),
+            "created_at": _stamp(repo.created_at),
+            "updated_at": _stamp(max(pushed, repo.created_at)),
+        }
+
+    def _render_pull(self, pr: PullRequest, *, simple: bool = False, mergeable: bool = True) -> dict[str, Any]:
+        """A pull-request object (`simple` for the list's pull-request-simple).
+
+        `mergeable=False` answers null/"unknown", as GitHub does right after creating a PR, before
+        its background job has tried the merge.
+        """
+        repo = pr.repository
+        api = f"{self.base_url}/repos/{repo.full_name}"
+        url = f"{api}/pulls/{pr.number}"
+        html = f"{self.html_url}/{repo.full_name}/pull/{pr.number}"
+        owner = self._json_user(self._owner(repo))
+        repo_json = self._render_repository(repo)
+
+        def side(branch: str, sha: str) -> dict[str, Any]:
+            return {"label": f"{repo.owner}:{branch}", "ref": branch, "sha": sha, "user": owner, "repo": repo_json}
+
+        rendered: dict[str, Any] = {
+            "url": url,
+            "id": pr.id,
+            "node_id": self._node_id("PR_kwDO", repo, pr.number),
+            "html_url": html,
+            "diff_url": f"{html}.diff",
+            "patch_url": f"{html}.patch",
+            "issue_url": f"{api}/issues/{pr.number}",
+            "commits_url": f"{url}/commits",
+            "review_comments_url": f"{url}/comments",
+            "review_comment_url": f"{api}/pulls/comments{{/number}}",
+            "comments_url": f"{api}/issues/{pr.number}/comments",
+            "statuses_url": f"{api}/statuses/{pr.head_sha}",
+            "number": pr.number,
+            "state": pr.state,
+            "locked": False,
+            "active_lock_reason": None,
+            "title": pr.title,
+            "user": self._json_user(pr.user),
+            "body": pr.body,
+            "labels": [],
+            "milestone": None,
+            "created_at": _stamp(pr.created_at),
+            "updated_at": _stamp(pr.updated_at),
+            "closed_at": _stamp(pr.closed_at) if pr.closed_at else None,
+            "merged_at": None,
+            "merge_commit_sha": None,
+            "assignee": None,
+            "assignees": [],
+            "requested_reviewers": [],
+            "requested_teams": [],
+            "head": side(pr.head, pr.head_sha),
+            "base": side(pr.base, pr.base_sha),
+            "_links": {name: {"href": href} for name, href in (
+                ("self", url), ("html", html), ("issue", f"{api}/issues/{pr.number}"),
+                ("comments", f"{api}/issues/{pr.number}/comments"), ("review_comments", f"{url}/comments"),
+                ("review_comment", f"{api}/pulls/comments{{/number}}"), ("commits", f"{url}/commits"),
+                ("statuses", f"{api}/statuses/{pr.head_sha}"))},
+            "author_association": pr.author_association,
+            "auto_merge": None,
+            "draft": pr.draft,
+        }
+        if simple:
+            return rendered
+        compared = self._compare(repo, pr.base_sha, pr.head_sha)
+        clean = None if not mergeable else not compared["conflicts"]
+        rendered.update({
+            "merged": False,
+            "mergeable": clean,
+            "rebaseable": clean,
+            "mergeable_state": "unknown" if clean is None else "clean" if clean else "dirty",
+            "merged_by": None,
+            "comments": sum(c.repository is repo and c.number == pr.number for c in self._comments.values()),
+            "review_comments": 0,
+            "maintainer_can_modify": pr.maintainer_can_modify,
+            "commits": compared["commits"],
+            "additions": compared["additions"],
+            "deletions": compared["deletions"],
+            "changed_files": compared["changed_files"],
+        })
+        return rendered
+
 
     # ---- internals: HTTP -------------------------------------------------------------------
 
@@ -741,7 +1462,8 @@ class GitHubAPI:
             self._violate(method, path, f"{op.operation_id} is valid on GitHub but the fake does not implement it",
                           "unimplemented")
             return _error(501, f"the fake GitHub API does not implement {op.operation_id}", op.docs_url)
-        context = _Context(method, path, op, params, query, body, token, list(request.args.items(multi=True)))
+        context = _Context(method, path, op, params, query, body, token, list(request.args.items(multi=True)),
+                           headers.get("Accept", ""))
         try:
             with self._lock:
                 return handler(self, context)
@@ -796,23 +1518,23 @@ class GitHubAPI:
     def _op_list_comments(self, ctx: _Context) -> _Reply:
         repo = self._repo(ctx)
         number = self._issue(ctx, repo)
-        per_page = min(max(_int_or(ctx.query.get("per_page"), DEFAULT_PER_PAGE), 1), MAX_PER_PAGE)
-        page = max(_int_or(ctx.query.get("page"), 1), 1)
         since = ctx.query.get("since")
         threshold = datetime.fromisoformat(since.replace("Z", "+00:00")) if isinstance(since, str) else None
         matching = [c for c in sorted(self._comments.values(), key=lambda c: c.id)
                     if c.repository is repo and c.number == number
                     and (threshold is None or c.updated_at >= threshold)]
-        chunk = matching[(page - 1) * per_page: page * per_page]
-        headers = {}
-        link = self._link(repo, ctx, page, max(1, math.ceil(len(matching) / per_page)))
-        if link:
-            headers["Link"] = link
+        chunk, headers = self._page(ctx, f"{self.base_url}/repositories/{repo.id}/issues/{number}/comments", matching)
         return _Reply(200, [self._render(c) for c in chunk], headers)
 
-    def _link(self, repo: Repository, ctx: _Context, page: int, last: int) -> str:
-        """GitHub's Link header: prev, next, last, first, on the /repositories/{id} form of the path."""
-        base = f"{self.base_url}/repositories/{repo.id}/issues/{ctx.params['issue_number']}/comments"
+    def _page(self, ctx: _Context, base: str, items: list[Any]) -> tuple[list[Any], dict[str, str]]:
+        """One page of `items` per the per_page and page parameters, and its Link header."""
+        per_page = min(max(_int_or(ctx.query.get("per_page"), DEFAULT_PER_PAGE), 1), MAX_PER_PAGE)
+        page = max(_int_or(ctx.query.get("page"), 1), 1)
+        link = self._link(base, ctx, page, max(1, math.ceil(len(items) / per_page)))
+        return items[(page - 1) * per_page: page * per_page], ({"Link": link} if link else {})
+
+    def _link(self, base: str, ctx: _Context, page: int, last: int) -> str:
+        """GitHub's Link header: prev, next, last, first, on the /repositories/{id} form of `base`."""
 
         def url(target: int) -> str:
             query = [(k, v) for k, v in ctx.raw_query if k != "page"] + [("page", str(target))]
@@ -855,6 +1577,328 @@ class GitHubAPI:
         del self._comments[comment.id]
         return _Reply(204)
 
+    # ---- git data: refs, blobs, trees, commits ----------------------------------------------
+
+    def _fail(self, ctx: _Context, message: str, **extra: Any) -> _Refusal:
+        """A 422 with GitHub's message for a git-data failure (those carry no `errors` list)."""
+        return _Refusal(_error(422, message, ctx.op.docs_url, **extra))
+
+    def _op_get_ref(self, ctx: _Context) -> _Reply:
+        repo = self._repo(ctx)
+        ref = f"refs/{ctx.params['ref']}"  # the path holds `heads/main`; `refs/heads/main` is not found
+        if ref not in repo.refs:
+            raise _Refusal(_error(404, "Not Found", ctx.op.docs_url))
+        return _Reply(200, self._render_ref(repo, ref))
+
+    def _op_create_ref(self, ctx: _Context) -> _Reply:
+        repo = self._repo(ctx)
+        self._require_write(ctx)
+        ref, sha = ctx.body["ref"], ctx.body["sha"]
+        if not ref.startswith("refs/") or ref.count("/") < 2:
+            raise self._fail(ctx, "Reference name must contain at least three slash-separated components.")
+        if not check_ref_format(ref):
+            raise self._fail(ctx, f"{ref} is not a valid ref name.")
+        kind = repo.kind(sha)
+        if kind is None:
+            raise self._fail(ctx, "Object does not exist")
+        if ref in repo.refs:
+            raise self._fail(ctx, "Reference already exists")
+        clash = any(other.startswith(ref + "/") or ref.startswith(other + "/") for other in repo.refs)
+        if clash or (ref.startswith("refs/heads/") and kind != "commit"):
+            # `a` and `a/b` cannot both exist (git stores refs as paths), and a branch names a commit.
+            raise self._fail(ctx, "Reference update failed")
+        self._move_ref(repo, ref, sha)
+        rendered = self._render_ref(repo, ref)
+        return _Reply(201, rendered, {"Location": rendered["url"]})
+
+    def _op_update_ref(self, ctx: _Context) -> _Reply:
+        repo = self._repo(ctx)
+        self._require_write(ctx)
+        ref, sha = f"refs/{ctx.params['ref']}", ctx.body["sha"]
+        if ref not in repo.refs:
+            raise self._fail(ctx, "Reference does not exist")
+        kind = repo.kind(sha)
+        if kind is None:
+            raise self._fail(ctx, "Object does not exist")
+        if ref.startswith("refs/heads/") and kind != "commit":
+            raise self._fail(ctx, "Reference update failed")
+        old = repo.refs[ref]
+        if ctx.body.get("force") is not True and sha != old:
+            forward = kind == "commit" and repo.kind(old) == "commit" and old in self._ancestors(repo, sha)
+            if not forward:
+                raise self._fail(ctx, "Update is not a fast forward")
+        self._move_ref(repo, ref, sha)
+        return _Reply(200, self._render_ref(repo, ref))
+
+    def _op_delete_ref(self, ctx: _Context) -> _Reply:
+        repo = self._repo(ctx)
+        self._require_write(ctx)
+        ref = f"refs/{ctx.params['ref']}"
+        if ref not in repo.refs:
+            raise self._fail(ctx, "Reference does not exist")  # 422, not 404: clients must not treat it as gone
+        if ref == f"refs/heads/{repo.default_branch}":
+            raise self._fail(ctx, "Cannot delete the default branch")
+        self._delete_ref(repo, ref)
+        return _Reply(204)
+
+    def _op_get_commit(self, ctx: _Context) -> _Reply:
+        repo = self._repo(ctx)
+        sha = ctx.params["commit_sha"]
+        if repo.kind(sha) != "commit":
+            raise _Refusal(_error(404, "Not Found", ctx.op.docs_url))
+        return _Reply(200, self._render_commit(repo, sha))
+
+    def _op_create_blob(self, ctx: _Context) -> _Reply:
+        repo = self._repo(ctx)
+        self._require_write(ctx)
+        content, encoding = ctx.body["content"], ctx.body.get("encoding", "utf-8")
+        if encoding in ("utf-8", "utf8"):
+            data = content.encode("utf-8")
+        elif encoding == "base64":
+            # GitHub decodes leniently (line breaks and stray characters are skipped), as Ruby does.
+            cleaned = re.sub(r"[^A-Za-z0-9+/]", "", content)
+            try:
+                data = base64.b64decode(cleaned + "=" * (-len(cleaned) % 4))
+            except binascii.Error:
+                raise self._fail(ctx, "Invalid Base64 content") from None
+        else:
+            raise self._fail(ctx, f"encoding must be either 'utf-8' or 'base64', not {encoding!r}")
+        sha = repo.write("blob", data)
+        url = f"{self.base_url}/repos/{repo.full_name}/git/blobs/{sha}"
+        return _Reply(201, {"sha": sha, "url": url}, {"Location": url})
+
+    def _op_create_tree(self, ctx: _Context) -> _Reply:
+        repo = self._repo(ctx)
+        self._require_write(ctx)
+        base = ctx.body.get("base_tree")
+        if base is not None and repo.kind(base) != "tree":
+            raise self._fail(ctx, "base_tree is not a valid tree oid")
+        root = _TreeEdit(repo, base)
+        for entry in ctx.body["tree"]:
+            path, mode, kind = entry.get("path"), entry.get("mode"), entry.get("type")
+            parts = path.split("/") if isinstance(path, str) else []
+            if not parts or any(p in ("", ".", "..") or p.lower() == ".git" for p in parts):
+                raise self._fail(ctx, "tree.path contains a malformed path component")
+            has_sha, has_content = "sha" in entry, "content" in entry
+            if has_sha == has_content:
+                raise self._fail(ctx, "Must supply either tree.sha or tree.content. "
+                                      "Request will be rejected if both are present.")
+            if has_sha and entry["sha"] is None:
+                if not root.delete(parts):
+                    raise self._fail(ctx, "GitRPC::BadObjectState")  # deleting a path that is not there
+                continue
+            expected = {"blob": BLOB_MODES, "tree": ("040000",), "commit": (SUBMODULE_MODE,)}
+            if kind not in expected or mode not in expected[kind]:
+                raise self._fail(ctx, f"tree.mode {mode!r} and tree.type {kind!r} do not describe the same thing")
+            if has_content:
+                if kind != "blob":
+                    raise self._fail(ctx, f"tree.content makes a blob, not a {kind}")
+                sha = repo.write("blob", entry["content"].encode("utf-8"))
+            else:
+                sha = entry["sha"]
+                if not SHA_RE.fullmatch(sha) or (kind != "commit" and repo.kind(sha) != kind):
+                    raise self._fail(ctx, f"tree.sha {sha} is not a valid {kind}")
+            root.put(parts, TREE_MODE if kind == "tree" else mode, sha)
+        sha = root.write()
+        rendered = self._render_tree(repo, sha)
+        return _Reply(201, rendered, {"Location": rendered["url"]})
+
+    def _signature(self, given: dict[str, Any] | None, fallback: Signature) -> Signature:
+        """An author or committer from the request, with `fallback`'s fields where it gives none."""
+        if given is None:
+            return fallback
+
+        def clean(text: str) -> str:  # git strips what would break the line
+            return re.sub(r"[<>\n]", "", text).strip()
+
+        when = fallback.when
+        if isinstance(given.get("date"), str):
+            # Python 3.10's fromisoformat takes no "Z" and only 3 or 6 fraction digits; git keeps whole seconds.
+            when = datetime.fromisoformat(re.sub(r"\.\d+", "", given["date"]).replace("Z", "+00:00"))
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=timezone.utc)
+        return Signature(clean(given.get("name", fallback.name)), clean(given.get("email", fallback.email)), when)
+
+    def _op_create_commit(self, ctx: _Context) -> _Reply:
+        repo = self._repo(ctx)
+        self._require_write(ctx)
+        assert ctx.token is not None
+        tree, parents = ctx.body["tree"], ctx.body.get("parents", [])
+        if repo.kind(tree) != "tree":
+            raise self._fail(ctx, "Tree SHA does not exist")
+        for parent in parents:
+            if not SHA_RE.fullmatch(parent):
+                raise self._fail(ctx, "Each SHA in the 'parents' parameter must be exactly 40 characters "
+                                      "and contain only [0-9a-f].")
+            if repo.kind(parent) != "commit":
+                raise self._fail(ctx, "Parent SHA does not exist or is not a commit object")
+        user = ctx.token.user
+        now = datetime.now(timezone.utc).replace(microsecond=0)
+        # The token's account, with the noreply address GitHub gives it.
+        default = Signature(user.login, f"{user.id}+{user.login}@users.noreply.github.com", now)
+        author = self._signature(ctx.body.get("author"), default)
+        committer = self._signature(ctx.body.get("committer"), author)  # "by default … the author"
+        signature = ctx.body.get("signature")
+        commit = CommitObject(tree, tuple(parents), author, committer, ctx.body["message"],
+                              signature.rstrip("\n") if isinstance(signature, str) else None)
+        sha = repo.write("commit", commit.data())
+        rendered = self._render_commit(repo, sha)
+        return _Reply(201, rendered, {"Location": rendered["url"]})
+
+    # ---- contents ---------------------------------------------------------------------------
+
+    def _op_get_content(self, ctx: _Context) -> _Reply:
+        repo = self._repo(ctx)
+        ref = ctx.query.get("ref") or repo.default_branch
+        commit = self._resolve(repo, ref)
+        if commit is None:
+            raise _Refusal(_error(404, f"No commit found for the ref {ref}", ctx.op.docs_url))
+        path = ctx.params["path"].strip("/")
+        entry = self._lookup(repo, self._commit(repo, commit).tree, path)
+        if entry is None:
+            raise _Refusal(_error(404, "Not Found", ctx.op.docs_url))
+        media = re.findall(r"application/vnd\.github(?:\.v3)?\.(raw|html|object)", ctx.accept)
+        if media:
+            self._violate(ctx.method, ctx.path, f"the fake serves repos/get-content as JSON only, not {media[0]}",
+                          "unimplemented")
+        mode, sha = entry
+        if mode not in ("100644", "100755"):
+            # Directories are left out on purpose: the description's oneOf carries a `type`
+            # discriminator, which no array (content-directory) can satisfy, so a listing GitHub
+            # does send would fail response validation.
+            kind = {TREE_MODE: "directories", SUBMODULE_MODE: "submodules"}.get(mode, "symlinks")
+            self._violate(ctx.method, ctx.path, f"the fake serves files only, not {kind} ({path!r} has mode {mode})",
+                          "unimplemented")
+            raise _Refusal(_error(501, f"the fake GitHub API does not serve {kind}", ctx.op.docs_url))
+        return _Reply(200, self._render_file(repo, ref, path, sha, repo.read(sha)[1]))  # type: ignore[index]
+
+    # ---- pull requests ----------------------------------------------------------------------
+
+    def _pull(self, ctx: _Context, repo: Repository) -> PullRequest:
+        number = ctx.params["pull_number"]
+        pr = repo.pulls.get(number)
+        if pr is None:
+            if number in repo.pull_requests:
+                self._violate(ctx.method, ctx.path, f"PR #{number} was registered by number only (add_repository); "
+                                                    "open it through pulls/create to give it branches",
+                              "unimplemented")
+            raise _Refusal(_error(404, "Not Found", ctx.op.docs_url))
+        return pr
+
+    def _invalid(self, ctx: _Context, field_name: str, code: str = "invalid", message: str | None = None) -> _Refusal:
+        error: dict[str, Any] = {"resource": "PullRequest", "code": code}
+        if field_name:
+            error["field"] = field_name
+        if message is not None:
+            error["message"] = message
+        return _Refusal(_error(422, "Validation Failed", ctx.op.docs_url, errors=[error]))
+
+    def _duplicate(self, ctx: _Context, repo: Repository, head: str, base: str, skip: int | None = None) -> None:
+        for other in repo.pulls.values():
+            if other.state == "open" and other.head == head and other.base == base and other.number != skip:
+                raise self._invalid(ctx, "", "custom", f"A pull request already exists for {repo.owner}:{head}.")
+
+    def _check_pull_body(self, ctx: _Context) -> None:
+        body = ctx.body.get("body")
+        if isinstance(body, str) and len(body) > MAX_COMMENT_BODY:
+            raise self._invalid(ctx, "body", "custom", f"body is too long (maximum is {MAX_COMMENT_BODY} characters)")
+
+    def _op_list_pulls(self, ctx: _Context) -> _Reply:
+        repo = self._repo(ctx)
+        state = ctx.query.get("state", "open")
+        pulls = [pr for pr in repo.pulls.values() if state == "all" or pr.state == state]
+        head = ctx.query.get("head")
+        if isinstance(head, str) and ":" in head:  # without `owner:` GitHub ignores the filter
+            owner, _, branch = head.partition(":")
+            pulls = [pr for pr in pulls if owner.lower() == repo.owner.lower() and pr.head == branch]
+        if "base" in ctx.query:
+            pulls = [pr for pr in pulls if pr.base == ctx.query["base"]]
+        sort = ctx.query.get("sort", "created")
+        direction = ctx.query.get("direction", "desc" if sort == "created" else "asc")
+        if sort == "long-running":
+            month_ago = datetime.now(timezone.utc) - timedelta(days=30)
+            pulls = [pr for pr in pulls if pr.created_at < month_ago <= pr.updated_at]
+
+        def key(pr: PullRequest) -> tuple[Any, int]:
+            if sort == "updated":
+                return pr.updated_at, pr.number
+            if sort == "popularity":
+                return sum(c.repository is repo and c.number == pr.number for c in self._comments.values()), pr.number
+            return pr.created_at, pr.number
+
+        pulls.sort(key=key, reverse=direction == "desc")
+        chunk, headers = self._page(ctx, f"{self.base_url}/repositories/{repo.id}/pulls", pulls)
+        return _Reply(200, [self._render_pull(pr, simple=True) for pr in chunk], headers)
+
+    def _op_get_pull(self, ctx: _Context) -> _Reply:
+        repo = self._repo(ctx)
+        return _Reply(200, self._render_pull(self._pull(ctx, repo)))
+
+    def _op_create_pull(self, ctx: _Context) -> _Reply:
+        repo = self._repo(ctx)
+        self._require_write(ctx)
+        assert ctx.token is not None
+        if "issue" in ctx.body:
+            self._violate(ctx.method, ctx.path, "pulls/create from an issue is valid on GitHub but not in the fake",
+                          "unimplemented")
+            raise _Refusal(_error(501, "the fake GitHub API does not convert issues", ctx.op.docs_url))
+        if not isinstance(ctx.body.get("title"), str):
+            raise self._invalid(ctx, "title", "missing_field")
+        self._check_pull_body(ctx)
+        owner, _, head = ctx.body["head"].rpartition(":")
+        base = ctx.body["base"]
+        if repo.branch(base) is None:
+            raise self._invalid(ctx, "base")
+        # The fake has no forks: `other-user:branch` names a branch no repository here has.
+        if (owner and owner.lower() != repo.owner.lower()) or repo.branch(head) is None:
+            raise self._invalid(ctx, "head")
+        self._duplicate(ctx, repo, head, base)
+        head_sha, base_sha = repo.branch(head), repo.branch(base)
+        assert head_sha is not None and base_sha is not None
+        if self._compare(repo, base_sha, head_sha)["commits"] == 0:
+            raise self._invalid(ctx, "", "custom", f"No commits between {base} and {head}")
+        number = max(repo.pull_requests | repo.issues, default=0) + 1
+        now = datetime.now(timezone.utc).replace(microsecond=0)
+        user = ctx.token.user
+        pr = PullRequest(number, self._next_pull_id, repo, ctx.body["title"], ctx.body.get("body"), head, base,
+                         head_sha, base_sha, user, "NONE" if user.type == "Bot" else "MEMBER", now, now,
+                         draft=bool(ctx.body.get("draft", False)),
+                         maintainer_can_modify=bool(ctx.body.get("maintainer_can_modify", False)))
+        self._next_pull_id += 1
+        repo.pulls[number] = pr
+        repo.pull_requests.add(number)  # a PR is an issue too: the comment endpoints take its number
+        rendered = self._render_pull(pr, mergeable=False)
+        return _Reply(201, rendered, {"Location": rendered["url"]})
+
+    def _op_update_pull(self, ctx: _Context) -> _Reply:
+        repo = self._repo(ctx)
+        pr = self._pull(ctx, repo)
+        self._require_write(ctx)
+        self._check_pull_body(ctx)
+        base = ctx.body.get("base", pr.base)
+        state = ctx.body.get("state", pr.state)
+        if base != pr.base and repo.branch(base) is None:
+            raise self._invalid(ctx, "base")
+        if state == "open" and (pr.state == "closed" or base != pr.base):
+            if pr.state == "closed":
+                gone = [branch for branch in (pr.head, base) if repo.branch(branch) is None]
+                if gone:
+                    raise self._invalid(ctx, "state", "custom",
+                                        f"state cannot be changed. The {gone[0]} branch has been deleted.")
+            self._duplicate(ctx, repo, pr.head, base, skip=pr.number)
+        now = max(datetime.now(timezone.utc).replace(microsecond=0), pr.updated_at)
+        for name in ("title", "body", "maintainer_can_modify"):
+            if name in ctx.body:
+                setattr(pr, name, ctx.body[name])
+        if base != pr.base:
+            pr.base, pr.base_sha = base, repo.branch(base)  # type: ignore[assignment]
+        if state != pr.state:
+            pr.state, pr.closed_at = state, (now if state == "closed" else None)
+            if state == "open":
+                pr.head_sha, pr.base_sha = repo.branch(pr.head), repo.branch(pr.base)  # type: ignore[assignment]
+        pr.updated_at = now
+        return _Reply(200, self._render_pull(pr))
+
 
 _HANDLERS: dict[str, Callable[[GitHubAPI, _Context], _Reply]] = {
     "repos/create-dispatch-event": GitHubAPI._op_dispatch,
@@ -863,6 +1907,19 @@ _HANDLERS: dict[str, Callable[[GitHubAPI, _Context], _Reply]] = {
     "issues/get-comment": GitHubAPI._op_get_comment,
     "issues/update-comment": GitHubAPI._op_update_comment,
     "issues/delete-comment": GitHubAPI._op_delete_comment,
+    "git/get-ref": GitHubAPI._op_get_ref,
+    "git/create-ref": GitHubAPI._op_create_ref,
+    "git/update-ref": GitHubAPI._op_update_ref,
+    "git/delete-ref": GitHubAPI._op_delete_ref,
+    "git/get-commit": GitHubAPI._op_get_commit,
+    "git/create-blob": GitHubAPI._op_create_blob,
+    "git/create-tree": GitHubAPI._op_create_tree,
+    "git/create-commit": GitHubAPI._op_create_commit,
+    "repos/get-content": GitHubAPI._op_get_content,
+    "pulls/list": GitHubAPI._op_list_pulls,
+    "pulls/get": GitHubAPI._op_get_pull,
+    "pulls/create": GitHubAPI._op_create_pull,
+    "pulls/update": GitHubAPI._op_update_pull,
 }
 
 
@@ -920,6 +1977,10 @@ def check_response(spec: Spec, op: Operation, status: int, body: Any,
             problems += [f"header {name}: {p}" for p in spec.errors(f"{h_pointer}/schema", value, direction="response")]
     content = response.get("content")
     if not content:
+        if status >= 400 and body is not None:
+            # Some errors are documented by a description alone (git/delete-ref's 422), yet GitHub
+            # answers them with its JSON error body like any other.
+            return problems + spec.errors("/components/schemas/basic-error", body, direction="response")
         if body is not None:
             problems.append(f"status {status} of {op.operation_id} has no body, but one was sent")
         return problems

@@ -35,6 +35,10 @@ DISPATCH_TOKEN = "github_pat_actDispatchToken000000000000000"
 UPSTREAM_PR = 7
 DOWNSTREAM_PR = 8
 EVENT_TYPE = "meshkit-upstream-published"
+# act names a called workflow's job CALLER_JOB/WORKFLOW_NAME/JOB.
+UP = "dbt_up/meshkit upstream"
+DOWN = "dbt_down/meshkit downstream"
+LOOM = "dbt_down_loom/meshkit downstream"
 
 
 class Mesh:
@@ -62,6 +66,7 @@ class Mesh:
             variables={"MESHKIT_REGISTRY": REGISTRY, "MESHKIT_AWS_ROLE_ARN": ROLE_ARN,
                        "MESHKIT_AWS_READ_ROLE_ARN": READ_ROLE_ARN, "AWS_REGION": "us-east-1"},
             secrets={"GITHUB_TOKEN": WORKFLOW_TOKEN, "MESHKIT_DISPATCH_TOKEN": DISPATCH_TOKEN},
+            repositories={GITHUB_REPOSITORY: workspace},
             verbose=verbose,
         )
 
@@ -110,7 +115,8 @@ def test_upstream_push_to_main_publishes_and_dispatches(mesh: Mesh) -> None:
     run = mesh.act(mesh.main, "push", "upstream.yml", {"ref": "refs/heads/main", "after": mesh.head})
 
     assert run.returncode == 0, run.log[-8000:]
-    assert run.job_succeeded("upstream/publish") and not run.job_ran("upstream/check"), run.log[-4000:]
+    assert run.job_succeeded(f"{UP}/publish") and not run.job_ran(f"{UP}/check"), run.log[-4000:]
+    assert "meshkit build: dbt build (in dbt_up)" in run.log
     assert f"assumed role {ROLE_ARN} as session meshkit-publish-" in run.log
     assert_secrets_masked(run)
     metadata = mesh.read_json("dbt_up/prod/latest/metadata.json")
@@ -138,11 +144,12 @@ def test_replayed_dispatch_revalidates_downstreams_and_records_consumers(mesh: M
     run = mesh.act(mesh.main, "repository_dispatch", "downstream.yml", event)
 
     assert run.returncode == 0, run.log[-8000:]
-    assert run.job_succeeded("downstream/sources") and run.job_succeeded("downstream/loom")
-    assert not run.job_ran("downstream/comment")
+    assert run.job_succeeded(f"{DOWN}/consume") and run.job_succeeded(f"{LOOM}/consume")
+    assert not any(run.job_ran(f"{caller}/{job}") for caller in (DOWN, LOOM) for job in ("comment", "bump"))
     assert f"assumed role {ROLE_ARN} as session meshkit-downstream-" in run.log
-    assert re.search(r"meshkit sync: dbt_up@prod (written|unchanged):", run.log)  # sync ...
-    assert "meshkit sync: dbt_up@prod up-to-date:" in run.log  # ... then sync --check
+    # The dispatch regenerates dbt_down's sources; the committed file is current, so no contract-bump PR.
+    assert "meshkit sync: dbt_up@prod unchanged:" in run.log
+    assert "dbt-loom reads the registry at s3://meshkit-act-registry/registry, env prod" in run.log
     sha256 = dispatch.client_payload["sha256"]
     for downstream, approach in (("dbt_down", "mesh-source"), ("dbt_down_loom", "dbt-loom")):
         record = mesh.read_json(f"dbt_up/prod/consumers/{downstream}.json")
@@ -157,9 +164,9 @@ def test_repository_dispatch_of_another_type_runs_no_job(mesh: Mesh) -> None:
                    {"action": "something-else", "client_payload": {"project": "dbt_up"}}, verbose=True)
 
     assert run.returncode == 0, run.log[-4000:]
-    assert not any(run.job_ran(f"downstream/{job}") for job in ("sources", "loom", "comment"))
+    assert not any(run.job_ran(f"{caller}/{job}") for caller in (DOWN, LOOM) for job in ("consume", "bump", "comment"))
     # Skipped by the event-type guard, not for any other reason (act ignores `types:`).
-    for job in ("sources", "loom"):
+    for job in ("dbt_down", "dbt_down_loom"):
         assert f"Skipping job '{job}' due to 'github.event_name != 'repository_dispatch' || " \
                "github.event.action == 'meshkit-upstream-published''" in run.log, run.log[-4000:]
 
@@ -180,13 +187,16 @@ def test_upstream_pr_with_breaking_change_fails_with_one_sticky_comment(mesh: Me
     first = mesh.act(pr, "pull_request", "upstream.yml", pull_request_event(UPSTREAM_PR, pr))
 
     assert first.returncode != 0
-    assert first.job_failed("upstream/check") and first.job_succeeded("upstream/comment"), first.log[-8000:]
-    assert not first.job_ran("upstream/publish")
+    assert first.job_failed(f"{UP}/check") and first.job_succeeded(f"{UP}/comment"), first.log[-8000:]
+    assert not first.job_ran(f"{UP}/publish")
+    # The PR's manifest comes from `dbt parse`: no warehouse in a job that runs the PR's code.
+    assert "meshkit build: dbt parse (in dbt_up)" in first.log and "meshkit build: dbt build" not in first.log
     [comment] = mesh.github.comments(GITHUB_REPOSITORY, UPSTREAM_PR)
     body = comment["body"]
     assert body.splitlines()[0] == "<!-- meshkit:check:dbt_up -->"
     assert "breaking" in body and "column-removed: `status`" in body
-    assert "dbt\\_down: " in body and "dbt\\_down\\_loom: " in body  # the consumers recorded by the dispatch run
+    # The consumers the dispatch run recorded, each with its repository.
+    assert "dbt\\_down (meshkit-demo/mesh): " in body and "dbt\\_down\\_loom (meshkit-demo/mesh): " in body
     assert "```mermaid" in body
     assert "::error" in first.log and "column status of public_orders was removed" in first.log
     assert f"assumed role {READ_ROLE_ARN} as session meshkit-check-" in first.log and f"{ROLE_ARN} as" not in first.log
@@ -196,7 +206,7 @@ def test_upstream_pr_with_breaking_change_fails_with_one_sticky_comment(mesh: Me
 
     second = mesh.act(pr, "pull_request", "upstream.yml", pull_request_event(UPSTREAM_PR, pr))
 
-    assert second.returncode != 0 and second.job_succeeded("upstream/comment"), second.log[-8000:]
+    assert second.returncode != 0 and second.job_succeeded(f"{UP}/comment"), second.log[-8000:]
     [updated] = mesh.github.comments(GITHUB_REPOSITORY, UPSTREAM_PR)
     assert updated["id"] == comment["id"]
     assert "column-removed: `order_date`" in updated["body"] and updated["body"] != body
@@ -215,8 +225,12 @@ def test_downstream_pr_comments_validation_and_lineage(mesh: Mesh) -> None:
     run = mesh.act(pr, "pull_request", "downstream.yml", pull_request_event(DOWNSTREAM_PR, pr))
 
     assert run.returncode == 0, run.log[-8000:]
-    assert run.job_succeeded("downstream/comment")
+    assert run.job_succeeded(f"{DOWN}/comment") and run.job_succeeded(f"{LOOM}/comment")
     assert f"assumed role {READ_ROLE_ARN} as" in run.log and f"{ROLE_ARN} as" not in run.log
+    # The PR builds nothing in the warehouse: `dbt parse`, and the committed sources only checked.
+    assert "meshkit build: dbt parse (in dbt_down)" in run.log and "meshkit build: dbt parse (in dbt_down_loom)" in run.log
+    assert "meshkit build: ../scripts/demo_warehouse.sh" not in run.log
+    assert "meshkit sync: dbt_up@prod up-to-date:" in run.log
     comments = mesh.github.comments(GITHUB_REPOSITORY, DOWNSTREAM_PR)
     markers = sorted(c["body"].splitlines()[0] for c in comments)
     assert markers == ["<!-- meshkit:validate:dbt_down -->", "<!-- meshkit:validate:dbt_down_loom -->"]
@@ -243,5 +257,9 @@ def test_workflow_dispatch_reruns_for_another_env(mesh: Mesh) -> None:
                           {"ref": "refs/heads/main", "inputs": {"env": "staging", "upstream": "dbt_up"}})
 
     assert downstream.returncode == 0, downstream.log[-8000:]
-    assert mesh.keys("dbt_up/staging/consumers/") == [
-        "dbt_up/staging/consumers/dbt_down.json", "dbt_up/staging/consumers/dbt_down_loom.json"]
+    assert downstream.job_succeeded(f"{DOWN}/consume") and downstream.job_succeeded(f"{LOOM}/consume")
+    # dbt_down's sources were regenerated from the staging contract for this run: an uncommitted state,
+    # so it is validated but not recorded, and (staging not being the env main reads) no bump PR opens.
+    assert "meshkit sync: dbt_up@staging written:" in downstream.log
+    assert not downstream.job_ran(f"{DOWN}/bump") and mesh.github.pull_requests(GITHUB_REPOSITORY) == []
+    assert mesh.keys("dbt_up/staging/consumers/") == ["dbt_up/staging/consumers/dbt_down_loom.json"]

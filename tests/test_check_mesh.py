@@ -542,7 +542,7 @@ def test_publish_consumer_writes_the_dbt_down_record(mesh: Path) -> None:
     assert not (mesh / CONSUMERS).exists()
     before = datetime.now(timezone.utc).replace(microsecond=0)
     result = meshkit("publish", "--consumer", "--project-dir", "dbt_down", "--registry", "registry",
-                     "--git-commit", COMMIT, cwd=mesh)
+                     "--git-commit", COMMIT, cwd=mesh, env=clean_env(GITHUB_REPOSITORY="acme-data/finance"))
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("recorded dbt_down as a consumer in ")
     assert result.stdout.endswith("/registry/dbt_up/prod/consumers/dbt_down.json\n") and result.stdout.count("\n") == 1
@@ -555,7 +555,7 @@ def test_publish_consumer_writes_the_dbt_down_record(mesh: Path) -> None:
     assert record.pop("meshkit_version")
     assert record == {
         "format": "meshkit-consumer/1", "downstream": "dbt_down", "upstream": "dbt_up", "env": "prod",
-        "git_commit": COMMIT, "contract_sha256": contract["sha256"],
+        "git_commit": COMMIT, "contract_sha256": contract["sha256"], "repository": "acme-data/finance",
         "uses": [
             {"unique_id": "model.dbt_up.public_customers.v1", "model": "public_customers", "version": "1",
              "pinned": True, "via": "mesh-source", "node": "source.dbt_down.dbt_up.public_customers_v1",

@@ -35,7 +35,7 @@ BASE = {"sha256": "a" * 64, "history_id": "20250101T000000.000000Z", "published_
 def _report() -> CheckReport:
     """Breaking, planned, warning and info changes; a fresh, a stale and an unreadable consumer record."""
     finance = Impact("finance", "dbt-loom", "model.shop.customers.v1",
-                     ("model.finance.revenue", "model.finance.churn"), False, 3)
+                     ("model.finance.revenue", "model.finance.churn"), False, 3, "acme/finance")
     marketing = Impact("marketing", "mesh-source", "source.marketing.shop.customers_v1",
                        ("model.marketing.audience",), True, 45)
     yml = "models/customers.yml"
@@ -51,7 +51,7 @@ def _report() -> CheckReport:
         Assessed(Change("model-removed", "planned-removal", "legacy_orders", "model.shop.legacy_orders",
                         "legacy_orders was removed or renamed (deprecated since 2024-12-01)", None, "legacy_orders",
                         None, (), None), (Impact("finance", "dbt-loom", "model.shop.legacy_orders",
-                                                 ("model.finance.revenue",), False, 3),)),
+                                                 ("model.finance.revenue",), False, 3, "acme/finance"),)),
         Assessed(Change("deprecation-added", "warning", "orders", "model.shop.orders",
                         "orders is deprecated from 2025-06-30: consumers should migrate", None, None, "2025-06-30",
                         (), "models/orders.yml"), ()),
@@ -63,7 +63,7 @@ def _report() -> CheckReport:
             ("model.finance.revenue", "model.finance.churn")),
         Use("model.shop.legacy_orders", "legacy_orders", None, True, "dbt-loom", "model.shop.legacy_orders", None,
             ("model.finance.revenue",)),
-    ))
+    ), "acme/finance")
     mkt = ConsumerRecord("marketing", "shop", "prod", "2024-11-28T08:00:00Z", None, None, (
         Use("model.shop.customers.v1", "customers", "1", True, "mesh-source", "source.marketing.shop.customers_v1",
             ("email", "id"), ("model.marketing.audience",)),
@@ -161,7 +161,7 @@ def test_markdown_structure():
                                         "**pipe|name**"]  # the escaped pipe stays in its cell
     assert rows[2][1] == "column-added (v1): `ph|one`"
     assert [row[3] for row in rows] == ["❌ yes", "❌ yes", "no", "🗓️ planned", "⚠️ no, warning", "no"]
-    assert rows[0][4] == "finance: revenue, churn; marketing (stale record): audience"
+    assert rows[0][4] == "finance (acme/finance): revenue, churn; marketing (stale record): audience"
     [fence] = [t for t in tokens if t.type == "fence"]
     assert fence.info == "mermaid" and fence.content.startswith("flowchart LR\n")
     html = [t.content for t in tokens if t.type == "html_block"]
@@ -264,13 +264,15 @@ def test_json_content():
         "breaking": 2, "planned_removals": 1, "warnings": 1, "info": 2, "consumers": 3, "stale_consumers": 1,
         "unreadable_consumers": 1, "broken_downstreams": ["finance", "marketing"],
     }
+    assert document["changes"][0]["impacts"][0]["repository"] == "acme/finance"
+    assert document["consumers"][0]["repository"] == "acme/finance"
     assert document["base"] == BASE
     assert document["changes"][0]["impacts"][1] == {
-        "downstream": "marketing", "via": "mesh-source", "node": "source.marketing.shop.customers_v1",
-        "models": ["model.marketing.audience"], "stale": True, "age_days": 45,
+        "downstream": "marketing", "repository": None, "via": "mesh-source",
+        "node": "source.marketing.shop.customers_v1", "models": ["model.marketing.audience"], "stale": True, "age_days": 45,
     }
     assert document["consumers"][2] == {
-        "downstream": "rogue", "key": "shop/prod/consumers/rogue.json", "stale": False, "age_days": None,
+        "downstream": "rogue", "repository": None, "key": "shop/prod/consumers/rogue.json", "stale": False, "age_days": None,
         "problem": "not JSON", "recorded_at": None, "git_commit": None, "uses": 0,
     }
     warned = _report()
@@ -320,9 +322,9 @@ def test_check_text():
     assert text.splitlines()[0] == (
         "meshkit check: shop/prod in /srv/registry, against contract aaaaaaaaaaaa (20250101T000000.000000Z)")
     assert "  BREAKING [column-removed] column email of customers v1 was removed" in text.splitlines()
-    assert "           affects finance: revenue, churn; marketing (stale record): audience" in text.splitlines()
+    assert "           affects finance (acme/finance): revenue, churn; marketing (stale record): audience" in text.splitlines()
     assert "  warning: consumer record shop/prod/consumers/rogue.json is unreadable (not JSON); it was ignored" in text
-    assert text.endswith("FAILED: 2 breaking changes to shop's public contract, breaking finance, marketing\n")
+    assert text.endswith("FAILED: 2 breaking changes to shop's public contract, breaking finance (acme/finance), marketing\n")
     assert check_text(_empty_report()).endswith(
         "  public surface unchanged\n\nOK: no breaking changes to shop's public contract\n")
 

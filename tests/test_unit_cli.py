@@ -54,7 +54,7 @@ def test_version(capsys):
     [
         [],
         ["frobnicate"],
-        ["sync"],  # --upstream is required
+        ["sync", "--only"],  # --only needs NAME@ENV
         ["publish", "--no-such-flag"],
         ["validate", "--format", "html"],
         ["publish", "--format", "markdown"],
@@ -161,6 +161,35 @@ def test_publish_sync_validate_round_trip(tmp_path, capsys):
     document = orjson.loads(capsys.readouterr().out)
     assert (document["ok"], document["error_count"]) == (False, 1)
     assert document["projects"][0]["findings"][0]["code"] == "unknown-upstream"
+
+
+def test_sync_reads_its_upstreams_from_meshkit_yml_and_only_syncs_a_dispatched_one(tmp_path, capsys):
+    project = _shop_project(tmp_path)
+    base = ["--registry", str(tmp_path / "reg")]
+    assert main(["publish", "--project-dir", str(project), *base, "--git-commit", "abc1234"]) == 0
+    capsys.readouterr()
+    down = tmp_path / "down"
+    down.mkdir()
+    (down / "dbt_project.yml").write_text("name: down\n")
+    config = tmp_path / "meshkit.yml"
+    config.write_text("version: 1\nprojects:\n  down:\n    upstreams: [shop]\n")
+    sync = ["sync", "--project-dir", str(down), "--config", str(config), *base, "--format", "json"]
+
+    assert main([*sync, "--only", "shop@staging"]) == 0
+    document = orjson.loads(capsys.readouterr().out)
+    assert document["upstreams"] == [] and document["note"] == (
+        "shop@staging is not an upstream of this project (it reads shop@prod): nothing to sync")
+    assert not (down / "models").exists()
+
+    assert main([*sync, "--only", "shop@prod"]) == 0
+    [outcome] = orjson.loads(capsys.readouterr().out)["upstreams"]
+    assert (outcome["upstream"], outcome["env"], outcome["status"]) == ("shop", "prod", "written")
+
+    config.write_text("version: 1\nprojects:\n  down: {}\n")
+    assert main(sync) == 2
+    assert _one_line(capsys.readouterr().err) == (
+        f"meshkit sync: error: no upstreams for down: pass --upstream NAME[@ENV] or list them in {config} under "
+        "projects.down.upstreams")
 
 
 def test_sync_upstream_not_published(tmp_path, capsys):

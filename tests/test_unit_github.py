@@ -20,7 +20,7 @@ from meshkit import __version__
 from meshkit.cli import main
 from meshkit.errors import GitHubError, InputError, ReadOnlyTokenError
 from meshkit.dispatch import check_event_type, send_dispatch
-from meshkit.github import GitHubClient, UncertainWriteError
+from meshkit.github import GitHubClient, NotFoundError, UncertainWriteError
 from meshkit.names import check_repository, unique_repositories
 from meshkit.pr_comment import upsert_comment
 from meshkit.markdown_body import COMMENT_BUDGET, GITHUB_COMMENT_LIMIT, TRUNCATED_NOTICE, comment_marker, fit_text
@@ -225,7 +225,7 @@ def test_error_messages(rsps, client, sleeps, status, body, expected):
     with pytest.raises(GitHubError) as caught:
         send_dispatch(client, "o/r", "ev", {})
     assert str(caught.value) == expected
-    assert type(caught.value) is GitHubError
+    assert type(caught.value) is (NotFoundError if status == 404 else GitHubError)  # a 404 may be expected (bump-pr)
     assert len(rsps.calls) == 1 and sleeps == []
     assert TOKEN not in str(caught.value)
 
@@ -701,6 +701,16 @@ def test_dispatch_input_errors_send_nothing(rsps, registry, tmp_path, capsys, ar
     out, err = capsys.readouterr()
     assert code == 2 and out == ""
     assert _one_line(err) == "meshkit dispatch: error: " + expected.replace("{registry}", str(registry.resolve()))
+    assert len(rsps.calls) == 0
+
+
+def test_dispatch_allows_no_consumers_when_asked_and_needs_no_token(rsps, registry, tmp_path, capsys):
+    config = str(_config(tmp_path, []))
+    assert main(_dispatch(registry, "--config", config, "--allow-no-consumers"), environ={}) == 0
+    assert capsys.readouterr().out == "no consumer repositories of shop are listed: nothing to notify\n"
+    assert main(_dispatch(registry, "--config", config, "--allow-no-consumers", "--format", "json"), environ={}) == 0
+    document = json.loads(capsys.readouterr().out)
+    assert document["repositories"] == [] and document["client_payload"]["project"] == "shop"
     assert len(rsps.calls) == 0
 
 

@@ -10,6 +10,8 @@ from meshkit.errors import InputError
 from meshkit.mesh_config import (
     MeshConfig,
     ProjectConfig,
+    UpstreamRef,
+    configured_upstreams,
     consumer_repositories,
     find_mesh_config,
     load_mesh_config,
@@ -22,7 +24,8 @@ PATH = Path("meshkit.yml")
 
 def test_the_repositorys_meshkit_yml():
     config = load_mesh_config(REPO / "meshkit.yml")
-    assert config.projects == {"dbt_up": ProjectConfig(("self",))}
+    assert config.projects == {"dbt_up": ProjectConfig(("self",)), "dbt_down": ProjectConfig(upstreams=("dbt_up",)),
+                               "dbt_down_loom": ProjectConfig(upstreams=("dbt_up",))}
     assert consumer_repositories(config, "dbt_up", "acme/mesh") == ["acme/mesh"]
     assert consumer_repositories(config, "dbt_down", "acme/mesh") == []
 
@@ -61,8 +64,19 @@ def test_self_needs_github_repository():
         ("version: 1\nprojets: {}\n", "meshkit.yml: unknown key 'projets' at the top level: expected version, projects"),
         ("version: 1\nprojects: [up]\n", "meshkit.yml: projects must be a mapping of project name to its consumers"),
         ("version: 1\nprojects:\n  up:\n    consumer: [a/b]\n",
-         "meshkit.yml: unknown key 'consumer' in projects.up: expected consumers"),
-        ("version: 1\nprojects:\n  up: [a/b]\n", "meshkit.yml: projects.up must be a mapping with a consumers list"),
+         "meshkit.yml: unknown key 'consumer' in projects.up: expected consumers, upstreams"),
+        ("version: 1\nprojects:\n  up: [a/b]\n",
+         "meshkit.yml: projects.up must be a mapping with consumers and/or upstreams lists"),
+        ("version: 1\nprojects:\n  down:\n    upstreams: up\n",
+         "meshkit.yml: projects.down.upstreams must be a list of NAME or NAME@ENV"),
+        ("version: 1\nprojects:\n  down:\n    upstreams: ['up@../x']\n",
+         "meshkit.yml: projects.down.upstreams: env name '../x' is not allowed: use letters, digits, '_' and '-' "
+         "(for example prod, staging, dev)"),
+        ("version: 1\nprojects:\n  down:\n    upstreams: [7]\n",
+         "meshkit.yml: projects.down.upstreams: 7 is not NAME or NAME@ENV"),
+        ("version: 1\nprojects:\n  down:\n    upstreams: [up-stream]\n",
+         "meshkit.yml: projects.down.upstreams: upstream name 'up-stream' is not allowed: use letters, digits and '_' "
+         "(starting with a letter or '_'), as dbt project names do"),
         ("version: 1\nprojects:\n  up:\n    consumers: a/b\n",
          "meshkit.yml: projects.up.consumers must be a list of OWNER/REPO or self"),
         ("version: 1\nprojects:\n  up:\n    consumers: [a/b/c]\n",
@@ -84,6 +98,17 @@ def test_config_errors(text, expected):
         parse_mesh_config(text, PATH)
     assert str(caught.value) == expected
     assert "\n" not in str(caught.value)
+
+
+def test_configured_upstreams_take_the_default_env_unless_given():
+    config = parse_mesh_config("version: 1\nprojects:\n  down:\n    upstreams: [up, other@staging]\n", PATH)
+    assert configured_upstreams(config, "down", "prod") == [UpstreamRef("up", "prod"), UpstreamRef("other", "staging")]
+    for missing in (config, None):
+        with pytest.raises(InputError) as caught:
+            configured_upstreams(missing, "elsewhere", "prod")
+        assert str(caught.value) == (
+            "no upstreams for elsewhere: pass --upstream NAME[@ENV] or list them in meshkit.yml under "
+            "projects.elsewhere.upstreams")
 
 
 def test_find_mesh_config(tmp_path: Path):

@@ -3,13 +3,36 @@
 # Inputs arrive as MESHKIT_INPUT_* environment variables (never as ${{ }} pasted into a script).
 set -euo pipefail
 
+# Escapes for workflow commands: a message may not hold a raw CR or LF (it would end the command
+# and start another), and a property value may not hold ':' or ',' either.
+escape_message() {
+  local value="$1"
+  value="${value//'%'/'%25'}"
+  value="${value//$'\r'/'%0D'}"
+  value="${value//$'\n'/'%0A'}"
+  printf '%s' "$value"
+}
+escape_property() {
+  local value
+  value="$(escape_message "$1")"
+  value="${value//':'/'%3A'}"
+  value="${value//','/'%2C'}"
+  printf '%s' "$value"
+}
+
 # One workflow-command error line, then exit 2 (meshkit's "usage or input error").
 die() {
-  local message="$*"
-  message="${message//'%'/'%25'}"
-  message="${message//$'\r'/'%0D'}"
-  message="${message//$'\n'/'%0A'}"
-  printf '::error title=%s::%s\n' "${MESHKIT_ACTION_NAME:-meshkit}" "$message"
+  printf '::error title=%s::%s\n' "$(escape_property "${MESHKIT_ACTION_NAME:-meshkit}")" "$(escape_message "$*")"
+  exit 2
+}
+
+# Like die, with the annotation on FILE (shown beside that file in the run and the PR).
+die_in_file() {
+  local file="$1"
+  shift
+  file="${file#"${GITHUB_WORKSPACE:-}/"}"
+  printf '::error file=%s,title=%s::%s\n' "$(escape_property "$file")" \
+    "$(escape_property "${MESHKIT_ACTION_NAME:-meshkit}")" "$(escape_message "$*")"
   exit 2
 }
 

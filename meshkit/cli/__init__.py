@@ -16,7 +16,17 @@ import traceback
 from typing import Callable, Mapping, Sequence
 
 from meshkit import __version__
-from meshkit.cli import catalog_cmd, check_cmd, comment_cmd, dispatch_cmd, publish_cmd, sync_cmd, validate_cmd
+from meshkit.cli import (
+    bump_pr_cmd,
+    catalog_cmd,
+    check_cmd,
+    comment_cmd,
+    dispatch_cmd,
+    init_cmd,
+    publish_cmd,
+    sync_cmd,
+    validate_cmd,
+)
 from meshkit.errors import EXIT_BUG, EXIT_INPUT, MeshkitError
 
 EXIT_CODES_HELP = """exit codes:
@@ -26,14 +36,16 @@ EXIT_CODES_HELP = """exit codes:
   3  internal error in meshkit (please report it)
 """
 
-_SUBCOMMANDS = (publish_cmd, sync_cmd, validate_cmd, check_cmd, catalog_cmd, dispatch_cmd, comment_cmd)
+_SUBCOMMANDS = (publish_cmd, sync_cmd, validate_cmd, check_cmd, catalog_cmd, dispatch_cmd, comment_cmd, bump_pr_cmd,
+                init_cmd)
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="meshkit",
         description="dbt Mesh for dbt-core: publish public contracts, sync sources, validate lineage, "
-                    "check for breaking changes, catalog the mesh, notify consumers and comment on PRs.",
+                    "check for breaking changes, catalog the mesh, notify consumers, comment on PRs, "
+                    "propose contract bumps and set a repository up (init).",
         epilog=EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -17,7 +17,7 @@ from meshkit.cli.common import (
     registry_from,
     write_markdown_output,
 )
-from meshkit.cli.publish_cmd import project_name_from
+from meshkit.dbt_project import project_name_from
 from meshkit.report import FORMATS_REPORT
 
 

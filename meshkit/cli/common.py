@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 from datetime import date
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Mapping
 
 from meshkit.files import write_atomically
+from meshkit.names import check_repository
 from meshkit.registry import REGISTRY_ENV, Registry, open_registry
 
 
@@ -48,6 +49,12 @@ def write_markdown_output(path: Path | None, render_markdown: Callable[[], str])
 
 def registry_from(args: argparse.Namespace) -> Registry:
     return open_registry(args.registry, endpoint_url=args.endpoint_url)
+
+
+def recording_repository(environ: Mapping[str, str]) -> str | None:
+    """The repository a consumer record names: $GITHUB_REPOSITORY in Actions, none elsewhere."""
+    repository = (environ.get("GITHUB_REPOSITORY") or "").strip()
+    return check_repository(repository, what="GITHUB_REPOSITORY") if repository else None
 
 
 def iso_date(text: str) -> date:

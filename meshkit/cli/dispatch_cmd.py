@@ -44,6 +44,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
                         help=f"repository_dispatch event type (default: {DEFAULT_EVENT_TYPE})")
     parser.add_argument("--dry-run", action="store_true",
                         help="print what would be sent; send nothing (no token needed)")
+    parser.add_argument("--allow-no-consumers", action="store_true",
+                        help="exit 0 with a notice when no consumer is listed (a project not consumed yet); "
+                             "default: that is an error")
     add_format_option(parser, FORMATS_BASIC)
     parser.set_defaults(run=run)
     return parser
@@ -54,7 +57,7 @@ def targets(args: argparse.Namespace, project: str) -> list[str]:
     given = [check_repository(name) for name in args.repository]
     config = find_mesh_config(args.config, Path.cwd())
     found = unique_repositories(given + consumer_repositories(config, project, args.environ.get("GITHUB_REPOSITORY")))
-    if not found:
+    if not found and not args.allow_no_consumers:
         raise InputError(
             f"no consumer repositories for {project}: list them in meshkit.yml under "
             f"projects.{project}.consumers or pass --repository"
@@ -68,9 +71,16 @@ def run(args: argparse.Namespace) -> int:
     event_type = check_event_type(args.event_type)
     project, env = check_project(args.project), check_env(args.env)
     repositories = targets(args, project)
-    client = None if args.dry_run else GitHubClient.from_env(args.environ)
     published = read_latest(registry_from(args), project, env)
     payload = dispatch_payload(published)
+    if not repositories:
+        if args.format == "json":
+            sys.stdout.write(to_json("dispatch", {"event_type": event_type, "client_payload": payload,
+                                                  "repositories": []}))
+        else:
+            print(f"no consumer repositories of {project} are listed: nothing to notify")
+        return EXIT_OK
+    client = None if args.dry_run else GitHubClient.from_env(args.environ)
 
     outcomes: list[dict[str, Any]] = []
     for repository in repositories:

@@ -7,8 +7,9 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from meshkit.cli.common import add_format_option, add_registry_options, registry_from
+from meshkit.cli.common import add_format_option, add_registry_options, recording_repository, registry_from
 from meshkit.consumers import record_consumers
+from meshkit.dbt_project import project_name_from
 from meshkit.dates import utc_today
 from meshkit.errors import EXIT_OK, InputError
 from meshkit.gitinfo import current_commit
@@ -43,22 +44,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     return parser
 
 
-def project_name_from(project_dir: Path) -> str:
-    import yaml
-
-    path = project_dir / "dbt_project.yml"
-    try:
-        data = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise InputError(f"{project_dir} is not a dbt project (no dbt_project.yml): pass --project-dir") from None
-    except (OSError, yaml.YAMLError) as exc:
-        raise InputError(f"cannot read {path}: {exc}") from None
-    name = data.get("name") if isinstance(data, dict) else None
-    if not isinstance(name, str):
-        raise InputError(f"{path} has no project name: pass --project")
-    return name
-
-
 def run(args: argparse.Namespace) -> int:
     if args.consumer:
         return _run_consumer(args)
@@ -89,7 +74,8 @@ def _run_consumer(args: argparse.Namespace) -> int:
     contracts = ContractCache(registry)
     report = validate_loaded([manifest], contracts=contracts, env=env, today=utc_today())
     keys = record_consumers(registry, report, [manifest], contracts, now=datetime.now(timezone.utc),
-                            git_commit=args.git_commit or current_commit(project_dir))
+                            git_commit=args.git_commit or current_commit(project_dir),
+                            repository=recording_repository(args.environ))
     uses = sum(1 for dep in report.projects[0].dependencies if dep.contract_id)
     if args.format == "json":
         sys.stdout.write(to_json("publish", {"consumer": project, "env": env, "registry": registry.url,

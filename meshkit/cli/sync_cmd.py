@@ -7,9 +7,11 @@ import sys
 from pathlib import Path
 
 from meshkit.cli.common import add_format_option, add_registry_options, registry_from
+from meshkit.dbt_project import project_name_from
 from meshkit.errors import EXIT_FINDINGS, EXIT_OK
+from meshkit.mesh_config import UpstreamRef, configured_upstreams, find_mesh_config
 from meshkit.report import FORMATS_BASIC, render_sync
-from meshkit.sync import UpstreamRef, sync
+from meshkit.sync import sync
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -19,14 +21,21 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         description=(
             "Fetch the latest contract of each upstream and write models/_mesh_<upstream>.yml: "
             "one dbt source per upstream, one table per public model version (`m_v1`, `m_v2`, "
-            "and `m` for the latest version). Output is deterministic."
+            "and `m` for the latest version). Output is deterministic. The upstreams are those given "
+            "with --upstream, else those meshkit.yml lists under projects.<project>.upstreams."
         ),
     )
     parser.add_argument("--project-dir", type=Path, default=Path("."), help="downstream dbt project folder (default: .)")
     parser.add_argument(
-        "--upstream", action="append", required=True, metavar="NAME[@ENV]",
-        help="upstream project to sync; repeatable; @ENV overrides --env for that upstream",
+        "--upstream", action="append", default=[], metavar="NAME[@ENV]",
+        help="upstream project to sync; repeatable; @ENV overrides --env for that upstream "
+             "(default: the upstreams meshkit.yml lists for this project)",
     )
+    parser.add_argument("--config", type=Path, metavar="PATH",
+                        help="mesh config file (default: meshkit.yml in the current directory, if there is one)")
+    parser.add_argument("--only", metavar="NAME@ENV",
+                        help="sync only this upstream, and only if it is one of this project's upstreams at that env; "
+                             "otherwise do nothing and exit 0 (what a repository_dispatch from that upstream runs)")
     add_registry_options(parser)
     parser.add_argument("--check", action="store_true",
                         help="write nothing; exit 1 if a generated file is missing or stale (the CI guard)")
@@ -37,7 +46,19 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def run(args: argparse.Namespace) -> int:
-    upstreams = [UpstreamRef.parse(text, args.env) for text in args.upstream]
+    if args.upstream:
+        upstreams = [UpstreamRef.parse(text, args.env) for text in args.upstream]
+    else:
+        project = project_name_from(args.project_dir)
+        upstreams = configured_upstreams(find_mesh_config(args.config, Path.cwd()), project, args.env)
+    if args.only:
+        wanted = UpstreamRef.parse(args.only, args.env)
+        if wanted not in upstreams:
+            reads = ", ".join(f"{u.project}@{u.env}" for u in upstreams)
+            note = f"{wanted.project}@{wanted.env} is not an upstream of this project (it reads {reads}): nothing to sync"
+            sys.stdout.write(render_sync([], args.format, note=note))
+            return EXIT_OK
+        upstreams = [wanted]
     outcomes = sync(args.project_dir, upstreams, registry_from(args), check=args.check, models_dir=args.models_dir)
     sys.stdout.write(render_sync(outcomes, args.format))
     return EXIT_FINDINGS if any(o.is_finding for o in outcomes) else EXIT_OK

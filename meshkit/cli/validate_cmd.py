@@ -9,6 +9,7 @@ from pathlib import Path
 
 from meshkit.cli.common import (
     add_format_option,
+    recording_repository,
     add_markdown_output_option,
     add_registry_options,
     iso_date,
@@ -72,6 +73,6 @@ def run(args: argparse.Namespace) -> int:
     if args.record_consumer:
         commit = args.git_commit or current_commit(args.root)
         for key in record_consumers(registry, report, manifests, contracts, now=datetime.now(timezone.utc),
-                                    git_commit=commit):
+                                    git_commit=commit, repository=recording_repository(args.environ)):
             print(f"recorded consumer {registry.url}/{key}", file=sys.stderr)
     return report.exit_code

@@ -13,6 +13,7 @@ args=(--project-dir "${MESHKIT_INPUT_PROJECT_DIR:?}" --env "${MESHKIT_INPUT_ENV:
 result="$(meshkit publish "${REGISTRY_ARGS[@]}" "${args[@]}")"
 status="$(jq -r '.status' <<<"$result")"
 sha256="$(jq -r '.sha256' <<<"$result")"
+output project "$(jq -r '.project' <<<"$result")"
 output status "$status"
 output sha256 "$sha256"
 output latest-key "$(jq -r '.latest_key // ""' <<<"$result")"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Build the virtualenv unless the tool cache or the Actions cache already has it, then put a
-# `meshkit` launcher and the virtualenv's `dbt` on PATH. meshkit itself runs from the action's
-# own checkout (PYTHONPATH), so the cached virtualenv holds only the pinned third-party lock.
+# Build each virtualenv unless the tool cache or the Actions cache already has it, then put a
+# `meshkit` launcher (and, with a dbt stack, its `dbt`) on PATH. meshkit itself runs from the
+# action's own checkout (PYTHONPATH), so its cached virtualenv holds only the hash-locked
+# third-party runtime, and the caller's dbt stack lives apart from it: neither can break the other.
 export MESHKIT_ACTION_NAME="meshkit setup"
 # shellcheck source=../lib.sh
 source "$GITHUB_ACTION_PATH/../lib.sh"
@@ -9,39 +10,102 @@ source "$GITHUB_ACTION_PATH/../lib.sh"
 venv="${MESHKIT_VENV:?}"
 root="${MESHKIT_ROOT:?}"
 python="${MESHKIT_INPUT_PYTHON:-python3}"
-mkdir -p -- "$(dirname -- "$venv")"
+dbt_venv="${MESHKIT_DBT_VENV:-}"
+dbt_requirements="${MESHKIT_DBT_REQUIREMENTS:-}"
+bin_dir="${RUNNER_TEMP:?}/meshkit-bin"
+mkdir -p -- "$bin_dir"
 
-built=false
-# A lock per folder: two jobs on one self-hosted runner must not build the same venv at once.
-exec 9>"$venv.lock"
-flock 9
-if [[ ! -f "$venv/.meshkit-complete" ]]; then
-  rm -rf -- "$venv"
-  echo "::group::meshkit setup: installing the pinned lock into $venv"
-  "$python" -m venv -- "$venv"
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-input -r "$root/requirements.txt"
-  echo "::endgroup::"
-  touch -- "$venv/.meshkit-complete"
-  built=true
-fi
-flock -u 9
+# build_venv TARGET WHAT PIP-ARGS...: sets BUILT to "true" when it built, "false" when the folder
+# was already complete, or returns 1 with the last pip error in BUILD_ERROR. A lock per folder:
+# two jobs on one self-hosted runner must not build the same venv at once. pip's output goes to a
+# log, shown in full only when the install fails.
+build_venv() {
+  local target="$1" what="$2" log
+  shift 2
+  mkdir -p -- "$(dirname -- "$target")"
+  exec 9>"$target.lock"
+  flock 9
+  BUILT=false
+  if [[ ! -f "$target/.meshkit-complete" ]]; then
+    rm -rf -- "$target"
+    log="$(mktemp)"
+    echo "::group::meshkit setup: installing $what into $target"
+    if ! { "$python" -m venv -- "$target" &&
+      "$target/bin/python" -m pip install --disable-pip-version-check --no-input --progress-bar off "$@"; } >"$log" 2>&1; then
+      cat -- "$log"
+      echo "::endgroup::"
+      rm -rf -- "$target"
+      flock -u 9
+      BUILD_ERROR="$(grep -E '^ERROR|error:' -- "$log" | tail -n 1)"
+      BUILD_ERROR="${BUILD_ERROR:-pip failed: see its log above}"
+      return 1
+    fi
+    tail -n 3 -- "$log"
+    echo "::endgroup::"
+    touch -- "$target/.meshkit-complete"
+    BUILT=true
+  fi
+  flock -u 9
+}
 
-launcher_dir="${RUNNER_TEMP:?}/meshkit-bin"
-mkdir -p -- "$launcher_dir"
+# dbt-core's version as its own Python sees it (`dbt --version` asks PyPI and takes seconds). For
+# the runner's own dbt, its interpreter is read from the script's first lines: a shebang, or the
+# `'''exec' "/path/python"` trampoline pip writes when the path is too long for a shebang.
+dbt_core_version() {
+  local interpreter="$1"
+  [[ -n "$interpreter" ]] || return 0
+  "$interpreter" -c 'from importlib.metadata import version; print(version("dbt-core"))' 2>/dev/null || true
+}
+script_interpreter() {
+  head -n 3 -- "$1" | grep -o -m 1 -E '/[^" ]*python[0-9.]*' | head -n 1 || true
+}
+
+build_venv "$venv" "meshkit's hash-locked runtime" --require-hashes --no-deps -r "$root/requirements-meshkit.txt" ||
+  die "meshkit's runtime did not install: $BUILD_ERROR"
+built="$BUILT"
 # shellcheck disable=SC2016 # ${PYTHONPATH...} and "$@" belong to the launcher, not to this script
 printf '#!/usr/bin/env bash\nPYTHONPATH=%q${PYTHONPATH:+:$PYTHONPATH} exec %q -m meshkit "$@"\n' \
-  "$root" "$venv/bin/python" >"$launcher_dir/meshkit"
-chmod +x -- "$launcher_dir/meshkit"
-printf '%s\n' "$launcher_dir" "$venv/bin" >>"$GITHUB_PATH"
-
-meshkit_version="$("$launcher_dir/meshkit" --version)"
+  "$root" "$venv/bin/python" >"$bin_dir/meshkit"
+chmod +x -- "$bin_dir/meshkit"
+meshkit_version="$("$bin_dir/meshkit" --version)" || die "meshkit in $venv does not run: delete the folder and rerun"
 meshkit_version="${meshkit_version#meshkit }"
-"$venv/bin/dbt" --version >/dev/null || die "dbt in $venv does not run: delete the folder and rerun"
 
-cache_hit=true
-[[ "$built" == true ]] && cache_hit=false
+dbt_built=""
+if [[ -n "$dbt_venv" ]]; then
+  build_venv "$dbt_venv" "the dbt stack of $dbt_requirements" -r "$dbt_requirements" ||
+    die_in_file "$dbt_requirements" "the dbt stack in this file did not install: $BUILD_ERROR"
+  dbt_built="$BUILT"
+  [[ -x "$dbt_venv/bin/dbt" ]] ||
+    die_in_file "$dbt_requirements" "this file installs no dbt executable: name dbt-core's adapter (e.g. dbt-postgres==1.11.0)"
+  ln -sfn -- "$dbt_venv/bin/dbt" "$bin_dir/dbt"
+fi
+printf '%s\n' "$bin_dir" >>"$GITHUB_PATH"
+
+dbt="$(PATH="$bin_dir:$PATH" command -v dbt || true)"
+dbt_version=""
+if [[ -n "$dbt" ]]; then
+  if [[ -n "$dbt_venv" ]]; then
+    dbt_version="$(dbt_core_version "$dbt_venv/bin/python")"
+    [[ -n "$dbt_version" ]] || die_in_file "$dbt_requirements" "this file installs no dbt-core: name dbt-core's adapter (e.g. dbt-postgres==1.11.0)"
+  else
+    dbt_version="$(dbt_core_version "$(script_interpreter "$dbt")")"
+  fi
+fi
+
 output python "$venv/bin/python"
 output built "$built"
-output cache-hit "$cache_hit"
+output cache-hit "$([[ "$built" == true ]] && echo false || echo true)"
 output meshkit-version "$meshkit_version"
+output dbt-built "$dbt_built"
+dbt_cache_hit=""
+if [[ -n "$dbt_built" ]]; then dbt_cache_hit="$([[ "$dbt_built" == true ]] && echo false || echo true)"; fi
+output dbt-cache-hit "$dbt_cache_hit"
+output dbt-version "$dbt_version"
 echo "meshkit $meshkit_version ready ($([[ "$built" == true ]] && echo "fresh install" || echo "cached")): $venv"
+if [[ -n "$dbt_venv" ]]; then
+  echo "dbt $dbt_version ready ($([[ "$dbt_built" == true ]] && echo "fresh install" || echo "cached")): $dbt_venv"
+elif [[ -n "$dbt" ]]; then
+  echo "dbt ${dbt_version:-(version unknown)}: the runner's own ($dbt)"
+else
+  echo "no dbt on PATH: only meshkit commands will run (set dbt-requirements to install a dbt stack)"
+fi
