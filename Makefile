@@ -14,7 +14,7 @@ JS_STAMP := $(JS_DIR)/node_modules/.meshkit-npm-ci
 SUDO     := $(if $(filter 0,$(shell id -u)),,sudo)
 APT_GET  := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get
 
-.PHONY: demo test act lint venv clean browser-deps chromium
+.PHONY: demo test act lint lock venv clean system-deps
 
 venv: $(STAMP)
 
@@ -27,32 +27,34 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 demo: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" scripts/demo.sh
 
-# Idempotent: apt only when chromium is not on PATH, npm ci only when the lock changed.
-browser-deps: chromium $(JS_STAMP)
-
-chromium:
-	@if command -v chromium >/dev/null 2>&1; then \
-		echo "chromium: $$(command -v chromium)"; \
+# Debian packages the tests need, installed only when one is missing (apt-get update first):
+# Chromium for the browser tests, PostgreSQL's server for the organisation scenario under act
+# (tests/test_act_org.py starts its own throwaway cluster on loopback), npm for the JS pins.
+system-deps:
+	@missing=""; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium fonts-dejavu-core"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
+	if [ -n "$$missing" ]; then \
+		$(APT_GET) update -qq && $(APT_GET) install -y -qq --no-install-recommends $$missing; \
 	else \
-		$(APT_GET) update -qq && \
-		$(APT_GET) install -y -qq --no-install-recommends chromium fonts-dejavu-core; \
+		echo "system packages present: chromium, postgresql, npm"; \
 	fi
 
 # Mermaid's bundle runs in the browser, so node's version does not matter (npm only warns about
 # mermaid's engines field). PUPPETEER_SKIP_DOWNLOAD keeps any transitive puppeteer from fetching
 # a browser: the only browser is the apt one.
-$(JS_STAMP): $(JS_DIR)/package.json $(JS_DIR)/package-lock.json
-	@command -v npm >/dev/null 2>&1 || { $(APT_GET) update -qq && $(APT_GET) install -y -qq --no-install-recommends npm; }
+$(JS_STAMP): $(JS_DIR)/package.json $(JS_DIR)/package-lock.json | system-deps
 	cd $(JS_DIR) && PUPPETEER_SKIP_DOWNLOAD=1 npm ci --no-audit --no-fund --engine-strict=false
 	touch $@
 
 # --dist loadfile keeps each test file on one worker, in order: the act scenarios build on each
 # other, and one worker takes them while the other works through the rest of the suite.
-test: $(STAMP) browser-deps
+test: $(STAMP) system-deps $(JS_STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 # Only the workflows under act (host mode, no Docker); also part of `make test`.
-act: $(STAMP) $(JS_STAMP)
+act: $(STAMP) system-deps $(JS_STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -m act $(PYTEST_ARGS)
 
 # The workflows and composite actions: zizmor (offline, default persona, config in
@@ -63,6 +65,16 @@ lint: $(STAMP)
 	$(BIN)/zizmor --offline .github
 	$(BIN)/actionlint
 	$(BIN)/shellcheck -P SCRIPTDIR -x $(SHELL_SCRIPTS)
+
+# requirements-meshkit.txt: meshkit[s3]'s runtime, hash-locked, at the versions requirements.txt pins
+# (needs PyPI). The demo's requirements.txt and requirements-dev.txt are edited by hand.
+lock: $(STAMP)
+	{ printf '%s\n' "# meshkit's own runtime, hash-locked: what the setup action installs into meshkit's private" \
+	    "# virtualenv (pip install --require-hashes --no-deps). No dbt here: the caller's dbt stack is" \
+	    "# installed from its own file. Regenerate with 'make lock' (same versions as requirements.txt)."; \
+	  $(BIN)/uv pip compile pyproject.toml --extra s3 --constraint requirements.txt --generate-hashes \
+	    --universal --python-version 3.10 --no-header --quiet; } > requirements-meshkit.txt.tmp
+	mv requirements-meshkit.txt.tmp requirements-meshkit.txt
 
 clean:
 	rm -rf registry dbt_*/target dbt_*/logs dbt_*/*.duckdb dbt_*/*.duckdb.wal

@@ -91,13 +91,32 @@ def git(workspace: Path, *args: str) -> str:
     return done.stdout.strip()
 
 
-def make_workspace(dest: Path) -> Path:
-    """A copy of the repository as a git checkout of `main` at one commit."""
+def make_workspace(dest: Path, full_name: str = GITHUB_REPOSITORY) -> Path:
+    """A copy of this repository as a git checkout of `main` at one commit, with origin on github.com."""
     copy_repo(dest)
+    return make_git_repository(dest, full_name, "meshkit act test workspace")
+
+
+def make_git_repository(dest: Path, full_name: str, message: str) -> Path:
+    """Make a folder a git repository on `main` whose origin is github.com/full_name (act reads it)."""
     git(dest, "init", "--quiet", "--initial-branch=main")
-    git(dest, "remote", "add", "origin", f"https://github.com/{GITHUB_REPOSITORY}.git")
-    commit_all(dest, "meshkit act test workspace")
+    git(dest, "remote", "add", "origin", f"https://github.com/{full_name}.git")
+    commit_all(dest, message)
     return dest
+
+
+def step_seconds(log: str, job: str, step: str) -> list[float]:
+    """How long each run of a step took in a job, from act's "✅  Success - Main STEP [1m2.3s]" lines."""
+    found = re.findall(rf"^\[{re.escape(job)} *\]   ✅  Success - Main {re.escape(step)} \[([0-9.hms]+)\]$",
+                       log, re.MULTILINE)
+    return [_seconds(text) for text in found]
+
+
+def _seconds(text: str) -> float:
+    total = 0.0
+    for value, unit in re.findall(r"([0-9.]+)(h|ms|m|s)", text):
+        total += float(value) * {"h": 3600, "m": 60, "s": 1, "ms": 0.001}[unit]
+    return total
 
 
 def commit_all(workspace: Path, message: str) -> str:

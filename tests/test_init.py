@@ -7,6 +7,7 @@ Goldens live in tests/data/init/; `pytest --update-goldens` rewrites them after 
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -232,3 +233,37 @@ def test_input_errors_are_one_line_and_write_nothing(tmp_path: Path, args: list[
     assert result.returncode == 2 and result.stdout == ""
     assert one_line_error(result) == f"meshkit init: error: {expected}"
     assert sorted(p.name for p in repo.iterdir()) == [".git", "up"]
+
+
+def _readme_examples() -> list[tuple[list[str], dict[str, str]]]:
+    """Each `meshkit init` command the README shows, with the files it shows that command writing."""
+    import re
+    import shlex
+
+    text = (REPO / "README.md").read_text()
+    commands = [c for c in re.findall(r"```bash\n(meshkit init --role [^`]*?)```", text) if "|" not in c]
+    shown = re.findall(r"<!-- init:(\w+):([^ ]+) -->\n```yaml\n(.*?)```", text, re.DOTALL)
+    examples = []
+    for command in commands:
+        args = shlex.split(command.replace("\\\n", " "))[2:]
+        role = args[args.index("--role") + 1]
+        examples.append((args, {path: body for kind, path, body in shown if kind == role}))
+    return examples
+
+
+def test_the_readme_shows_exactly_what_init_writes(tmp_path: Path) -> None:
+    examples = _readme_examples()
+    assert [sorted(files) for _, files in examples] == [
+        [".github/workflows/meshkit-orders_core.yml", "meshkit.yml"],
+        [".github/workflows/meshkit-finance_marts.yml", "meshkit.yml"]]
+    for (args, files), (name, projects, requirements) in zip(examples, (
+            ("orders", {"transform": "orders_core"}, "transform/requirements-dbt.txt"),
+            ("finance", {".": "finance_marts"}, "requirements-dbt.txt"))):
+        repo = make_repo(tmp_path / name, projects)
+        (repo / requirements).write_text("dbt-core==1.11.16\ndbt-postgres==1.11.0\n")
+        workflow = next(path for path in files if path.startswith(".github/"))
+        pin = re.search(r"@([0-9a-f]{40}) # v", files[workflow]).group(1)  # type: ignore[union-attr]
+        result = init(repo, *args, "--meshkit-repository", "acme-platform/meshkit", "--meshkit-ref", pin)
+        assert result.returncode == 0, result.stderr
+        for path, body in files.items():
+            assert (repo / path).read_text() == body, f"README's {path} for {name} differs from what init writes"

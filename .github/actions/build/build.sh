@@ -22,10 +22,11 @@ while IFS= read -r line || [[ -n "$line" ]]; do
   [[ "$line" =~ ^([A-Za-z_][A-Za-z0-9_]*)=(.*)$ ]] ||
     die "warehouse-env line $line_number is not NAME=value (the value is not shown: it may be a secret)"
   name="${BASH_REMATCH[1]}"
+  value="${BASH_REMATCH[2]}"
   [[ ! "$name" =~ $reserved ]] || die "warehouse-env may not set $name: use your warehouse's own variable names"
   names+=("$name")
-  values+=("${BASH_REMATCH[2]}")
-  [[ -n "${BASH_REMATCH[2]}" ]] && echo "::add-mask::${BASH_REMATCH[2]}"
+  values+=("$value")
+  if [[ -n "$value" ]]; then echo "::add-mask::$value"; fi
 done <<<"${MESHKIT_INPUT_WAREHOUSE_ENV:-}"
 
 profiles_dir=""
