@@ -1,9 +1,10 @@
-"""Jinja2 environments for reports: markdown (no HTML escaping, table-safe cells) and HTML (autoescaped)."""
+"""Jinja2 environments: markdown reports (table-safe cells), the YAML `meshkit init` writes, HTML (autoescaped)."""
 
 from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import Callable
 
 import jinja2
 
@@ -34,8 +35,8 @@ def yaml_scalar(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-@lru_cache(maxsize=None)
-def markdown_env() -> jinja2.Environment:
+def _text_env(**filters: Callable[..., str]) -> jinja2.Environment:
+    """Templates of text formats (markdown, YAML): no HTML escaping, block tags that leave no blank lines."""
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("meshkit", "templates"),
         autoescape=False,
@@ -44,24 +45,19 @@ def markdown_env() -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters["cell"] = md_cell
-    env.filters["code"] = md_code
+    env.filters.update(filters)
     return env
+
+
+@lru_cache(maxsize=None)
+def markdown_env() -> jinja2.Environment:
+    return _text_env(cell=md_cell, code=md_code)
 
 
 @lru_cache(maxsize=None)
 def init_env() -> jinja2.Environment:
     """For the YAML files `meshkit init` writes: values go through the yaml filter, already pattern-checked."""
-    env = jinja2.Environment(
-        loader=jinja2.PackageLoader("meshkit", "templates"),
-        autoescape=False,
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        keep_trailing_newline=True,
-    )
-    env.filters["yaml"] = yaml_scalar
-    return env
+    return _text_env(yaml=yaml_scalar)
 
 
 @lru_cache(maxsize=None)
