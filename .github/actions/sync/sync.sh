@@ -25,6 +25,7 @@ result="$(meshkit sync "${REGISTRY_ARGS[@]}" "${args[@]}")" || rc=$?
 changed_filter='.upstreams[] | select(.status == "written" or .status == "stale" or .status == "missing")'
 output changed "$(jq -r "[$changed_filter] | length > 0" <<<"$result")"
 output_multiline changed-upstreams "$(jq -r "$changed_filter | \"\(.upstream)@\(.env)\"" <<<"$result")"
+output_multiline upstreams "$(jq -r '.upstreams[] | "\(.upstream)@\(.env)"' <<<"$result")"
 output_multiline contracts "$(jq -r '.upstreams[] | "\(.upstream)@\(.env) \(.sha256)"' <<<"$result")"
 output_multiline files "$(jq -r '.upstreams[].path' <<<"$result")"
 jq -r '.note // empty' <<<"$result"
