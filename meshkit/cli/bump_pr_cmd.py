@@ -6,11 +6,10 @@ import argparse
 import sys
 from pathlib import Path
 
-from meshkit.cli.common import add_format_option
+from meshkit.cli.common import add_format_option, target_repository
 from meshkit.dbt_project import project_name_from
 from meshkit.errors import EXIT_OK, InputError
 from meshkit.mesh_config import UpstreamRef
-from meshkit.names import check_repository
 from meshkit.report import FORMATS_BASIC, to_json
 
 
@@ -27,7 +26,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         ),
     )
     parser.add_argument("--project-dir", type=Path, default=Path("."), help="downstream dbt project folder (default: .)")
-    parser.add_argument("--upstream", required=True, metavar="NAME@ENV", help="the upstream whose sources changed")
+    parser.add_argument("--upstream", required=True, metavar="NAME@ENV", help="the upstream whose sources meshkit sync regenerated")
     parser.add_argument("--models-dir", default="models", help="folder of the generated file in the project (default: models)")
     parser.add_argument("--repository", metavar="OWNER/REPO", help="the downstream repository (default: $GITHUB_REPOSITORY)")
     parser.add_argument("--base", metavar="BRANCH", help="branch the PR targets (default: $GITHUB_REF_NAME)")
@@ -46,10 +45,7 @@ def run(args: argparse.Namespace) -> int:
     from meshkit.github import GitHubClient
 
     environ = args.environ
-    repository = args.repository or environ.get("GITHUB_REPOSITORY") or ""
-    if not repository:
-        raise InputError("no repository: pass --repository OWNER/REPO (or set GITHUB_REPOSITORY)")
-    check_repository(repository, what="--repository" if args.repository else "GITHUB_REPOSITORY")
+    repository = target_repository(args.repository, environ)
     base = args.base or environ.get("GITHUB_REF_NAME") or ""
     if not base:
         raise InputError("no base branch: pass --base BRANCH (or set GITHUB_REF_NAME)")

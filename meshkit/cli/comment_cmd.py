@@ -15,10 +15,9 @@ from typing import Any, Mapping
 import orjson
 
 from meshkit.annotations import escape_data
-from meshkit.cli.common import add_format_option
+from meshkit.cli.common import add_format_option, target_repository
 from meshkit.errors import EXIT_OK, InputError
 from meshkit.markdown_body import COMMENT_BUDGET, first_line, fit_text, is_comment_marker
-from meshkit.names import check_repository
 from meshkit.report import FORMATS_BASIC, to_json
 
 
@@ -105,10 +104,7 @@ def run(args: argparse.Namespace) -> int:
     from meshkit.pr_comment import upsert_comment
 
     environ = args.environ
-    repository = args.repository or environ.get("GITHUB_REPOSITORY")
-    if not repository:
-        raise InputError("no repository: pass --repository OWNER/REPO (or set GITHUB_REPOSITORY)")
-    check_repository(repository, what="--repository" if args.repository else "GITHUB_REPOSITORY")
+    repository = target_repository(args.repository, environ)
     pr = args.pr or event_pr_number(environ)
     body, marker = read_body(args.body_file)
     client = GitHubClient.from_env(environ)

@@ -7,6 +7,7 @@ from datetime import date
 from pathlib import Path
 from typing import Callable, Mapping
 
+from meshkit.errors import InputError
 from meshkit.files import write_atomically
 from meshkit.names import check_repository
 from meshkit.registry import REGISTRY_ENV, Registry, open_registry
@@ -49,6 +50,14 @@ def write_markdown_output(path: Path | None, render_markdown: Callable[[], str])
 
 def registry_from(args: argparse.Namespace) -> Registry:
     return open_registry(args.registry, endpoint_url=args.endpoint_url)
+
+
+def target_repository(given: str | None, environ: Mapping[str, str]) -> str:
+    """--repository, else $GITHUB_REPOSITORY: the repository a GitHub call is about."""
+    repository = given or environ.get("GITHUB_REPOSITORY") or ""
+    if not repository:
+        raise InputError("no repository: pass --repository OWNER/REPO (or set GITHUB_REPOSITORY)")
+    return check_repository(repository, what="--repository" if given else "GITHUB_REPOSITORY")
 
 
 def recording_repository(environ: Mapping[str, str]) -> str | None:
