@@ -14,7 +14,6 @@ the workflow is YAML that GitHub will run: nothing the user types may change its
 from __future__ import annotations
 
 import re
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,7 @@ from typing import Any
 from meshkit import __version__
 from meshkit.dbt_project import project_name_from
 from meshkit.errors import InputError
+from meshkit.gitinfo import git_output
 from meshkit.mesh_config import CONFIG_FILE, VERSION, MeshConfig, ProjectConfig, UpstreamRef, load_mesh_config
 from meshkit.names import check_env, check_project, check_repository
 from meshkit.templating import yaml_scalar
@@ -42,6 +42,8 @@ _BRANCH = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._/-]{0,199}")
 _SHA = re.compile(r"[0-9a-f]{40}")
 _GITHUB_REMOTE = re.compile(r"(?:https://github\.com/|git@github\.com:|ssh://git@github\.com/)"
                             r"([A-Za-z0-9-]+/[A-Za-z0-9._-]+?)(?:\.git)?/?")
+
+
 def _checked(pattern: re.Pattern[str], value: str, what: str, example: str) -> str:
     parts = value.split("/")
     if not pattern.fullmatch(value) or ".." in parts or (len(parts) > 1 and "." in parts):
@@ -79,6 +81,14 @@ class InitRequest:
     workflow: str | None = None
     config: str = CONFIG_FILE
 
+    @property
+    def publishes(self) -> bool:
+        return self.role in ("upstream", "both")
+
+    @property
+    def consumes(self) -> bool:
+        return self.role in ("downstream", "both")
+
 
 @dataclass(frozen=True)
 class PlannedFile:
@@ -106,20 +116,11 @@ class InitPlan:
                 "files": [{"path": f.path, "status": f.status} for f in self.files]}
 
 
-def _git(directory: Path, *args: str) -> str | None:
-    try:
-        done = subprocess.run(["git", "-C", str(directory), *args], capture_output=True, text=True, timeout=10,
-                              check=False)
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return done.stdout.strip() if done.returncode == 0 else None
-
-
 def running_meshkit() -> tuple[str | None, str | None]:
     """The repository and commit of the meshkit checkout this process runs from, when it is one."""
     source = Path(__file__).resolve().parent.parent
-    commit = _git(source, "rev-parse", "HEAD")
-    remote = _git(source, "remote", "get-url", "origin") or ""
+    commit = git_output(source, "rev-parse", "HEAD")
+    remote = git_output(source, "remote", "get-url", "origin") or ""
     found = _GITHUB_REMOTE.fullmatch(remote)
     return (found.group(1) if found else None), (commit if commit and _SHA.fullmatch(commit) else None)
 
@@ -142,10 +143,10 @@ def _meshkit_pin(request: InitRequest) -> tuple[str, str]:
 def _default_branch(root: Path, given: str | None) -> str:
     if given:
         return _checked(_BRANCH, given, "--default-branch", "use a branch name")
-    remote_head = _git(root, "symbolic-ref", "--quiet", "--short", "refs/remotes/origin/HEAD") or ""
+    remote_head = git_output(root, "symbolic-ref", "--quiet", "--short", "refs/remotes/origin/HEAD") or ""
     if remote_head.startswith("origin/"):
         return remote_head.removeprefix("origin/")
-    current = _git(root, "symbolic-ref", "--quiet", "--short", "HEAD")
+    current = git_output(root, "symbolic-ref", "--quiet", "--short", "HEAD")
     return current if current and _BRANCH.fullmatch(current) else "main"
 
 
@@ -172,11 +173,9 @@ def _merged_config(request: InitRequest, project: str, upstreams: tuple[str, ...
     path = request.root / request.config
     config = load_mesh_config(path) if path.is_file() else MeshConfig(path, {})
     old = config.projects.get(project, ProjectConfig())
-    is_upstream = request.role in ("upstream", "both")
-    is_downstream = request.role in ("downstream", "both")
     projects = dict(config.projects)
-    projects[project] = ProjectConfig(consumers if is_upstream and consumers else old.consumers,
-                                      upstreams if is_downstream else old.upstreams)
+    projects[project] = ProjectConfig(consumers if request.publishes and consumers else old.consumers,
+                                      upstreams if request.consumes else old.upstreams)
     return render_mesh_config(projects)
 
 
@@ -219,8 +218,7 @@ def plan_init(request: InitRequest) -> InitPlan:
 
     if request.role not in ROLES:
         raise InputError(f"--role {request.role!r} is not one of {', '.join(ROLES)}")
-    is_upstream = request.role in ("upstream", "both")
-    is_downstream = request.role in ("downstream", "both")
+    is_upstream, is_downstream = request.publishes, request.consumes
     project_dir = check_relative_path(request.project_dir, "--project-dir")
     if not (request.root / project_dir / "dbt_project.yml").is_file():
         raise InputError(f"{project_dir} is not a dbt project (no dbt_project.yml): run meshkit init from the "

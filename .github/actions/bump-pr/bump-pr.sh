@@ -9,7 +9,7 @@ require_meshkit
 failed="$(boolean_input validation-failed "${MESHKIT_INPUT_VALIDATION_FAILED:-false}")"
 upstreams=()
 read -r -d '' -a upstreams <<<"${MESHKIT_INPUT_UPSTREAMS:-}" || true
-((${#upstreams[@]} > 0)) || die "no upstreams given: pass the sync action's changed-upstreams output"
+((${#upstreams[@]} > 0)) || die "no upstreams given: pass the sync action's upstreams output"
 
 args=(--project-dir "${MESHKIT_INPUT_PROJECT_DIR:-.}" --base "$MESHKIT_INPUT_BASE" --format json)
 [[ -n "${MESHKIT_INPUT_REPOSITORY:-}" ]] && args+=(--repository "$MESHKIT_INPUT_REPOSITORY")

@@ -22,9 +22,7 @@ fail_on_stale="$(boolean_input fail-on-stale "${MESHKIT_INPUT_FAIL_ON_STALE:-tru
 rc=0
 result="$(meshkit sync "${REGISTRY_ARGS[@]}" "${args[@]}")" || rc=$?
 ((rc <= 1)) || exit "$rc" # meshkit printed the one-line error
-changed_filter='.upstreams[] | select(.status == "written" or .status == "stale" or .status == "missing")'
-output changed "$(jq -r "[$changed_filter] | length > 0" <<<"$result")"
-output_multiline changed-upstreams "$(jq -r "$changed_filter | \"\(.upstream)@\(.env)\"" <<<"$result")"
+output changed "$(jq -r '[.upstreams[] | select(.status == "written" or .status == "stale" or .status == "missing")] | length > 0' <<<"$result")"
 output_multiline upstreams "$(jq -r '.upstreams[] | "\(.upstream)@\(.env)"' <<<"$result")"
 output_multiline contracts "$(jq -r '.upstreams[] | "\(.upstream)@\(.env) \(.sha256)"' <<<"$result")"
 output_multiline files "$(jq -r '.upstreams[].path' <<<"$result")"
