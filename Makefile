@@ -7,7 +7,7 @@ BIN   := $(VENV)/bin
 STAMP := $(VENV)/.meshkit-installed
 PYTEST_WORKERS ?= 2
 
-# The browser tests (tests/test_*_browser.py) render the catalog page and the Mermaid diagrams in
+# The browser tests (tests/integration/test_*_browser.py) render the catalog page and the Mermaid diagrams in
 # headless Chromium, Debian's package, with the Mermaid pinned in tests/js/package-lock.json.
 JS_DIR   := tests/js
 JS_STAMP := $(JS_DIR)/node_modules/.meshkit-npm-ci
@@ -29,7 +29,7 @@ demo: $(STAMP)
 
 # Debian packages the tests need, installed only when one is missing (apt-get update first):
 # Chromium for the browser tests, PostgreSQL's server for the organisation scenario under act
-# (tests/test_act_org.py starts its own throwaway cluster on loopback), npm for the JS pins.
+# (tests/e2e/test_act_org.py starts its own throwaway cluster on loopback), npm for the JS pins.
 system-deps:
 	@missing=""; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium fonts-dejavu-core"; \
@@ -59,7 +59,7 @@ act: $(STAMP) system-deps $(JS_STAMP)
 
 # The workflows and composite actions: zizmor (offline, default persona, config in
 # .github/zizmor.yml), actionlint and shellcheck (the actions' scripts) must report nothing.
-# tests/test_workflows_static.py runs the same commands inside `make test`.
+# tests/unit/test_workflows_static.py runs the same commands inside `make test`.
 SHELL_SCRIPTS := $(wildcard .github/actions/*.sh .github/actions/*/*.sh scripts/*.sh)
 lint: $(STAMP)
 	$(BIN)/zizmor --offline .github

@@ -12,7 +12,7 @@ except ImportError:  # running from a checkout without `pip install -e .`
     sys.path.insert(0, str(HERE.parent))
 
 from meshkit.cli import main  # noqa: E402
-from meshkit.seed_compat import add_registry_flags, registry_args  # noqa: E402
+from meshkit.mesh.seed_compat import add_registry_flags, registry_args  # noqa: E402
 
 parser = argparse.ArgumentParser(description="Publish this project's public contract (wraps `meshkit publish`).")
 add_registry_flags(parser, default_registry_path="../registry")

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 from filelock import FileLock
 
-from github_api import github_api  # noqa: F401  (the fake GitHub REST API fixture)
-from helpers import clean_env, copy_repo, run
+from support.github_api import github_api  # noqa: F401  (the fake GitHub REST API fixture)
+from support.helpers import clean_env, copy_repo, run
 
 SEED_STEPS = """set -e
 cd dbt_up && dbt build && python3 publish_manifest.py --local

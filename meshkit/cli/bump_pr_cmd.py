@@ -7,10 +7,10 @@ import sys
 from pathlib import Path
 
 from meshkit.cli.common import add_format_option, target_repository
-from meshkit.dbt_project import project_name_from
+from meshkit.mesh.dbt_project import project_name_from
 from meshkit.errors import EXIT_OK, InputError
-from meshkit.mesh_config import UpstreamRef
-from meshkit.report import FORMATS_BASIC, to_json
+from meshkit.mesh.config import UpstreamRef
+from meshkit.report.render import FORMATS_BASIC, to_json
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -40,9 +40,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def run(args: argparse.Namespace) -> int:
-    from meshkit.bump_pr import bump_pr
-    from meshkit.bump_request import bump_request
-    from meshkit.github import GitHubClient
+    from meshkit.github.bump_pr import bump_pr
+    from meshkit.github.bump_request import bump_request
+    from meshkit.github.api import GitHubClient
 
     environ = args.environ
     repository = target_repository(args.repository, environ)

@@ -7,15 +7,15 @@ import dataclasses
 import sys
 from pathlib import Path
 
-from meshkit.catalog import build_catalog
-from meshkit.catalog_page import render_catalog_html
+from meshkit.report.catalog import build_catalog
+from meshkit.report.catalog_page import render_catalog_html
 from meshkit.cli.common import add_consumer_age_option, add_registry_options, iso_date, registry_from
-from meshkit.dates import utc_today
+from meshkit.contract.dates import utc_today
 from meshkit.errors import EXIT_OK
 from meshkit.files import write_atomically
-from meshkit.names import check_env
-from meshkit.report import to_json
-from meshkit.words import plural
+from meshkit.contract.names import check_env
+from meshkit.report.render import to_json
+from meshkit.contract.words import plural
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:

@@ -6,8 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from meshkit.check import check
-from meshkit.check_report import check_markdown, render_check
+from meshkit.mesh.check import check
+from meshkit.report.check import check_markdown, render_check
 from meshkit.cli.common import (
     add_consumer_age_option,
     add_format_option,
@@ -17,8 +17,8 @@ from meshkit.cli.common import (
     registry_from,
     write_markdown_output,
 )
-from meshkit.dbt_project import project_name_from
-from meshkit.report import FORMATS_REPORT
+from meshkit.mesh.dbt_project import project_name_from
+from meshkit.report.render import FORMATS_REPORT
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:

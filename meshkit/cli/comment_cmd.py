@@ -14,11 +14,11 @@ from typing import Any, Mapping
 
 import orjson
 
-from meshkit.annotations import escape_data
+from meshkit.github.annotations import escape_data
 from meshkit.cli.common import add_format_option, target_repository
 from meshkit.errors import EXIT_OK, InputError
-from meshkit.markdown_body import COMMENT_BUDGET, first_line, fit_text, is_comment_marker
-from meshkit.report import FORMATS_BASIC, to_json
+from meshkit.report.markdown import COMMENT_BUDGET, first_line, fit_text, is_comment_marker
+from meshkit.report.render import FORMATS_BASIC, to_json
 
 
 def _positive_int(text: str) -> int:
@@ -100,8 +100,8 @@ def read_body(path: Path) -> tuple[str, str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from meshkit.github import GitHubClient
-    from meshkit.pr_comment import upsert_comment
+    from meshkit.github.api import GitHubClient
+    from meshkit.github.comment import upsert_comment
 
     environ = args.environ
     repository = target_repository(args.repository, environ)

@@ -9,7 +9,7 @@ from typing import Callable, Mapping
 
 from meshkit.errors import InputError
 from meshkit.files import write_atomically
-from meshkit.names import check_repository
+from meshkit.contract.names import check_repository
 from meshkit.registry import REGISTRY_ENV, Registry, open_registry
 
 

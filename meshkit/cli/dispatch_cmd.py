@@ -14,12 +14,12 @@ from typing import Any
 import orjson
 
 from meshkit.cli.common import add_format_option, add_registry_options, registry_from
-from meshkit.dispatch import DEFAULT_EVENT_TYPE, check_event_type, dispatch_payload, send_dispatch
+from meshkit.github.dispatch import DEFAULT_EVENT_TYPE, check_event_type, dispatch_payload, send_dispatch
 from meshkit.errors import EXIT_INPUT, EXIT_OK, GitHubError, InputError
-from meshkit.mesh_config import consumer_repositories, find_mesh_config
-from meshkit.names import check_env, check_project, check_repository, unique_repositories
-from meshkit.published import read_latest
-from meshkit.report import FORMATS_BASIC, to_json
+from meshkit.mesh.config import consumer_repositories, find_mesh_config
+from meshkit.contract.names import check_env, check_project, check_repository, unique_repositories
+from meshkit.registry.published import read_latest
+from meshkit.report.render import FORMATS_BASIC, to_json
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -66,7 +66,7 @@ def targets(args: argparse.Namespace, project: str) -> list[str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from meshkit.github import GitHubClient
+    from meshkit.github.api import GitHubClient
 
     event_type = check_event_type(args.event_type)
     project, env = check_project(args.project), check_env(args.env)

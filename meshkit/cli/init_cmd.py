@@ -8,7 +8,7 @@ from pathlib import Path
 
 from meshkit.cli.common import add_format_option
 from meshkit.errors import EXIT_FINDINGS, EXIT_OK
-from meshkit.report import FORMATS_BASIC, to_json
+from meshkit.report.render import FORMATS_BASIC, to_json
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -64,7 +64,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def run(args: argparse.Namespace) -> int:
-    from meshkit.init import InitRequest, apply_init, plan_init
+    from meshkit.github.init import InitRequest, apply_init, plan_init
 
     root = Path.cwd()
     plan = plan_init(InitRequest(

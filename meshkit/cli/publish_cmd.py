@@ -8,16 +8,16 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from meshkit.cli.common import add_format_option, add_registry_options, recording_repository, registry_from
-from meshkit.consumers import record_consumers
-from meshkit.dbt_project import project_name_from
-from meshkit.dates import utc_today
+from meshkit.mesh.consumers import record_consumers
+from meshkit.mesh.dbt_project import project_name_from
+from meshkit.contract.dates import utc_today
 from meshkit.errors import EXIT_OK, InputError
-from meshkit.gitinfo import current_commit
-from meshkit.manifest import load_manifest, require_project
-from meshkit.names import check_env
-from meshkit.publish import PublishRequest, publish
-from meshkit.report import FORMATS_BASIC, render_publish, to_json
-from meshkit.validate import ContractCache, validate_loaded
+from meshkit.github.gitinfo import current_commit
+from meshkit.contract.manifest import load_manifest, require_project
+from meshkit.contract.names import check_env
+from meshkit.mesh.publish import PublishRequest, publish
+from meshkit.report.render import FORMATS_BASIC, render_publish, to_json
+from meshkit.mesh.validate import ContractCache, validate_loaded
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:

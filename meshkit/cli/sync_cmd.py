@@ -7,11 +7,11 @@ import sys
 from pathlib import Path
 
 from meshkit.cli.common import add_format_option, add_registry_options, registry_from
-from meshkit.dbt_project import project_name_from
+from meshkit.mesh.dbt_project import project_name_from
 from meshkit.errors import EXIT_FINDINGS, EXIT_OK
-from meshkit.mesh_config import UpstreamRef, configured_upstreams, find_mesh_config
-from meshkit.report import FORMATS_BASIC, render_sync
-from meshkit.sync import sync
+from meshkit.mesh.config import UpstreamRef, configured_upstreams, find_mesh_config
+from meshkit.report.render import FORMATS_BASIC, render_sync
+from meshkit.mesh.sync import sync
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:

@@ -16,13 +16,13 @@ from meshkit.cli.common import (
     registry_from,
     write_markdown_output,
 )
-from meshkit.consumers import record_consumers
-from meshkit.dates import utc_today
+from meshkit.mesh.consumers import record_consumers
+from meshkit.contract.dates import utc_today
 from meshkit.errors import InputError
-from meshkit.gitinfo import current_commit
-from meshkit.names import check_env
-from meshkit.report import FORMATS_REPORT, render_validate, validate_markdown
-from meshkit.validate import ContractCache, load_targets, validate_loaded
+from meshkit.github.gitinfo import current_commit
+from meshkit.contract.names import check_env
+from meshkit.report.render import FORMATS_REPORT, render_validate, validate_markdown
+from meshkit.mesh.validate import ContractCache, load_targets, validate_loaded
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:

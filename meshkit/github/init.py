@@ -1,0 +1,304 @@
+"""meshkit init: the files that make a repository part of the mesh, for one project and role.
+
+It writes three kinds of file, and nothing else:
+- meshkit.yml, with the project's consumers (upstream role) or upstreams (downstream role),
+  merged into the file when there is one;
+- the caller workflow, a few lines that call meshkit's reusable workflows pinned to the meshkit
+  commit that is running, so an upgrade is a rerun of `meshkit init` and a reviewed diff;
+- for a dbt-loom downstream, a dbt_loom.config.yml that reads the registry (kept when edited).
+
+Every value that reaches a generated file is checked against a strict pattern first, because
+the workflow is YAML that GitHub will run: nothing the user types may change its structure.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from meshkit import __version__
+from meshkit.mesh.dbt_project import project_name_from
+from meshkit.errors import InputError
+from meshkit.github.gitinfo import git_output
+from meshkit.mesh.config import CONFIG_FILE, VERSION, MeshConfig, ProjectConfig, UpstreamRef, load_mesh_config
+from meshkit.contract.names import check_env, check_project, check_repository
+from meshkit.report.templating import yaml_scalar
+
+ROLES = ("upstream", "downstream", "both")
+APPROACHES = ("sources", "dbt-loom")
+LOOM_CONFIG = "dbt_loom.config.yml"
+LOOM_MARK = "# Written by `meshkit init`"
+DBT_REQUIREMENTS = "requirements-dbt.txt"
+
+_PATH = re.compile(r"(?:[A-Za-z0-9_.][A-Za-z0-9._-]*)(?:/[A-Za-z0-9_.][A-Za-z0-9._-]*)*")
+_S3 = re.compile(r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](?:/[A-Za-z0-9._-]+)*/?")
+_LOCAL_REGISTRY = re.compile(r"/?(?:[A-Za-z0-9_.-]+/)*[A-Za-z0-9_.-]+/?")
+_URL = re.compile(r"https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:/[A-Za-z0-9._~/-]*)?")
+_ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}")
+_REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-[0-9]")
+_BRANCH = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._/-]{0,199}")
+_SHA = re.compile(r"[0-9a-f]{40}")
+_GITHUB_REMOTE = re.compile(r"(?:https://github\.com/|git@github\.com:|ssh://git@github\.com/)"
+                            r"([A-Za-z0-9-]+/[A-Za-z0-9._-]+?)(?:\.git)?/?")
+
+
+def _checked(pattern: re.Pattern[str], value: str, what: str, example: str) -> str:
+    parts = value.split("/")
+    if not pattern.fullmatch(value) or ".." in parts or (len(parts) > 1 and "." in parts):
+        raise InputError(f"{what} {value!r} is not allowed: {example}")
+    return value
+
+
+def check_relative_path(value: str, what: str) -> str:
+    """A repository path: relative, no '..', plain characters (it is written into YAML and globs)."""
+    if value in ("", "."):
+        return "."
+    return _checked(_PATH, value.rstrip("/"), what, "use a path inside the repository (letters, digits, '.', '_', '-', '/')")
+
+
+@dataclass(frozen=True)
+class InitRequest:
+    root: Path
+    role: str
+    project_dir: str
+    registry: str
+    project: str | None = None
+    env: str = "prod"
+    endpoint_url: str = ""
+    approach: str = "sources"
+    upstreams: tuple[str, ...] = ()
+    consumers: tuple[str, ...] = ()
+    dbt_requirements: str | None = None
+    profiles_dir: str = ""
+    aws_role: str = ""
+    aws_read_role: str = ""
+    aws_region: str = "us-east-1"
+    default_branch: str | None = None
+    meshkit_repository: str | None = None
+    meshkit_ref: str | None = None
+    workflow: str | None = None
+    config: str = CONFIG_FILE
+
+    @property
+    def publishes(self) -> bool:
+        return self.role in ("upstream", "both")
+
+    @property
+    def consumes(self) -> bool:
+        return self.role in ("downstream", "both")
+
+
+@dataclass(frozen=True)
+class PlannedFile:
+    path: str  # relative to the repository root
+    content: bytes
+    status: str  # created | updated | unchanged | kept
+
+
+@dataclass
+class InitPlan:
+    project: str
+    role: str
+    meshkit_repository: str
+    meshkit_ref: str
+    files: list[PlannedFile] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> list[PlannedFile]:
+        return [f for f in self.files if f.status in ("created", "updated")]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"project": self.project, "role": self.role, "meshkit_repository": self.meshkit_repository,
+                "meshkit_ref": self.meshkit_ref, "notes": self.notes,
+                "files": [{"path": f.path, "status": f.status} for f in self.files]}
+
+
+def running_meshkit() -> tuple[str | None, str | None]:
+    """The repository and commit of the meshkit checkout this process runs from, when it is one."""
+    source = Path(__file__).resolve().parents[2]
+    commit = git_output(source, "rev-parse", "HEAD")
+    remote = git_output(source, "remote", "get-url", "origin") or ""
+    found = _GITHUB_REMOTE.fullmatch(remote)
+    return (found.group(1) if found else None), (commit if commit and _SHA.fullmatch(commit) else None)
+
+
+def _meshkit_pin(request: InitRequest) -> tuple[str, str]:
+    repository, commit = running_meshkit()
+    repository = request.meshkit_repository or repository
+    commit = request.meshkit_ref or commit
+    if not repository:
+        raise InputError("cannot tell which GitHub repository this meshkit comes from: pass --meshkit-repository OWNER/REPO")
+    if not commit:
+        raise InputError("this meshkit is not a git checkout, so its commit is unknown: pass --meshkit-ref with the "
+                         "full commit SHA of the meshkit release to pin")
+    check_repository(repository, what="--meshkit-repository")
+    if not _SHA.fullmatch(commit):
+        raise InputError(f"--meshkit-ref {commit!r} is not a full commit SHA (40 hex digits): pin a commit, not a branch")
+    return repository, commit
+
+
+def _default_branch(root: Path, given: str | None) -> str:
+    if given:
+        return _checked(_BRANCH, given, "--default-branch", "use a branch name")
+    remote_head = git_output(root, "symbolic-ref", "--quiet", "--short", "refs/remotes/origin/HEAD") or ""
+    if remote_head.startswith("origin/"):
+        return remote_head.removeprefix("origin/")
+    current = git_output(root, "symbolic-ref", "--quiet", "--short", "HEAD")
+    return current if current and _BRANCH.fullmatch(current) else "main"
+
+
+def _registry(value: str) -> str:
+    pattern = _S3 if value.startswith("s3://") else _LOCAL_REGISTRY
+    return _checked(pattern, value, "--registry", "use s3://BUCKET/PREFIX (or a folder on a self-hosted runner)")
+
+
+def _dbt_requirements(request: InitRequest, project_dir: str) -> tuple[str, list[str]]:
+    if request.dbt_requirements is not None:
+        path = check_relative_path(request.dbt_requirements, "--dbt-requirements") if request.dbt_requirements else ""
+        if path and not (request.root / path).is_file():
+            raise InputError(f"--dbt-requirements {path} does not exist: write the dbt stack there first, "
+                             "e.g. dbt-postgres==1.11.0 and dbt-loom==0.9.6, one per line")
+        return path, []
+    for candidate in (f"{project_dir}/{DBT_REQUIREMENTS}" if project_dir != "." else DBT_REQUIREMENTS, DBT_REQUIREMENTS):
+        if (request.root / candidate).is_file():
+            return candidate, []
+    return "", [f"no {DBT_REQUIREMENTS} found: the workflow uses the runner's own dbt; to install your dbt stack, "
+                f"write it in a requirements file (e.g. dbt-postgres==1.11.0) and pass --dbt-requirements"]
+
+
+def _merged_config(request: InitRequest, project: str, upstreams: tuple[str, ...], consumers: tuple[str, ...]) -> bytes:
+    path = request.root / request.config
+    config = load_mesh_config(path) if path.is_file() else MeshConfig(path, {})
+    old = config.projects.get(project, ProjectConfig())
+    projects = dict(config.projects)
+    projects[project] = ProjectConfig(consumers if request.publishes and consumers else old.consumers,
+                                      upstreams if request.consumes else old.upstreams)
+    return render_mesh_config(projects)
+
+
+def render_mesh_config(projects: dict[str, ProjectConfig]) -> bytes:
+    lines = [
+        "# The mesh as this repository sees it (read by meshkit dispatch and meshkit sync).",
+        "#   consumers: repositories notified after a project publishes (OWNER/REPO, or self)",
+        "#   upstreams: projects whose contracts a project reads (NAME, or NAME@ENV to pin an env)",
+        f"version: {VERSION}",
+        "projects:" if projects else "projects: {}",
+    ]
+    for name in sorted(projects):
+        entry = projects[name]
+        lines.append(f"  {name}:" if entry.consumers or entry.upstreams else f"  {name}: {{}}")
+        for key, values in (("consumers", entry.consumers), ("upstreams", entry.upstreams)):
+            if values:
+                lines.append(f"    {key}:")
+                lines += [f"      - {yaml_scalar(str(value))}" for value in values]
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _planned(root: Path, path: str, content: bytes, *, keep_edited: bool = False) -> PlannedFile:
+    target = root / path
+    if not target.exists():
+        return PlannedFile(path, content, "created")
+    try:
+        current = target.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read {target}: {exc.strerror}") from None
+    if current == content:
+        return PlannedFile(path, content, "unchanged")
+    if keep_edited and LOOM_MARK.encode() not in current:
+        return PlannedFile(path, current, "kept")
+    return PlannedFile(path, content, "updated")
+
+
+def plan_init(request: InitRequest) -> InitPlan:
+    """Check every input, then render every file; nothing is written here."""
+    from meshkit.report.templating import init_env
+
+    if request.role not in ROLES:
+        raise InputError(f"--role {request.role!r} is not one of {', '.join(ROLES)}")
+    is_upstream, is_downstream = request.publishes, request.consumes
+    project_dir = check_relative_path(request.project_dir, "--project-dir")
+    if not (request.root / project_dir / "dbt_project.yml").is_file():
+        raise InputError(f"{project_dir} is not a dbt project (no dbt_project.yml): run meshkit init from the "
+                         "repository's root and pass --project-dir")
+    project = check_project(request.project or project_name_from(request.root / project_dir))
+    env = check_env(request.env)
+    registry = _registry(request.registry)
+    endpoint_url = _checked(_URL, request.endpoint_url, "--endpoint-url", "use http(s)://HOST[:PORT][/PATH]") \
+        if request.endpoint_url else ""
+    if request.approach not in APPROACHES:
+        raise InputError(f"--approach {request.approach!r} is not one of {', '.join(APPROACHES)}")
+    upstreams = tuple(request.upstreams)
+    parsed_upstreams = [UpstreamRef.parse(text, env) for text in upstreams]
+    if is_downstream and not upstreams:
+        raise InputError("a downstream reads at least one upstream: pass --upstream NAME (repeatable, NAME@ENV to pin an env)")
+    if not is_downstream and upstreams:
+        raise InputError("--upstream is for --role downstream or both")
+    consumers = tuple(check_repository(c, what="--consumer") for c in request.consumers)
+    if not is_upstream and consumers:
+        raise InputError("--consumer is for --role upstream or both")
+    profiles_dir = check_relative_path(request.profiles_dir, "--profiles-dir") if request.profiles_dir else ""
+    if profiles_dir and not (request.root / profiles_dir / "profiles.yml").is_file():
+        raise InputError(f"--profiles-dir {profiles_dir} has no profiles.yml")
+    for value, what in ((request.aws_role, "--aws-role"), (request.aws_read_role, "--aws-read-role")):
+        if value:
+            _checked(_ROLE_ARN, value, what, "use an IAM role ARN, arn:aws:iam::ACCOUNT:role/NAME")
+    _checked(_REGION, request.aws_region, "--aws-region", "use an AWS region name, e.g. eu-west-1")
+    dbt_requirements, notes = _dbt_requirements(request, project_dir)
+    branch = _default_branch(request.root, request.default_branch)
+    meshkit_repository, meshkit_ref = _meshkit_pin(request)
+    workflow = check_relative_path(request.workflow or f".github/workflows/meshkit-{project}.yml", "--workflow")
+    config = check_relative_path(request.config, "--config")
+
+    paths: list[str] = []
+    if project_dir != ".":
+        paths = [f"{project_dir}/**", config, workflow]
+        if dbt_requirements and not dbt_requirements.startswith(f"{project_dir}/"):
+            paths.append(dbt_requirements)
+    roles_text = {"upstream": "it publishes its public contract",
+                  "downstream": f"it reads {', '.join(u.project for u in parsed_upstreams)} through "
+                                + ("generated sources" if request.approach == "sources" else "dbt-loom"),
+                  "both": f"it publishes its public contract and reads {', '.join(u.project for u in parsed_upstreams)}"}
+    caller = init_env().get_template("init/caller.yml.j2").render(
+        project=project, roles_text=roles_text[request.role], version=__version__,
+        meshkit_repository=meshkit_repository, meshkit_ref=meshkit_ref, upstream=is_upstream, downstream=is_downstream,
+        paths=paths, default_branch=branch, project_dir=project_dir, registry=registry, endpoint_url=endpoint_url,
+        env=env, dbt_requirements=dbt_requirements, profiles_dir=profiles_dir, approach=request.approach,
+        aws_role=request.aws_role, aws_read_role=request.aws_read_role, aws_region=request.aws_region,
+    )
+    _self_check(caller, workflow, meshkit_repository, meshkit_ref)
+
+    plan = InitPlan(project, request.role, meshkit_repository, meshkit_ref, notes=notes)
+    plan.files.append(_planned(request.root, config, _merged_config(request, project, upstreams, consumers)))
+    plan.files.append(_planned(request.root, workflow, caller.encode()))
+    if is_downstream and request.approach == "dbt-loom":
+        loom = init_env().get_template("init/dbt_loom.config.yml.j2").render(
+            project=project, registry=registry, s3=registry.startswith("s3://"),
+            upstreams=[{"project": u.project, "env_text": "${MESHKIT_ENV}" if "@" not in text else u.env}
+                       for u, text in zip(parsed_upstreams, upstreams)])
+        loom_path = LOOM_CONFIG if project_dir == "." else f"{project_dir}/{LOOM_CONFIG}"
+        plan.files.append(_planned(request.root, loom_path, loom.encode(), keep_edited=True))
+    if is_upstream and not consumers and not (request.root / config).is_file():
+        plan.notes.append("no --consumer given: nobody is notified after a publish until meshkit.yml lists consumers")
+    return plan
+
+
+def _self_check(text: str, workflow: str, repository: str, ref: str) -> None:
+    """The rendered workflow parses, and pins exactly the meshkit commit meant (a guard on the template)."""
+    import yaml
+
+    document = yaml.safe_load(text)
+    for job in document["jobs"].values():
+        if not job["uses"].startswith(f"{repository}/.github/workflows/") or not job["uses"].endswith(f"@{ref}"):
+            raise AssertionError(f"{workflow}: job calls {job['uses']!r}")
+        if job["with"]["meshkit-ref"] != ref or job["with"]["meshkit-repository"] != repository:
+            raise AssertionError(f"{workflow}: meshkit-ref or meshkit-repository differs from the uses: pin")
+
+
+def apply_init(plan: InitPlan, root: Path) -> None:
+    from meshkit.files import write_atomically
+
+    for planned in plan.changed:
+        write_atomically(root / planned.path, planned.content)

@@ -1,0 +1,157 @@
+"""meshkit check: a PR's build against the registry's contract, with the consumers each change breaks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from meshkit.mesh.consumers import ConsumerIndex, ConsumerStatus, Use, read_consumers
+from meshkit.contract.dates import utc_today
+from meshkit.contract.diff import BREAKING, INFO, PLANNED, WARNING, Change, Surface, diff_surfaces
+from meshkit.errors import EXIT_FINDINGS, EXIT_OK, NotPublishedError
+from meshkit.contract.manifest import load_manifest, require_project
+from meshkit.contract.names import check_env, check_project
+from meshkit.registry.published import read_latest
+from meshkit.registry import Registry
+from meshkit.mesh.validate import VIA_SOURCE
+
+
+@dataclass(frozen=True)
+class Impact:
+    """One downstream node a change reaches, and whether the record saying so is fresh."""
+
+    downstream: str
+    via: str
+    node: str
+    models: tuple[str, ...]
+    stale: bool
+    age_days: int | None
+    repository: str | None = None  # the downstream's OWNER/REPO, when its record names it
+
+    @property
+    def label(self) -> str:
+        """How reports name the consumer: its project, and its repository when recorded."""
+        return f"{self.downstream} ({self.repository})" if self.repository else self.downstream
+
+
+@dataclass(frozen=True)
+class Assessed:
+    change: Change
+    impacts: tuple[Impact, ...]
+
+
+@dataclass
+class CheckReport:
+    project: str
+    env: str
+    registry: str
+    manifest: str
+    today: str
+    warn_only: bool
+    consumer_max_age_days: int
+    base: dict[str, Any] | None  # the registry contract's metadata; None when never published
+    assessed: list[Assessed] = field(default_factory=list)
+    consumers: list[ConsumerStatus] = field(default_factory=list)
+
+    def with_severity(self, severity: str) -> list[Assessed]:
+        return [a for a in self.assessed if a.change.severity == severity]
+
+    @property
+    def breaking(self) -> list[Assessed]:
+        return self.with_severity(BREAKING)
+
+    @property
+    def planned(self) -> list[Assessed]:
+        return self.with_severity(PLANNED)
+
+    @property
+    def warnings(self) -> list[Assessed]:
+        return self.with_severity(WARNING)
+
+    @property
+    def info(self) -> list[Assessed]:
+        return self.with_severity(INFO)
+
+    @property
+    def stale_consumers(self) -> list[ConsumerStatus]:
+        return [c for c in self.consumers if c.stale]
+
+    @property
+    def unreadable_consumers(self) -> list[ConsumerStatus]:
+        return [c for c in self.consumers if c.record is None]
+
+    @property
+    def broken_downstreams(self) -> list[str]:
+        return sorted({i.downstream for a in self.breaking for i in a.impacts})
+
+    @property
+    def broken_consumers(self) -> list[str]:
+        """The broken downstreams with their repositories, for people to read."""
+        return sorted({i.label for a in self.breaking for i in a.impacts})
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_FINDINGS if self.breaking and not self.warn_only else EXIT_OK
+
+
+def affects(change: Change, use: Use) -> bool:
+    """Whether a consumer's recorded use is reached by a change: by model, then by column where declared."""
+    if use.unique_id != change.unique_id:
+        return False
+    if change.code == "latest-version-moved" and use.pinned:
+        return False
+    if change.code == "relation-moved" and use.via != VIA_SOURCE:
+        return False  # dbt-loom consumers pick up the new relation when they rebuild
+    if change.columns and use.columns is not None:
+        declared = {c.lower() for c in use.columns}
+        return any(c.lower() in declared for c in change.columns)
+    return True
+
+
+def impacts_of(change: Change, index: ConsumerIndex) -> tuple[Impact, ...]:
+    """Consumers a change matters to; informational changes reach nobody, so they name nobody."""
+    if change.severity == INFO:
+        return ()
+    found = []
+    for status in index.trusted:
+        assert status.record is not None
+        for use in status.record.uses:
+            if affects(change, use):
+                found.append(Impact(status.downstream, use.via, use.node, use.downstream_models, status.stale,
+                                    status.age_days, status.record.repository))
+    return tuple(found)
+
+
+def check(
+    *,
+    registry: Registry,
+    project_dir: Path,
+    project: str,
+    env: str,
+    manifest_path: Path | None = None,
+    today: date | None = None,
+    warn_only: bool = False,
+    consumer_max_age_days: int = 30,
+) -> CheckReport:
+    check_project(project)
+    check_env(env)
+    today = today or utc_today()
+    path = manifest_path or project_dir / "target" / "manifest.json"
+    current = load_manifest(path, build_hint=f"run `dbt build` (or `dbt parse`) in {project_dir} first")
+    require_project(current, project)
+    report = CheckReport(project, env, registry.url, str(path), today.isoformat(), warn_only, consumer_max_age_days, None)
+    try:
+        published = read_latest(registry, project, env)
+    except NotPublishedError:
+        published = None
+    base = Surface.of(published.manifest) if published else Surface(models={})
+    if published:
+        report.base = dict(published.metadata)
+        report.base.pop("public_models", None)
+    index = read_consumers(registry, project, env, today=today, max_age_days=consumer_max_age_days)
+    report.consumers = index.statuses
+    changes = diff_surfaces(base=base, current=Surface.of(current), today=today)
+    report.assessed = [Assessed(change, impacts_of(change, index)) for change in changes]
+    return report

@@ -1,0 +1,260 @@
+"""The consumer index: which downstream projects read which public models, for impact analysis.
+
+Each downstream writes its own record, `{upstream}/{env}/consumers/{downstream}.json`,
+so teams never write to each other's keys and no lock is needed. Records come from
+other teams, so reading one is parsing untrusted input: anything malformed is
+reported as unreadable, and an old record is reported as stale, never silently trusted.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from typing import Any
+
+import orjson
+
+from meshkit import __version__
+
+from meshkit.registry import layout
+from meshkit.contract.build import serialise
+from meshkit.errors import RegistryError, UnsafeNameError
+from meshkit.contract.manifest import Manifest
+from meshkit.contract.names import check_env, check_project, is_project_name, is_repository_name
+from meshkit.registry import Registry
+from meshkit.mesh.validate import VIA_LOOM, VIA_SOURCE, ContractCache, Dependency, ProjectReport, ValidateReport
+
+CONSUMER_FORMAT = "meshkit-consumer/1"
+
+
+@dataclass(frozen=True)
+class Use:
+    """One upstream public model version as one downstream reads it."""
+
+    unique_id: str
+    model: str
+    version: str | None
+    pinned: bool  # False: follows latest_version (unversioned ref or the bare source table)
+    via: str
+    node: str  # the downstream's node for it: the loom model id or the mesh source id
+    columns: tuple[str, ...] | None  # declared columns (mesh sources); None means the whole model
+    downstream_models: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "unique_id": self.unique_id, "model": self.model, "version": self.version, "pinned": self.pinned,
+            "via": self.via, "node": self.node, "columns": None if self.columns is None else list(self.columns),
+            "downstream_models": list(self.downstream_models),
+        }
+
+
+@dataclass(frozen=True)
+class ConsumerRecord:
+    downstream: str
+    upstream: str
+    env: str
+    recorded_at: str
+    git_commit: str | None
+    contract_sha256: str | None
+    uses: tuple[Use, ...]
+    repository: str | None = None  # OWNER/REPO of the downstream, so a check can name the team's repository
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "format": CONSUMER_FORMAT, "meshkit_version": __version__, "downstream": self.downstream,
+            "upstream": self.upstream, "env": self.env, "recorded_at": self.recorded_at,
+            "git_commit": self.git_commit, "contract_sha256": self.contract_sha256, "repository": self.repository,
+            "uses": [use.as_dict() for use in self.uses],
+        }
+
+
+@dataclass(frozen=True)
+class ConsumerStatus:
+    """A record as read back: trusted, stale (too old) or unreadable (with the reason)."""
+
+    downstream: str
+    key: str
+    record: ConsumerRecord | None
+    age_days: int | None = None
+    stale: bool = False
+    problem: str | None = None
+
+
+def _follows_latest(consumer: dict[str, Any], upstream: str, model: str) -> bool:
+    """A downstream model whose ref to the upstream model names no version follows latest_version."""
+    return any(ref.get("name") == model and ref.get("package") == upstream and ref.get("version") in (None, "")
+               for ref in consumer.get("refs") or [])
+
+
+def _uses(dep: Dependency, manifest: Manifest, contracts: ContractCache) -> list[Use]:
+    """One use per dependency, split in two when some downstream models pin the version and others do not."""
+    if dep.contract_id is None:
+        return []  # unresolved: validate already reports it, and it cannot be impacted further
+    published = contracts.get(dep.upstream, dep.env)
+    node = published.manifest.nodes.get(dep.contract_id, {}) if not isinstance(published, Exception) else {}
+    model = str(node.get("name") or dep.contract_id.split(".")[2])
+    if dep.via == VIA_SOURCE:
+        source = manifest.sources.get(dep.parent_id, {})
+        columns = tuple(sorted(source.get("columns") or {})) or None
+        pinned = dep.version is None or (source.get("name") or "") != model  # `m` is latest, `m_v1` is pinned
+        return [Use(dep.contract_id, model, dep.version, pinned, dep.via, dep.parent_id, columns, dep.consumers)]
+    if dep.version is None:
+        return [Use(dep.contract_id, model, None, True, dep.via, dep.parent_id, None, dep.consumers)]
+    unpinned = tuple(c for c in dep.consumers if _follows_latest(manifest.nodes.get(c, {}), dep.upstream, model))
+    pinned = tuple(c for c in dep.consumers if c not in unpinned)
+    return [Use(dep.contract_id, model, dep.version, is_pinned, dep.via, dep.parent_id, None, models)
+            for is_pinned, models in ((True, pinned), (False, unpinned)) if models]
+
+
+def _stamp(now: datetime) -> str:
+    return now.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def build_records(
+    report: ProjectReport, manifest: Manifest, contracts: ContractCache, *, git_commit: str | None, now: datetime,
+    repository: str | None = None,
+) -> list[ConsumerRecord]:
+    """One record per (upstream, env) the downstream reads."""
+    grouped: dict[tuple[str, str], list[Use]] = defaultdict(list)
+    for dep in report.dependencies:
+        grouped[(dep.upstream, dep.env)].extend(_uses(dep, manifest, contracts))
+    stamp = _stamp(now)
+    records = []
+    for (upstream, env), uses in sorted(grouped.items()):
+        published = contracts.get(upstream, env)
+        sha = None if isinstance(published, Exception) else published.sha256
+        records.append(ConsumerRecord(report.project, upstream, env, stamp, git_commit, sha,
+                                      tuple(sorted(uses, key=lambda u: (u.unique_id, u.node, u.pinned))), repository))
+    return records
+
+
+def write_records(registry: Registry, downstream: str, env: str, records: list[ConsumerRecord],
+                  *, now: datetime, git_commit: str | None, repository: str | None = None) -> list[str]:
+    """Write each record, and empty ones for upstreams this downstream no longer reads."""
+    check_project(downstream)
+    check_env(env)
+    written = []
+    current = {(r.upstream, r.env) for r in records}
+    stamp = _stamp(now)
+    for key in registry.list(""):
+        parts = key.split("/")
+        if len(parts) == 4 and parts[1] == env and parts[2] == "consumers" and parts[3] == f"{downstream}.json":
+            if (parts[0], env) not in current and is_project_name(parts[0]):
+                records = [*records, ConsumerRecord(downstream, parts[0], env, stamp, git_commit, None, (), repository)]
+    for record in records:
+        key = layout.consumer_key(record.upstream, record.env, downstream)
+        registry.put(key, serialise(record.as_dict()))
+        written.append(key)
+    return written
+
+
+def record_consumers(
+    registry: Registry, report: ValidateReport, manifests: list[Manifest], contracts: ContractCache,
+    *, now: datetime, git_commit: str | None, repository: str | None = None,
+) -> list[str]:
+    """Write every validated downstream's records; the keys written, in order."""
+    written: list[str] = []
+    for project_report, manifest in zip(report.projects, manifests):
+        records = build_records(project_report, manifest, contracts, git_commit=git_commit, now=now,
+                                repository=repository)
+        written += write_records(registry, project_report.project, report.env, records, now=now, git_commit=git_commit,
+                                 repository=repository)
+    return written
+
+
+def _parse_use(raw: Any) -> Use:
+    if not isinstance(raw, dict):
+        raise ValueError("a use is not an object")
+    columns = raw.get("columns")
+    texts = [raw.get("unique_id"), raw.get("model"), raw.get("via"), raw.get("node")]
+    if not all(isinstance(t, str) for t in texts) or raw.get("via") not in (VIA_LOOM, VIA_SOURCE):
+        raise ValueError("a use lacks unique_id, model, via or node")
+    models = raw.get("downstream_models") or []
+    if not isinstance(models, list) or not all(isinstance(m, str) for m in models):
+        raise ValueError("downstream_models is not a list of names")
+    if columns is not None and (not isinstance(columns, list) or not all(isinstance(c, str) for c in columns)):
+        raise ValueError("columns is not a list of names")
+    version = raw.get("version")
+    return Use(raw["unique_id"], raw["model"], None if version is None else str(version), bool(raw.get("pinned", True)),
+               raw["via"], raw["node"], None if columns is None else tuple(columns), tuple(models))
+
+
+def parse_record(data: bytes, *, downstream: str, upstream: str, env: str) -> ConsumerRecord:
+    """Raise ValueError with a short reason for anything that is not a record for this key."""
+    try:
+        raw = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        raise ValueError("not JSON") from None
+    if not isinstance(raw, dict) or raw.get("format") != CONSUMER_FORMAT:
+        raise ValueError(f"not a {CONSUMER_FORMAT} record")
+    if (raw.get("downstream"), raw.get("upstream"), raw.get("env")) != (downstream, upstream, env):
+        raise ValueError("its downstream, upstream or env does not match its key")
+    recorded_at = raw.get("recorded_at")
+    if not isinstance(recorded_at, str):
+        raise ValueError("recorded_at is missing")
+    uses = raw.get("uses")
+    if not isinstance(uses, list):
+        raise ValueError("uses is not a list")
+    commit, sha, repository = raw.get("git_commit"), raw.get("contract_sha256"), raw.get("repository")
+    if repository is not None and not is_repository_name(repository):
+        raise ValueError("repository is not OWNER/REPO")
+    return ConsumerRecord(downstream, upstream, env, recorded_at, commit if isinstance(commit, str) else None,
+                          sha if isinstance(sha, str) else None, tuple(_parse_use(u) for u in uses), repository)
+
+
+def _recorded_date(recorded_at: str) -> date | None:
+    try:
+        return datetime.fromisoformat(recorded_at.replace("Z", "+00:00")).date()
+    except ValueError:
+        return None
+
+
+@dataclass
+class ConsumerIndex:
+    """Every consumer record of one upstream env, with staleness judged against `today`."""
+
+    upstream: str
+    env: str
+    max_age_days: int
+    statuses: list[ConsumerStatus] = field(default_factory=list)
+
+    @property
+    def trusted(self) -> list[ConsumerStatus]:
+        return [s for s in self.statuses if s.record is not None]
+
+
+def read_consumers(registry: Registry, upstream: str, env: str, *, today: date, max_age_days: int) -> ConsumerIndex:
+    index = ConsumerIndex(upstream, env, max_age_days)
+    prefix = f"{layout.env_root(upstream, env)}/consumers/"
+    for key in registry.list(prefix):
+        filename = key[len(prefix):]
+        if "/" in filename or not filename.endswith(".json"):
+            continue
+        downstream = filename[: -len(".json")]
+        try:
+            check_project(downstream)
+        except UnsafeNameError:
+            index.statuses.append(ConsumerStatus(downstream, key, None, problem="unsafe downstream name in key"))
+            continue
+        try:
+            blob = registry.get(key)
+            if blob is None:
+                continue  # deleted between list and get
+            record = parse_record(blob.data, downstream=downstream, upstream=upstream, env=env)
+        except RegistryError as why:  # one unreadable object (permissions, a torn write) is one untrusted record
+            index.statuses.append(ConsumerStatus(downstream, key, None, problem=f"cannot be read: {why}"))
+            continue
+        except ValueError as why:
+            index.statuses.append(ConsumerStatus(downstream, key, None, problem=str(why)))
+            continue
+        recorded = _recorded_date(record.recorded_at)
+        if recorded is None:
+            index.statuses.append(ConsumerStatus(downstream, key, None, problem="recorded_at is not a timestamp"))
+            continue
+        age = (today - recorded).days
+        if age < -1:  # a day of clock skew is tolerated; a record from the future is not believed
+            index.statuses.append(ConsumerStatus(downstream, key, None, problem="recorded_at is in the future"))
+            continue
+        index.statuses.append(ConsumerStatus(downstream, key, record, age, age > max_age_days))
+    return index

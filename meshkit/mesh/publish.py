@@ -1,0 +1,118 @@
+"""Publishing a project's contract: history first, latest last.
+
+History entries are created with if-absent writes and latest with an if-match
+on what we read at the start, so two publishers racing never silently overwrite
+each other. An identical contract is not republished unless forced.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from meshkit import __version__
+
+from meshkit.registry import layout
+from meshkit.contract.build import build_contract, public_models_of, serialise, sha256_hex
+from meshkit.errors import ConflictError
+from meshkit.contract.manifest import load_manifest, require_project
+from meshkit.contract.names import check_env, check_identifier, check_project
+from meshkit.registry.published import read_latest_metadata
+from meshkit.registry import Registry
+
+
+@dataclass(frozen=True)
+class PublishRequest:
+    project_dir: Path
+    project: str
+    env: str
+    full: bool = False
+    force: bool = False
+    git_commit: str | None = None
+    now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    status: str  # "published" or "unchanged"
+    project: str
+    env: str
+    registry: str
+    sha256: str
+    kind: str
+    history_id: str | None
+    latest_key: str
+    history_key: str | None
+    public_models: list[dict[str, Any]]
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def _check_relations(nodes: list[dict[str, Any]]) -> None:
+    for node in nodes:
+        uid = node.get("unique_id", "?")
+        for key in ("database", "schema", "alias"):
+            if node.get(key) is not None:
+                check_identifier(node[key], what=f"{uid} {key}")
+
+
+def publish(request: PublishRequest, registry: Registry) -> PublishResult:
+    project = check_project(request.project)
+    env = check_env(request.env)
+    manifest_path = request.project_dir / "target" / "manifest.json"
+    manifest = load_manifest(
+        manifest_path, build_hint=f"run `dbt build` in {request.project_dir} first"
+    )
+    require_project(manifest, project)
+    contract = build_contract(manifest)  # also rejects a project with no public models
+    _check_relations(list(contract["nodes"].values()))
+    if request.full:
+        payload, kind = manifest_path.read_bytes(), "full"
+    else:
+        payload, kind = serialise(contract), "contract"
+    digest = sha256_hex(payload)
+    public = [model.as_dict() for model in public_models_of(manifest)]
+    latest_key = layout.latest_key(project, env)
+
+    previous, previous_manifest = read_latest_metadata(registry, project, env)
+    if previous and previous.get("sha256") == digest and not request.force:
+        return PublishResult(
+            "unchanged", project, env, registry.url, digest, kind,
+            previous.get("history_id"), latest_key, None, public,
+        )
+
+    stamp = layout.history_stamp(request.now)
+    metadata = serialise({
+        "meshkit_version": __version__,
+        "project": project,
+        "env": env,
+        "kind": kind,
+        "sha256": digest,
+        "size": len(payload),
+        "published_at": request.now.astimezone(timezone.utc).isoformat().replace("+00:00", "Z"),
+        "history_id": stamp,
+        "git_commit": request.git_commit,
+        "dbt_version": manifest.dbt_version,
+        "dbt_schema_version": manifest.data["metadata"].get("dbt_schema_version"),
+        "public_models": public,
+    })
+    history_manifest = layout.history_key(project, env, stamp)
+    registry.put(history_manifest, payload, if_absent=True)
+    registry.put(layout.history_key(project, env, stamp, layout.METADATA), metadata, if_absent=True)
+    try:
+        if previous_manifest is None:
+            registry.put(latest_key, payload, if_absent=True)
+        else:
+            registry.put(latest_key, payload, if_match=previous_manifest.etag)
+    except ConflictError:
+        raise ConflictError(
+            f"another publish of {project}/{env} landed while this one ran; "
+            f"history entry {stamp} was kept but latest was not changed: rerun publish"
+        ) from None
+    registry.put(layout.latest_key(project, env, layout.METADATA), metadata)
+    return PublishResult(
+        "published", project, env, registry.url, digest, kind, stamp, latest_key, history_manifest, public,
+    )

@@ -1,0 +1,136 @@
+"""Reporters: pure functions from result objects to text, JSON or markdown."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from meshkit import __version__
+
+from meshkit.report import mermaid
+from meshkit.github.annotations import annotation, append_step_summary, repo_path
+from meshkit.report.lineage import validate_lineage
+from meshkit.report.markdown import comment_marker, fit_comment
+from meshkit.mesh.publish import PublishResult
+from meshkit.mesh.sync import SyncOutcome
+from meshkit.report.templating import markdown_env
+from meshkit.mesh.validate import ValidateReport
+from meshkit.contract.words import plural
+
+FORMATS_REPORT = ("text", "json", "markdown", "github")
+FORMATS_BASIC = ("text", "json")
+
+
+def to_json(command: str, payload: dict[str, Any]) -> str:
+    document = {"meshkit_version": __version__, "command": command, **payload}
+    return orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode() + "\n"
+
+
+def publish_text(result: PublishResult) -> str:
+    models = ", ".join(
+        m["name"] + (f" v{m['version']}" if m["version"] else "") for m in result.public_models
+    )
+    if result.status == "unchanged":
+        return (
+            f"{result.project}/{result.env}: contract unchanged (sha256 {result.sha256[:12]}), "
+            f"no new history entry; pass --force to republish\n"
+        )
+    return (
+        f"published {result.kind} of {result.project}/{result.env} to {result.registry}\n"
+        f"  sha256   {result.sha256}\n"
+        f"  history  {result.history_key}\n"
+        f"  latest   {result.latest_key}\n"
+        f"  public   {models}\n"
+    )
+
+
+def render_publish(result: PublishResult, fmt: str) -> str:
+    return to_json("publish", result.as_dict()) if fmt == "json" else publish_text(result)
+
+
+def render_sync(outcomes: list[SyncOutcome], fmt: str, *, note: str | None = None) -> str:
+    """note: why nothing was synced (an --only upstream this project does not read)."""
+    if fmt == "json":
+        return to_json("sync", {"ok": not any(o.is_finding for o in outcomes), "note": note,
+                                "upstreams": [o.as_dict() for o in outcomes]})
+    lines = [note] if note else []
+    for o in outcomes:
+        what = {
+            "written": f"wrote {o.tables} source tables to",
+            "unchanged": "already current:",
+            "up-to-date": "up to date:",
+            "stale": "STALE, run `meshkit sync` to regenerate:",
+            "missing": "MISSING, run `meshkit sync` to generate:",
+        }[o.status]
+        lines.append(f"{o.upstream}/{o.env} (sha256 {o.sha256[:12]}): {what} {o.path}")
+    return "\n".join(lines) + "\n"
+
+
+def validate_text(report: ValidateReport) -> str:
+    lines = [f"meshkit validate: registry {report.registry}, env {report.env}", ""]
+    for project in report.projects:
+        lines.append(f"{project.project}  ({project.manifest})")
+        if not project.dependencies:
+            lines.append("  no cross-project dependencies")
+        for dep in project.dependencies:
+            mark = "ok " if dep.contract_id else "ERR"
+            target = f" = {dep.contract_id}" if dep.contract_id and dep.contract_id != dep.parent_id else ""
+            lines.append(f"  [{mark}] {dep.via:<11} {dep.parent_id}{target}")
+            for consumer in dep.consumers:
+                lines.append(f"          -> {consumer}")
+        for finding in project.findings:
+            lines.append(f"  {finding.severity}: [{finding.code}] {finding.message}")
+        lines.append("")
+    for name in report.skipped:
+        lines.append(f"skipped {name}: no target/manifest.json (run `dbt build` there)")
+    lines.append(validate_verdict(report))
+    return "\n".join(lines) + "\n"
+
+
+def validate_verdict(report: ValidateReport) -> str:
+    deps = plural(report.dependency_count, "cross-project dependency", "cross-project dependencies")
+    return (
+        f"{'FAILED' if report.errors else 'OK'}: {deps} in {plural(len(report.projects), 'project')}, "
+        f"{plural(len(report.errors), 'error')}, {plural(len(report.warnings), 'warning')}"
+    )
+
+
+def validate_json(report: ValidateReport) -> str:
+    payload = dataclasses.asdict(report)
+    payload["ok"] = not report.errors
+    payload["error_count"] = len(report.errors)
+    payload["warning_count"] = len(report.warnings)
+    return to_json("validate", payload)
+
+
+def validate_markdown(report: ValidateReport) -> str:
+    template = markdown_env().get_template("validate.md.j2")
+    diagram, level = mermaid.render(validate_lineage(report))
+    marker = comment_marker("validate", "+".join(p.project for p in report.projects) or "none")
+    total = report.dependency_count
+
+    def render(max_rows: int | None, details: bool) -> str:
+        return template.render(report=report, dependency_count=total, marker=marker, diagram=diagram,
+                               diagram_level=level, max_rows=total if max_rows is None else max_rows)
+
+    return fit_comment(render, total)
+
+
+def validate_github(report: ValidateReport) -> str:
+    lines = []
+    for project in report.projects:
+        project_dir = Path(project.manifest).parent.parent
+        for finding in project.findings:
+            lines.append(annotation(finding.severity if finding.severity == "error" else "warning",
+                                    f"{project.project}: {finding.message}", title=f"meshkit validate: {finding.code}",
+                                    file=repo_path(project_dir, finding.file)))
+    append_step_summary(validate_markdown(report))
+    return "\n".join([*lines, validate_verdict(report)]) + "\n"
+
+
+def render_validate(report: ValidateReport, fmt: str) -> str:
+    renderers = {"text": validate_text, "json": validate_json, "markdown": validate_markdown, "github": validate_github}
+    return renderers[fmt](report)

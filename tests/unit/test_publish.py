@@ -1,0 +1,306 @@
+"""Unit tests for publishing to a local registry and reading the latest contract back."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import orjson
+import pytest
+
+from meshkit import __version__
+
+from meshkit.registry import layout
+from meshkit.contract.build import build_contract, serialise
+from meshkit.errors import ConflictError, IntegrityError, ManifestError, NotPublishedError, UnsafeNameError
+from meshkit.contract.manifest import parse_manifest
+from meshkit.registry.published import read_latest, read_latest_metadata, registry_projects
+from meshkit.mesh.publish import PublishRequest, publish
+from meshkit.registry.local import LocalRegistry
+
+DATA = Path(__file__).parents[1] / "data"
+NOW = datetime(2025, 1, 2, 3, 4, 5, 678901, tzinfo=timezone.utc)
+STAMP = "20250102T030405.678901Z"
+SHA_RE = r"[0-9a-f]{64}"
+
+
+def _project(tmp_path: Path, data: dict | None = None, name: str = "shop") -> Path:
+    project = tmp_path / name
+    (project / "target").mkdir(parents=True)
+    (project / "dbt_project.yml").write_text(f"name: {name}\nversion: '1.0'\nprofile: {name}\n")
+    raw = orjson.dumps(data) if data is not None else (DATA / "manifest_shop.json").read_bytes()
+    (project / "target" / "manifest.json").write_bytes(raw)
+    return project
+
+
+def _request(project_dir: Path, **kwargs) -> PublishRequest:
+    kwargs.setdefault("now", NOW)
+    kwargs.setdefault("git_commit", "abc1234")
+    kwargs.setdefault("project", "shop")
+    kwargs.setdefault("env", "prod")
+    return PublishRequest(project_dir=project_dir, **kwargs)
+
+
+def _snapshot(root: Path) -> dict[str, str]:
+    if not root.exists():
+        return {}
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def _expected_contract() -> bytes:
+    manifest = parse_manifest((DATA / "manifest_shop.json").read_bytes(), "fixture")
+    return serialise(build_contract(manifest))
+
+
+def test_layout_keys():
+    assert layout.history_stamp(NOW) == STAMP
+    assert layout.history_stamp(datetime(2025, 1, 2, 4, 4, 5, 678901, tzinfo=timezone(timedelta(hours=1)))) == STAMP
+    assert layout.latest_key("shop", "prod") == "shop/prod/latest/manifest.json"
+    assert layout.latest_key("shop", "prod", layout.METADATA) == "shop/prod/latest/metadata.json"
+    assert layout.history_key("shop", "dev-eu", STAMP) == f"shop/dev-eu/history/{STAMP}/manifest.json"
+    with pytest.raises(UnsafeNameError):
+        layout.latest_key("../shop", "prod")
+    with pytest.raises(UnsafeNameError):
+        layout.latest_key("shop", "prod/../../x")
+
+
+def test_first_publish_writes_history_latest_and_metadata(tmp_path):
+    registry = LocalRegistry(tmp_path / "reg")
+    result = publish(_request(_project(tmp_path)), registry)
+    contract = _expected_contract()
+    digest = hashlib.sha256(contract).hexdigest()
+
+    assert registry.list("") == sorted([
+        layout.history_key("shop", "prod", STAMP),
+        layout.history_key("shop", "prod", STAMP, layout.METADATA),
+        layout.latest_key("shop", "prod"),
+        layout.latest_key("shop", "prod", layout.METADATA),
+    ])
+    assert registry.get(layout.latest_key("shop", "prod")).data == contract
+    assert registry.get(layout.history_key("shop", "prod", STAMP)).data == contract
+    latest_meta = registry.get(layout.latest_key("shop", "prod", layout.METADATA)).data
+    assert registry.get(layout.history_key("shop", "prod", STAMP, layout.METADATA)).data == latest_meta
+
+    metadata = orjson.loads(latest_meta)
+    assert metadata == {
+        "meshkit_version": __version__,
+        "project": "shop",
+        "env": "prod",
+        "kind": "contract",
+        "sha256": digest,
+        "size": len(contract),
+        "published_at": "2025-01-02T03:04:05.678901Z",
+        "history_id": STAMP,
+        "git_commit": "abc1234",
+        "dbt_version": "1.11.16",
+        "dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v12.json",
+        "public_models": [
+            {"unique_id": "model.shop.customers.v1", "name": "customers", "version": "1", "latest_version": "2",
+             "deprecation_date": "2027-06-30T00:00:00+00:00", "relation_name": '"shop"."main"."customers_v1"'},
+            {"unique_id": "model.shop.customers.v2", "name": "customers", "version": "2", "latest_version": "2",
+             "deprecation_date": None, "relation_name": '"shop"."main"."customers_v2"'},
+            {"unique_id": "model.shop.orders", "name": "orders", "version": None, "latest_version": None,
+             "deprecation_date": None, "relation_name": '"shop"."main"."orders"'},
+        ],
+    }
+    assert result.status == "published"
+    assert (result.project, result.env, result.kind, result.sha256) == ("shop", "prod", "contract", digest)
+    assert result.registry == registry.url
+    assert result.history_id == STAMP
+    assert result.latest_key == "shop/prod/latest/manifest.json"
+    assert result.history_key == f"shop/prod/history/{STAMP}/manifest.json"
+    assert result.public_models == metadata["public_models"]
+    assert not list((tmp_path / "reg").rglob(".tmp-*"))
+
+
+def test_identical_republish_is_unchanged(tmp_path):
+    registry = LocalRegistry(tmp_path / "reg")
+    project = _project(tmp_path)
+    first = publish(_request(project), registry)
+    before = _snapshot(tmp_path / "reg")
+    again = publish(_request(project, now=NOW + timedelta(hours=1)), registry)
+    assert again.status == "unchanged"
+    assert again.sha256 == first.sha256
+    assert again.history_id == STAMP  # the previous entry
+    assert again.history_key is None
+    assert _snapshot(tmp_path / "reg") == before
+
+
+def test_force_adds_exactly_one_history_entry(tmp_path):
+    registry = LocalRegistry(tmp_path / "reg")
+    project = _project(tmp_path)
+    publish(_request(project), registry)
+    later = NOW + timedelta(minutes=5)
+    result = publish(_request(project, now=later, force=True), registry)
+    assert result.status == "published"
+    stamps = sorted({key.split("/")[3] for key in registry.list("shop/prod/history/")})
+    assert stamps == [STAMP, layout.history_stamp(later)]
+    metadata = orjson.loads(registry.get("shop/prod/latest/metadata.json").data)
+    assert metadata["history_id"] == layout.history_stamp(later)
+
+
+def test_force_with_the_same_timestamp_conflicts_and_keeps_latest(tmp_path):
+    registry = LocalRegistry(tmp_path / "reg")
+    project = _project(tmp_path)
+    publish(_request(project), registry)
+    before = _snapshot(tmp_path / "reg")
+    with pytest.raises(ConflictError, match="already exists"):
+        publish(_request(project, force=True), registry)
+    assert _snapshot(tmp_path / "reg") == before
+
+
+def test_full_publishes_original_bytes(tmp_path):
+    registry = LocalRegistry(tmp_path / "reg")
+    project = _project(tmp_path)
+    original = (project / "target" / "manifest.json").read_bytes()
+    result = publish(_request(project, full=True), registry)
+    assert result.kind == "full"
+    assert registry.get("shop/prod/latest/manifest.json").data == original
+    metadata = orjson.loads(registry.get("shop/prod/latest/metadata.json").data)
+    assert metadata["kind"] == "full"
+    assert metadata["sha256"] == hashlib.sha256(original).hexdigest() == result.sha256
+    assert metadata["size"] == len(original)
+
+
+def test_contract_then_full_then_contract(tmp_path):
+    registry = LocalRegistry(tmp_path / "reg")
+    project = _project(tmp_path)
+    publish(_request(project), registry)
+    assert publish(_request(project, full=True, now=NOW + timedelta(seconds=1)), registry).status == "published"
+    assert publish(_request(project, now=NOW + timedelta(seconds=2)), registry).status == "published"
+    assert len(registry.list("shop/prod/history/")) == 6
+
+
+def test_publish_wrong_project_name(tmp_path):
+    registry = LocalRegistry(tmp_path / "reg")
+    with pytest.raises(ManifestError, match="belongs to dbt project 'shop', not 'dbt_up'"):
+        publish(_request(_project(tmp_path), project="dbt_up"), registry)
+    assert _snapshot(tmp_path / "reg") == {}
+
+
+def test_publish_without_manifest(tmp_path):
+    project = tmp_path / "shop"
+    project.mkdir()
+    with pytest.raises(ManifestError) as caught:
+        publish(_request(project), LocalRegistry(tmp_path / "reg"))
+    assert str(caught.value) == f"no dbt manifest at {project / 'target' / 'manifest.json'}: run `dbt build` in {project} first"
+
+
+@pytest.mark.parametrize(("project", "env"), [("../shop", "prod"), ("shop", "../prod"), ("shop", "a/b")])
+def test_publish_unsafe_project_or_env(tmp_path, project, env):
+    with pytest.raises(UnsafeNameError):
+        publish(_request(_project(tmp_path), project=project, env=env), LocalRegistry(tmp_path / "reg"))
+    assert _snapshot(tmp_path / "reg") == {}
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("alias", 'x"; drop table y; --'), ("schema", 'main"; --'), ("database", "shop db")],
+)
+def test_unsafe_relation_in_public_node_writes_nothing(tmp_path, field, value):
+    registry_root = tmp_path / "reg"
+    registry = LocalRegistry(registry_root)
+    good = _project(tmp_path / "good")
+    publish(_request(good), registry)
+    before = _snapshot(registry_root)
+    data = orjson.loads((DATA / "manifest_shop.json").read_bytes())
+    data["nodes"]["model.shop.orders"][field] = value
+    bad = _project(tmp_path / "bad", data)
+    with pytest.raises(UnsafeNameError) as caught:
+        publish(_request(bad, force=True, now=NOW + timedelta(days=1)), registry)
+    assert str(caught.value).startswith(f"model.shop.orders {field} {value!r} is not a safe SQL identifier")
+    assert _snapshot(registry_root) == before
+    # and into an empty registry: not even the folder appears
+    with pytest.raises(UnsafeNameError):
+        publish(_request(bad), LocalRegistry(tmp_path / "fresh"))
+    assert not (tmp_path / "fresh").exists()
+
+
+def test_read_latest_returns_the_contract(tmp_path):
+    registry = LocalRegistry(tmp_path / "reg")
+    result = publish(_request(_project(tmp_path)), registry)
+    published = read_latest(registry, "shop", "prod")
+    assert (published.project, published.env) == ("shop", "prod")
+    assert published.sha256 == result.sha256
+    assert published.metadata["history_id"] == STAMP
+    assert published.manifest.project_name == "shop"
+    assert published.manifest.origin == f"{registry.url}/shop/prod/latest/manifest.json"
+    assert list(published.manifest.public_models()) == [
+        "model.shop.customers.v1", "model.shop.customers.v2", "model.shop.orders",
+    ]
+    assert published.manifest_etag == registry.get("shop/prod/latest/manifest.json").etag
+
+
+def test_read_latest_detects_tampering(tmp_path):
+    registry = LocalRegistry(tmp_path / "reg")
+    publish(_request(_project(tmp_path)), registry)
+    latest = tmp_path / "reg" / "shop" / "prod" / "latest" / "manifest.json"
+    latest.write_bytes(latest.read_bytes().replace(b'"orders"', b'"orderz"'))
+    with pytest.raises(IntegrityError) as caught:
+        read_latest(registry, "shop", "prod")
+    message = str(caught.value)
+    assert message == (
+        f"{registry.url}/shop/prod/latest/manifest.json does not match the sha256 in its metadata.json: "
+        "the registry is inconsistent; republish the contract"
+    )
+
+
+def test_read_latest_corrupt_metadata(tmp_path):
+    registry = LocalRegistry(tmp_path / "reg")
+    publish(_request(_project(tmp_path)), registry)
+    (tmp_path / "reg" / "shop" / "prod" / "latest" / "metadata.json").write_bytes(b"{torn")
+    with pytest.raises(IntegrityError, match=r"metadata\.json is corrupt \(not JSON\): republish the contract$"):
+        read_latest(registry, "shop", "prod")
+    (tmp_path / "reg" / "shop" / "prod" / "latest" / "metadata.json").write_bytes(b'{"no": "sha"}')
+    with pytest.raises(IntegrityError, match="is not a meshkit metadata file"):
+        read_latest(registry, "shop", "prod")
+
+
+def test_read_latest_missing_project_lists_known_projects(tmp_path):
+    registry = LocalRegistry(tmp_path / "reg")
+    publish(_request(_project(tmp_path)), registry)
+    publish(_request(_project(tmp_path, name="zeta", data=_renamed("zeta")), project="zeta"), registry)
+    with pytest.raises(NotPublishedError) as caught:
+        read_latest(registry, "nope", "prod")
+    assert str(caught.value) == (
+        f"registry {registry.url} has no project 'nope' (it has: shop, zeta): publish it first or fix the name"
+    )
+    assert registry_projects(registry) == ["shop", "zeta"]
+
+
+def test_read_latest_on_empty_registry(tmp_path):
+    registry = LocalRegistry(tmp_path / "reg")
+    with pytest.raises(NotPublishedError) as caught:
+        read_latest(registry, "shop", "prod")
+    assert str(caught.value) == (
+        f"registry {registry.url} has no project 'shop' (it is empty): publish it first or fix the name"
+    )
+
+
+def test_read_latest_missing_env_lists_envs(tmp_path):
+    registry = LocalRegistry(tmp_path / "reg")
+    project = _project(tmp_path)
+    publish(_request(project, env="prod"), registry)
+    publish(_request(project, env="dev-eu"), registry)
+    with pytest.raises(NotPublishedError) as caught:
+        read_latest(registry, "shop", "staging")
+    assert str(caught.value) == (
+        f"registry {registry.url} has project 'shop' but not env 'staging' (it has: dev-eu, prod)"
+    )
+    assert caught.value.exit_code == 2
+
+
+def test_read_latest_metadata_before_and_after(tmp_path):
+    registry = LocalRegistry(tmp_path / "reg")
+    assert read_latest_metadata(registry, "shop", "prod") == (None, None)
+    publish(_request(_project(tmp_path)), registry)
+    metadata, blob = read_latest_metadata(registry, "shop", "prod")
+    assert metadata["history_id"] == STAMP
+    assert blob.data == registry.get("shop/prod/latest/manifest.json").data
+
+
+def _renamed(name: str) -> dict:
+    data = orjson.loads((DATA / "manifest_shop.json").read_bytes())
+    data["metadata"]["project_name"] = name
+    return data

@@ -1,0 +1,230 @@
+"""Unit tests for the reporters: exact text and markdown, parseable JSON."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+
+from meshkit import __version__
+from meshkit.mesh.publish import PublishResult
+from meshkit.report.render import render_publish, render_sync, render_validate
+from meshkit.mesh.sync import SyncOutcome
+from meshkit.report.templating import md_cell, md_code
+from meshkit.mesh.validate import Dependency, Finding, ProjectReport, ValidateReport
+
+DATA = Path(__file__).parents[1] / "data"
+SHA = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+
+def _report() -> ValidateReport:
+    gone = "source.down_loom.shop.gone"
+    return ValidateReport(
+        env="prod",
+        registry="/srv/registry",
+        today="2027-07-01",
+        projects=[ProjectReport(
+            project="down_loom",
+            manifest="/repo/down_loom/target/manifest.json",
+            dependencies=[
+                Dependency("shop", "prod", "model.shop.customers.v1", "dbt-loom",
+                           ("model.down_loom.a", "model.down_loom.b"), "model.shop.customers.v1", "1"),
+                Dependency("shop", "prod", "source.down_loom.shop.customers", "mesh-source",
+                           ("model.down_loom.d",), "model.shop.customers.v2", "2"),
+                Dependency("shop", "prod", gone, "mesh-source", ("model.down_loom.c",), None, None),
+            ],
+            findings=[
+                Finding("error", "not-public", "down_loom",
+                        f"{gone} names table 'gone', which is not a public model of the shop/prod contract: "
+                        "run meshkit sync and fix the reference", gone),
+                Finding("warning", "deprecated", "down_loom",
+                        "model.shop.customers.v1 is past its deprecation date 2027-06-30: move to version 2",
+                        "model.shop.customers.v1"),
+            ],
+        )],
+        skipped=["unbuilt"],
+    )
+
+
+def _ok_report() -> ValidateReport:
+    return ValidateReport(
+        env="staging", registry="s3://b/registry", today="2025-01-01",
+        projects=[
+            ProjectReport("down", "/r/down/target/manifest.json", [
+                Dependency("shop", "staging", "model.shop.orders", "dbt-loom", ("model.down.x",), "model.shop.orders", None),
+            ]),
+            ProjectReport("lonely", "/r/lonely/target/manifest.json"),
+        ],
+    )
+
+
+def test_validate_text_golden():
+    assert render_validate(_report(), "text") == (DATA / "expected_validate.txt").read_text(encoding="utf-8")
+
+
+def test_validate_markdown_golden():
+    assert render_validate(_report(), "markdown") == (DATA / "expected_validate.md").read_text(encoding="utf-8")
+
+
+def test_validate_text_ok():
+    assert render_validate(_ok_report(), "text") == (
+        "meshkit validate: registry s3://b/registry, env staging\n"
+        "\n"
+        "down  (/r/down/target/manifest.json)\n"
+        "  [ok ] dbt-loom    model.shop.orders\n"
+        "          -> model.down.x\n"
+        "\n"
+        "lonely  (/r/lonely/target/manifest.json)\n"
+        "  no cross-project dependencies\n"
+        "\n"
+        "OK: 1 cross-project dependency in 2 projects, 0 errors, 0 warnings\n"
+    )
+
+
+def test_validate_markdown_ok():
+    assert render_validate(_ok_report(), "markdown") == (
+        "<!-- meshkit:validate:down+lonely -->\n"
+        "### ✅ meshkit validate: 1 cross-project dependency resolves to public contracts\n"
+        "\n"
+        "Registry env `staging`.\n"
+        "\n"
+        "#### down\n"
+        "\n"
+        "| upstream node | via | public model | consumed by |\n"
+        "|---|---|---|---|\n"
+        "| `model.shop.orders` | dbt-loom | `model.shop.orders` | `model.down.x` |\n"
+        "\n"
+        "#### lonely\n"
+        "\n"
+        "No cross-project dependencies.\n"
+        "\n"
+        "#### Cross-project lineage\n"
+        "\n"
+        "```mermaid\n"
+        "flowchart LR\n"
+        "  classDef broken fill:#ffeef0,stroke:#d73a49,stroke-width:2px,color:#b31d28\n"
+        "  subgraph g0[\"shop (staging)\"]\n"
+        "    direction TB\n"
+        "    n0[\"orders\"]\n"
+        "  end\n"
+        "  subgraph g1[\"down\"]\n"
+        "    direction TB\n"
+        "    n1[\"x\"]\n"
+        "  end\n"
+        "  n0 -->|\"dbt-loom\"| n1\n"
+        "```\n"
+        "\n"
+    )
+
+
+def test_validate_markdown_without_dependencies_has_no_diagram():
+    report = ValidateReport(env="prod", registry="/r", today="2025-01-01",
+                            projects=[ProjectReport("lonely", "/r/lonely/target/manifest.json")])
+    assert render_validate(report, "markdown") == (
+        "<!-- meshkit:validate:lonely -->\n"
+        "### ✅ meshkit validate: 0 cross-project dependencies resolve to public contracts\n"
+        "\n"
+        "Registry env `prod`.\n"
+        "\n"
+        "#### lonely\n"
+        "\n"
+        "No cross-project dependencies.\n"
+        "\n"
+    )
+
+
+def test_validate_json():
+    document = orjson.loads(render_validate(_report(), "json"))
+    assert document["meshkit_version"] == __version__
+    assert document["command"] == "validate"
+    assert (document["ok"], document["error_count"], document["warning_count"]) == (False, 1, 1)
+    assert (document["env"], document["registry"], document["today"], document["skipped"]) == (
+        "prod", "/srv/registry", "2027-07-01", ["unbuilt"])
+    [project] = document["projects"]
+    assert [d["via"] for d in project["dependencies"]] == ["dbt-loom", "mesh-source", "mesh-source"]
+    assert project["dependencies"][0] == {
+        "upstream": "shop", "env": "prod", "parent_id": "model.shop.customers.v1", "via": "dbt-loom",
+        "consumers": ["model.down_loom.a", "model.down_loom.b"], "contract_id": "model.shop.customers.v1",
+        "version": "1",
+    }
+    assert [(f["severity"], f["code"], f["project"]) for f in project["findings"]] == [
+        ("error", "not-public", "down_loom"), ("warning", "deprecated", "down_loom"),
+    ]
+    ok = orjson.loads(render_validate(_ok_report(), "json"))
+    assert (ok["ok"], ok["error_count"], ok["warning_count"]) == (True, 0, 0)
+
+
+def test_markdown_escapes_pipes_and_newlines_in_messages():
+    report = _ok_report()
+    report.projects[0].findings.append(
+        Finding("error", "relation-mismatch", "down", "reads a|b but\nis `x` | <b>#1</b> [link](u) *bold* _i_"))
+    text = render_validate(report, "markdown")
+    [line] = [line for line in text.splitlines() if "relation-mismatch" in line]
+    assert line == (
+        "- ❌ **relation-mismatch**: reads a\\|b but is \\`x\\` \\| \\<b\\>\\#1\\</b\\> \\[link\\](u) \\*bold\\* \\_i\\_"
+    )
+    assert text.startswith("<!-- meshkit:validate:down+lonely -->\n### ❌ meshkit validate: 1 broken cross-project dependency\n")
+
+
+def test_md_cell_and_code():
+    assert md_cell("a|b") == "a\\|b"
+    assert md_cell("  many   spaces\nand\tlines ") == "many spaces and lines"
+    assert md_cell(None) == ""
+    assert md_cell("back\\slash") == "back\\\\slash"
+    assert md_code("x`y") == "`x'y`"
+    assert md_code("a\nb") == "`a b`"
+
+
+def _publish_result(status: str = "published") -> PublishResult:
+    return PublishResult(
+        status=status, project="shop", env="prod", registry="/srv/registry", sha256=SHA, kind="contract",
+        history_id="20250102T030405.678901Z", latest_key="shop/prod/latest/manifest.json",
+        history_key="shop/prod/history/20250102T030405.678901Z/manifest.json" if status == "published" else None,
+        public_models=[
+            {"unique_id": "model.shop.customers.v1", "name": "customers", "version": "1"},
+            {"unique_id": "model.shop.orders", "name": "orders", "version": None},
+        ],
+    )
+
+
+def test_publish_text():
+    assert render_publish(_publish_result(), "text") == (
+        "published contract of shop/prod to /srv/registry\n"
+        f"  sha256   {SHA}\n"
+        "  history  shop/prod/history/20250102T030405.678901Z/manifest.json\n"
+        "  latest   shop/prod/latest/manifest.json\n"
+        "  public   customers v1, orders\n"
+    )
+    assert render_publish(_publish_result("unchanged"), "text") == (
+        "shop/prod: contract unchanged (sha256 e3b0c44298fc), no new history entry; pass --force to republish\n"
+    )
+
+
+def test_publish_json():
+    document = orjson.loads(render_publish(_publish_result(), "json"))
+    assert document["command"] == "publish"
+    assert document["status"] == "published"
+    assert document["sha256"] == SHA
+    assert [m["name"] for m in document["public_models"]] == ["customers", "orders"]
+
+
+def test_sync_text_and_json():
+    outcomes = [
+        SyncOutcome("shop", "prod", "/d/models/_mesh_shop.yml", "written", SHA, 4),
+        SyncOutcome("billing", "dev", "/d/models/_mesh_billing.yml", "stale", SHA, 2),
+        SyncOutcome("crm", "prod", "/d/models/_mesh_crm.yml", "missing", SHA, 1),
+        SyncOutcome("erp", "prod", "/d/models/_mesh_erp.yml", "up-to-date", SHA, 1),
+        SyncOutcome("ads", "prod", "/d/models/_mesh_ads.yml", "unchanged", SHA, 1),
+    ]
+    assert render_sync(outcomes, "text") == (
+        "shop/prod (sha256 e3b0c44298fc): wrote 4 source tables to /d/models/_mesh_shop.yml\n"
+        "billing/dev (sha256 e3b0c44298fc): STALE, run `meshkit sync` to regenerate: /d/models/_mesh_billing.yml\n"
+        "crm/prod (sha256 e3b0c44298fc): MISSING, run `meshkit sync` to generate: /d/models/_mesh_crm.yml\n"
+        "erp/prod (sha256 e3b0c44298fc): up to date: /d/models/_mesh_erp.yml\n"
+        "ads/prod (sha256 e3b0c44298fc): already current: /d/models/_mesh_ads.yml\n"
+    )
+    document = orjson.loads(render_sync(outcomes, "json"))
+    assert document["command"] == "sync"
+    assert document["ok"] is False
+    assert [u["status"] for u in document["upstreams"]] == ["written", "stale", "missing", "up-to-date", "unchanged"]
+    assert orjson.loads(render_sync(outcomes[3:], "json"))["ok"] is True
