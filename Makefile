@@ -14,7 +14,7 @@ JS_STAMP := $(JS_DIR)/node_modules/.meshkit-npm-ci
 SUDO     := $(if $(filter 0,$(shell id -u)),,sudo)
 APT_GET  := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get
 
-.PHONY: demo test act lint lock venv clean system-deps
+.PHONY: demo test act lint lint-python lint-workflows lock venv clean system-deps bench bench-smoke
 
 venv: $(STAMP)
 
@@ -57,11 +57,35 @@ test: $(STAMP) system-deps $(JS_STAMP)
 act: $(STAMP) system-deps $(JS_STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -m act $(PYTEST_ARGS)
 
+# The benchmark (bench/README.md): generates dbt projects of each N models, parses them once (cached in
+# bench/.cache, keyed by N and the generator's hash), times every meshkit command as a whole process
+# against its floor in the same run, counts files read and S3 requests, and writes bench/RESULTS.md and
+# bench/results.json. 20k models take a while: the first run parses them with dbt. BENCH_ARGS adds options,
+# e.g. BENCH_ARGS="--meshkit-rev HEAD" times meshkit as committed while others edit the work tree.
+BENCH_MODELS ?= 1000,5000,20000
+BENCH_REPEAT ?= 3
+BENCH_ARGS   ?=
+bench: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python bench/run.py --models $(BENCH_MODELS) --repeat $(BENCH_REPEAT) $(BENCH_ARGS)
+
+# The bench at a small N, one run each, into a temporary folder: what CI runs (also part of `make test`).
+bench-smoke: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest tests/e2e/test_bench_smoke.py $(PYTEST_ARGS)
+
 # The workflows and composite actions: zizmor (offline, default persona, config in
 # .github/zizmor.yml), actionlint and shellcheck (the actions' scripts) must report nothing.
 # tests/unit/test_workflows_static.py runs the same commands inside `make test`.
 SHELL_SCRIPTS := $(wildcard .github/actions/*.sh .github/actions/*/*.sh scripts/*.sh)
-lint: $(STAMP)
+lint: lint-python lint-workflows
+
+# ruff (lint and format, settings in pyproject.toml) over everything, mypy --strict over the package.
+# tests/unit/test_lint.py runs the same commands inside `make test`.
+lint-python: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+lint-workflows: $(STAMP)
 	$(BIN)/zizmor --offline .github
 	$(BIN)/actionlint
 	$(BIN)/shellcheck -P SCRIPTDIR -x $(SHELL_SCRIPTS)

@@ -14,6 +14,7 @@ import pytest
 from filelock import FileLock
 
 from support.github_api import github_api  # noqa: F401  (the fake GitHub REST API fixture)
+from support.goldens import Goldens
 from support.helpers import clean_env, copy_repo, run
 
 SEED_STEPS = """set -e
@@ -31,13 +32,13 @@ def _build(dest: Path) -> dict[str, object]:
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--update-goldens", action="store_true",
+    parser.addoption("--update", "--update-goldens", action="store_true", dest="update_goldens",
                      help="rewrite the golden files (tests/data/...) from the current output instead of comparing")
 
 
 @pytest.fixture
-def update_goldens(request: pytest.FixtureRequest) -> bool:
-    return bool(request.config.getoption("--update-goldens"))
+def goldens(request: pytest.FixtureRequest) -> Goldens:
+    return Goldens(update=bool(request.config.getoption("update_goldens")))
 
 
 @pytest.fixture(scope="session")

@@ -10,23 +10,14 @@ Exit codes (the same for every subcommand):
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 import traceback
-from typing import Callable, Mapping, Sequence
+from typing import Callable, Iterable, Mapping, Sequence
 
 from meshkit import __version__
-from meshkit.cli import (
-    bump_pr_cmd,
-    catalog_cmd,
-    check_cmd,
-    comment_cmd,
-    dispatch_cmd,
-    init_cmd,
-    publish_cmd,
-    sync_cmd,
-    validate_cmd,
-)
+from meshkit.cli.common import COMMANDS
 from meshkit.errors import EXIT_BUG, EXIT_INPUT, MeshkitError
 
 EXIT_CODES_HELP = """exit codes:
@@ -36,11 +27,14 @@ EXIT_CODES_HELP = """exit codes:
   3  internal error in meshkit (please report it)
 """
 
-_SUBCOMMANDS = (publish_cmd, sync_cmd, validate_cmd, check_cmd, catalog_cmd, dispatch_cmd, comment_cmd, bump_pr_cmd,
-                init_cmd)
 
+def build_parser(load: Iterable[str] | None = None) -> argparse.ArgumentParser:
+    """The parser; only the subcommands in `load` (default: all) import their module and define their options.
 
-def build_parser() -> argparse.ArgumentParser:
+    The others are listed by name and summary, which is all `meshkit --help` shows: so neither it nor
+    one subcommand pays for importing every other one (the catalog's Jinja, the GitHub client, ...).
+    """
+    chosen = set(COMMANDS) if load is None else set(load)
     parser = argparse.ArgumentParser(
         prog="meshkit",
         description="dbt Mesh for dbt-core: publish public contracts, sync sources, validate lineage, "
@@ -51,17 +45,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"meshkit {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in _SUBCOMMANDS:
-        sub = module.add_parser(subparsers)
+    for name, command in COMMANDS.items():
+        if name not in chosen:
+            subparsers.add_parser(name, help=command.summary, add_help=False)
+            continue
+        sub = importlib.import_module(command.module).add_parser(subparsers)
         sub.epilog = EXIT_CODES_HELP
         sub.formatter_class = argparse.RawDescriptionHelpFormatter
     return parser
 
 
+def _command_in(argv: Sequence[str]) -> list[str]:
+    """The subcommand argv names, found the way argparse will: the first word that is not an option."""
+    first = next((word for word in argv if not word.startswith("-")), None)
+    return [first] if first in COMMANDS else []
+
+
 def main(argv: Sequence[str] | None = None, *, environ: Mapping[str, str] | None = None) -> int:
     """environ (default os.environ) reaches subcommands as args.environ, so tests inject it."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser(_command_in(words)).parse_args(words)
     args.environ = os.environ if environ is None else environ
     run: Callable[[argparse.Namespace], int] = args.run
     try:

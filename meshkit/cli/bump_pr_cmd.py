@@ -6,17 +6,17 @@ import argparse
 import sys
 from pathlib import Path
 
-from meshkit.cli.common import add_format_option, target_repository
+from meshkit.cli.common import COMMANDS, add_format_option, target_repository
 from meshkit.mesh.dbt_project import project_name_from
 from meshkit.errors import EXIT_OK, InputError
 from meshkit.mesh.config import UpstreamRef
-from meshkit.report.render import FORMATS_BASIC, to_json
+from meshkit.report.render import FORMATS_BASIC, bump_pr_json
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "bump-pr",
-        help="open or update the contract-bump pull request for regenerated mesh sources",
+        help=COMMANDS["bump-pr"].summary,
         description=(
             "After `meshkit sync` regenerated models/_mesh_<upstream>.yml for a new contract, open a pull "
             "request with the file on branch meshkit/sync-<upstream>-<env>, or update the open one (one fresh "
@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     )
     result = bump_pr(GitHubClient.from_env(environ), request)
     if args.format == "json":
-        sys.stdout.write(to_json("bump-pr", {"schema": "meshkit-bump-pr/1", **result.as_dict()}))
+        sys.stdout.write(bump_pr_json(result))
     else:
         where = f"{result.repository}#{result.pr}" if result.pr else result.repository
         text = {

@@ -3,25 +3,24 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import sys
 from pathlib import Path
 
 from meshkit.report.catalog import build_catalog
 from meshkit.report.catalog_page import render_catalog_html
-from meshkit.cli.common import add_consumer_age_option, add_registry_options, iso_date, registry_from
+from meshkit.cli.common import COMMANDS, add_consumer_age_option, add_registry_options, iso_date, registry_from
 from meshkit.contract.dates import utc_today
 from meshkit.errors import EXIT_OK
 from meshkit.files import write_atomically
 from meshkit.contract.names import check_env
-from meshkit.report.render import to_json
+from meshkit.report.render import catalog_json
 from meshkit.contract.words import plural
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "catalog",
-        help="write the whole mesh as one self-contained HTML page",
+        help=COMMANDS["catalog"].summary,
         description=(
             "Read every project and env in the registry and write one static HTML page: public models with "
             "columns, types, contract and versions, deprecations, each model's consumers, the publish history "
@@ -47,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
     catalog = build_catalog(registry_from(args), today=args.today or utc_today(),
                             consumer_max_age_days=args.consumer_max_age_days, envs=envs)
     if args.format == "json":
-        text = to_json("catalog", dataclasses.asdict(catalog))
+        text = catalog_json(catalog)
     else:
         text = render_catalog_html(catalog)
     if args.output == "-":

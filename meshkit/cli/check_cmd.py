@@ -9,6 +9,7 @@ from pathlib import Path
 from meshkit.mesh.check import check
 from meshkit.report.check import check_markdown, render_check
 from meshkit.cli.common import (
+    COMMANDS,
     add_consumer_age_option,
     add_format_option,
     add_markdown_output_option,
@@ -21,10 +22,10 @@ from meshkit.mesh.dbt_project import project_name_from
 from meshkit.report.render import FORMATS_REPORT
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "check",
-        help="find breaking changes to a project's public contract, and the consumers they break",
+        help=COMMANDS["check"].summary,
         description=(
             "Compare a new build's public models (target/manifest.json) with the registry's latest contract "
             "for --env, classify every change with dbt's contract rules plus access, relation and "

@@ -15,10 +15,10 @@ from typing import Any, Mapping
 import orjson
 
 from meshkit.github.annotations import escape_data
-from meshkit.cli.common import add_format_option, target_repository
+from meshkit.cli.common import COMMANDS, add_format_option, target_repository
 from meshkit.errors import EXIT_OK, InputError
 from meshkit.report.markdown import COMMENT_BUDGET, first_line, fit_text, is_comment_marker
-from meshkit.report.render import FORMATS_BASIC, to_json
+from meshkit.report.render import FORMATS_BASIC, comment_json
 
 
 def _positive_int(text: str) -> int:
@@ -27,10 +27,10 @@ def _positive_int(text: str) -> int:
     return int(text)
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "comment",
-        help="create or update the PR comment of a markdown report",
+        help=COMMANDS["comment"].summary,
         description=(
             "Post a `meshkit validate|check --format markdown` report as a pull request comment, "
             "or update the comment that starts with the same marker line. Bodies over GitHub's "
@@ -119,7 +119,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             print(f"meshkit comment: warning: {warning}", file=sys.stderr)
     if args.format == "json":
-        sys.stdout.write(to_json("comment", result.as_dict()))
+        sys.stdout.write(comment_json(result))
     elif result.action == "skipped":
         sys.stdout.write(f"skipped comment on {where}: the token is read-only\n")
     else:

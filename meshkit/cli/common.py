@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Callable, Mapping
@@ -11,6 +12,27 @@ from meshkit.errors import InputError
 from meshkit.files import write_atomically
 from meshkit.contract.names import check_repository
 from meshkit.registry import REGISTRY_ENV, Registry, open_registry
+
+
+@dataclass(frozen=True)
+class Command:
+    """A subcommand: the module that defines it, imported only when it runs, and its summary for `meshkit --help`."""
+
+    module: str
+    summary: str
+
+
+COMMANDS: dict[str, Command] = {
+    "publish": Command("meshkit.cli.publish_cmd", "publish a project's public contract to the registry"),
+    "sync": Command("meshkit.cli.sync_cmd", "generate dbt sources for upstream public models"),
+    "validate": Command("meshkit.cli.validate_cmd", "check that cross-project dependencies resolve to public contracts"),
+    "check": Command("meshkit.cli.check_cmd", "find breaking changes to a project's public contract, and the consumers they break"),
+    "catalog": Command("meshkit.cli.catalog_cmd", "write the whole mesh as one self-contained HTML page"),
+    "dispatch": Command("meshkit.cli.dispatch_cmd", "notify consumer repositories of a publish (repository_dispatch)"),
+    "comment": Command("meshkit.cli.comment_cmd", "create or update the PR comment of a markdown report"),
+    "bump-pr": Command("meshkit.cli.bump_pr_cmd", "open or update the contract-bump pull request for regenerated mesh sources"),
+    "init": Command("meshkit.cli.init_cmd", "write a repository's meshkit.yml and its caller workflow"),
+}
 
 
 def add_registry_options(parser: argparse.ArgumentParser, *, with_env: bool = True) -> None:

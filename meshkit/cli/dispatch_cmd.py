@@ -13,19 +13,19 @@ from typing import Any
 
 import orjson
 
-from meshkit.cli.common import add_format_option, add_registry_options, registry_from
+from meshkit.cli.common import COMMANDS, add_format_option, add_registry_options, registry_from
 from meshkit.github.dispatch import DEFAULT_EVENT_TYPE, check_event_type, dispatch_payload, send_dispatch
 from meshkit.errors import EXIT_INPUT, EXIT_OK, GitHubError, InputError
 from meshkit.mesh.config import consumer_repositories, find_mesh_config
 from meshkit.contract.names import check_env, check_project, check_repository, unique_repositories
 from meshkit.registry.published import read_latest
-from meshkit.report.render import FORMATS_BASIC, to_json
+from meshkit.report.render import FORMATS_BASIC, dispatch_json
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "dispatch",
-        help="notify consumer repositories of a publish (repository_dispatch)",
+        help=COMMANDS["dispatch"].summary,
         description=(
             "Send a repository_dispatch event to every consumer repository of a project: those "
             "given with --repository and those listed in meshkit.yml under projects.PROJECT.consumers "
@@ -75,8 +75,7 @@ def run(args: argparse.Namespace) -> int:
     payload = dispatch_payload(published)
     if not repositories:
         if args.format == "json":
-            sys.stdout.write(to_json("dispatch", {"event_type": event_type, "client_payload": payload,
-                                                  "repositories": []}))
+            sys.stdout.write(dispatch_json(event_type, payload, []))
         else:
             print(f"no consumer repositories of {project} are listed: nothing to notify")
         return EXIT_OK
@@ -95,8 +94,7 @@ def run(args: argparse.Namespace) -> int:
             outcomes.append({"repository": repository, "status": "sent", "error": None})
 
     if args.format == "json":
-        sys.stdout.write(to_json("dispatch", {"event_type": event_type, "client_payload": payload,
-                                              "repositories": outcomes}))
+        sys.stdout.write(dispatch_json(event_type, payload, outcomes))
     else:
         what = f"{event_type} for {project}/{env} (sha256 {published.sha256[:12]})"
         lines = [f"{'would dispatch' if o['status'] == 'dry-run' else 'dispatched'} {what} to {o['repository']}"

@@ -6,15 +6,15 @@ import argparse
 import sys
 from pathlib import Path
 
-from meshkit.cli.common import add_format_option
+from meshkit.cli.common import COMMANDS, add_format_option
 from meshkit.errors import EXIT_FINDINGS, EXIT_OK
-from meshkit.report.render import FORMATS_BASIC, to_json
+from meshkit.report.render import FORMATS_BASIC, init_json
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "init",
-        help="write a repository's meshkit.yml and its caller workflow",
+        help=COMMANDS["init"].summary,
         description=(
             "Set a repository up for the mesh, run from its root: write meshkit.yml (this project's consumers "
             "or upstreams, merged into the file when there is one), the caller workflow "
@@ -78,7 +78,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.check:
         apply_init(plan, root)
     if args.format == "json":
-        sys.stdout.write(to_json("init", {"schema": "meshkit-init/1", "check": args.check, **plan.as_dict()}))
+        sys.stdout.write(init_json(plan, check=args.check))
     else:
         verbs = {"created": "would create" if args.check else "created",
                  "updated": "would update" if args.check else "updated", "unchanged": "unchanged",

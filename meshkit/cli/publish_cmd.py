@@ -7,8 +7,7 @@ import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
-from meshkit.cli.common import add_format_option, add_registry_options, recording_repository, registry_from
-from meshkit.mesh.consumers import record_consumers
+from meshkit.cli.common import COMMANDS, add_format_option, add_registry_options, recording_repository, registry_from
 from meshkit.mesh.dbt_project import project_name_from
 from meshkit.contract.dates import utc_today
 from meshkit.errors import EXIT_OK, InputError
@@ -16,14 +15,13 @@ from meshkit.github.gitinfo import current_commit
 from meshkit.contract.manifest import load_manifest, require_project
 from meshkit.contract.names import check_env
 from meshkit.mesh.publish import PublishRequest, publish
-from meshkit.report.render import FORMATS_BASIC, render_publish, to_json
-from meshkit.mesh.validate import ContractCache, validate_loaded
+from meshkit.report.render import FORMATS_BASIC, PUBLISH_SCHEMA, render_publish, to_json
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "publish",
-        help="publish a project's public contract to the registry",
+        help=COMMANDS["publish"].summary,
         description=(
             "Publish the public models of a built dbt project (target/manifest.json) to "
             "{registry}/{project}/{env}/latest/ and history/{timestamp}/, as a contract manifest "
@@ -71,15 +69,15 @@ def _run_consumer(args: argparse.Namespace) -> int:
     manifest = load_manifest(project_dir / "target" / "manifest.json",
                              build_hint=f"run `dbt build` (or `dbt parse`) in {project_dir} first")
     require_project(manifest, project)
-    contracts = ContractCache(registry)
-    report = validate_loaded([manifest], contracts=contracts, env=env, today=utc_today())
-    keys = record_consumers(registry, report, [manifest], contracts, now=datetime.now(timezone.utc),
-                            git_commit=args.git_commit or current_commit(project_dir),
-                            repository=recording_repository(args.environ))
+    from meshkit.mesh.consumers import Recording, validate_and_record  # only consumers pay for validation
+
+    recording = Recording(datetime.now(timezone.utc), args.git_commit or current_commit(project_dir),
+                          recording_repository(args.environ))
+    report, keys = validate_and_record(registry, [manifest], env=env, today=utc_today(), recording=recording)
     uses = sum(1 for dep in report.projects[0].dependencies if dep.contract_id)
     if args.format == "json":
-        sys.stdout.write(to_json("publish", {"consumer": project, "env": env, "registry": registry.url,
-                                             "keys": keys, "uses": uses}))
+        sys.stdout.write(to_json("publish", {"schema": PUBLISH_SCHEMA, "consumer": project, "env": env,
+                                             "registry": registry.url, "keys": keys, "uses": uses}))
     else:
         lines = [f"recorded {project} as a consumer in {registry.url}/{key}" for key in keys]
         sys.stdout.write("\n".join(lines or [f"{project} reads no public model of any upstream in {env}"]) + "\n")

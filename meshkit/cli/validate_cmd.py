@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from meshkit.cli.common import (
+    COMMANDS,
     add_format_option,
     recording_repository,
     add_markdown_output_option,
@@ -16,19 +17,19 @@ from meshkit.cli.common import (
     registry_from,
     write_markdown_output,
 )
-from meshkit.mesh.consumers import record_consumers
+from meshkit.mesh.consumers import Recording, validate_and_record
 from meshkit.contract.dates import utc_today
 from meshkit.errors import InputError
 from meshkit.github.gitinfo import current_commit
 from meshkit.contract.names import check_env
 from meshkit.report.render import FORMATS_REPORT, render_validate, validate_markdown
-from meshkit.mesh.validate import ContractCache, load_targets, validate_loaded
+from meshkit.mesh.validate import load_targets
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
     parser = subparsers.add_parser(
         "validate",
-        help="check that cross-project dependencies resolve to public contracts",
+        help=COMMANDS["validate"].summary,
         description=(
             "Every cross-project parent in a downstream manifest's parent_map (model.<up>.* from "
             "dbt-loom, source.<down>.<up>.* from meshkit sync) must be a public model of the "
@@ -65,14 +66,14 @@ def run(args: argparse.Namespace) -> int:
     registry = registry_from(args)
     manifests, skipped = load_targets(root=args.root, manifest_paths=args.manifest, projects=args.project,
                                       all_projects=args.all_projects)
-    contracts = ContractCache(registry)
-    report = validate_loaded(manifests, contracts=contracts, env=env, today=args.today or utc_today(),
-                             window_days=args.deprecation_window_days, skipped=skipped)
+    recording = None
+    if args.record_consumer:
+        recording = Recording(datetime.now(timezone.utc), args.git_commit or current_commit(args.root),
+                              recording_repository(args.environ))
+    report, keys = validate_and_record(registry, manifests, env=env, today=args.today or utc_today(),
+                                       window_days=args.deprecation_window_days, skipped=skipped, recording=recording)
     sys.stdout.write(render_validate(report, args.format))
     write_markdown_output(args.markdown_output, lambda: validate_markdown(report))
-    if args.record_consumer:
-        commit = args.git_commit or current_commit(args.root)
-        for key in record_consumers(registry, report, manifests, contracts, now=datetime.now(timezone.utc),
-                                    git_commit=commit, repository=recording_repository(args.environ)):
-            print(f"recorded consumer {registry.url}/{key}", file=sys.stderr)
+    for key in keys:
+        print(f"recorded consumer {registry.url}/{key}", file=sys.stderr)
     return report.exit_code

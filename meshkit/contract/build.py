@@ -9,76 +9,28 @@ unchanged contract serialises to the same bytes and the same sha256.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
 from typing import Any
 
-import orjson
+import msgspec
 
 from meshkit.errors import ManifestError
 from meshkit.contract.manifest import Manifest
+from meshkit.contract.model import ContractMetadata, ContractNode, Node, PublicModel
 
 CONTRACT_FORMAT = "meshkit-contract/1"
 
-_METADATA_KEYS = ("dbt_schema_version", "project_name", "project_id", "adapter_type")
-_NODE_KEYS = (
-    "name", "resource_type", "package_name", "unique_id", "fqn", "database", "schema",
-    "alias", "relation_name", "version", "latest_version", "deprecation_date", "access",
-    "group", "contract", "constraints", "primary_key", "description", "meta", "tags",
-)
-_CONFIG_KEYS = (
-    "enabled", "materialized", "access", "group", "contract", "tags", "meta",
-    "database", "schema", "alias",
-)
-_COLUMN_KEYS = ("name", "description", "data_type", "constraints", "meta", "tags", "quote")
+# Sections a dbt manifest has and a contract leaves empty (dbt-loom and dbt expect them present).
 _EMPTY_SECTIONS = (
     "sources", "macros", "docs", "exposures", "metrics", "selectors", "disabled",
     "parent_map", "child_map", "group_map", "semantic_models", "saved_queries", "unit_tests",
 )
+_CONTRACT_FIELDS = ContractNode.__struct_fields__
+_ENCODER = msgspec.json.Encoder()
 
 
-@dataclass(frozen=True)
-class PublicModel:
-    """What a consumer needs to know about one published model version."""
-
-    unique_id: str
-    name: str
-    version: str | None
-    latest_version: str | None
-    deprecation_date: str | None
-    relation_name: str | None
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "unique_id": self.unique_id,
-            "name": self.name,
-            "version": self.version,
-            "latest_version": self.latest_version,
-            "deprecation_date": self.deprecation_date,
-            "relation_name": self.relation_name,
-        }
-
-
-def _pick(source: dict[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
-    return {key: source[key] for key in keys if key in source}
-
-
-def version_str(value: object) -> str | None:
-    """dbt writes versions as int, float or str; consumers compare them as strings."""
-    if value is None or value == "":
-        return None
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def _contract_node(node: dict[str, Any]) -> dict[str, Any]:
-    kept = _pick(node, _NODE_KEYS)
-    kept["access"] = "public"
-    kept["config"] = _pick(node.get("config") or {}, _CONFIG_KEYS)
-    kept["columns"] = {
-        name: _pick(column, _COLUMN_KEYS) for name, column in (node.get("columns") or {}).items()
-    }
-    return kept
+def _contract_node(node: Node) -> ContractNode:
+    kept = ContractNode(**{name: getattr(node, name) for name in _CONTRACT_FIELDS})
+    return msgspec.structs.replace(kept, access="public")
 
 
 def build_contract(manifest: Manifest) -> dict[str, Any]:
@@ -89,14 +41,11 @@ def build_contract(manifest: Manifest) -> dict[str, Any]:
             "(set `access: public` on the models consumers may use); nothing to publish"
         )
     nodes = {uid: _contract_node(node) for uid, node in public.items()}
-    used_groups = {node.get("group") for node in nodes.values()} - {None}
-    groups = {
-        uid: _pick(group, ("name", "unique_id", "owner", "description", "package_name", "resource_type"))
-        for uid, group in sorted((manifest.data.get("groups") or {}).items())
-        if group.get("name") in used_groups
-    }
+    used_groups = {node.group for node in nodes.values()} - {None}
+    groups = {uid: group for uid, group in sorted(manifest.doc.groups.items()) if group.name in used_groups}
+    metadata = manifest.doc.metadata
     contract: dict[str, Any] = {
-        "metadata": _pick(manifest.data.get("metadata") or {}, _METADATA_KEYS),
+        "metadata": ContractMetadata(**{name: getattr(metadata, name) for name in ContractMetadata.__struct_fields__}),
         "meshkit": {"format": CONTRACT_FORMAT},
         "nodes": nodes,
         "groups": groups,
@@ -106,9 +55,13 @@ def build_contract(manifest: Manifest) -> dict[str, Any]:
     return contract
 
 
-def serialise(document: dict[str, Any]) -> bytes:
-    """Deterministic bytes: identical input gives identical output and sha256."""
-    return orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n"
+def serialise(document: Any) -> bytes:
+    """Deterministic bytes: identical input gives identical output and sha256 (Structs in field order).
+
+    Two-space indented JSON, byte for byte what meshkit wrote before it decoded into Structs (floats aside,
+    which msgspec writes without an exponent sign), so existing registries see no spurious change.
+    """
+    return msgspec.json.format(_ENCODER.encode(document), indent=2) + b"\n"
 
 
 def sha256_hex(data: bytes) -> str:
@@ -119,11 +72,11 @@ def public_models_of(manifest: Manifest) -> list[PublicModel]:
     return [
         PublicModel(
             unique_id=uid,
-            name=node.get("name", ""),
-            version=version_str(node.get("version")),
-            latest_version=version_str(node.get("latest_version")),
-            deprecation_date=node.get("deprecation_date"),
-            relation_name=node.get("relation_name"),
+            name=node.name,
+            version=node.version_key,
+            latest_version=node.latest_key,
+            deprecation_date=node.deprecation_date,
+            relation_name=node.relation_name,
         )
         for uid, node in manifest.public_models().items()
     ]

@@ -9,18 +9,61 @@ repositories depend on even where dbt's single-project check does not look.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from enum import Enum
 
-from meshkit.contract.build import version_str
 from meshkit.contract.manifest import Manifest
-from meshkit.contract.words import model_label
+from meshkit.contract.model import Column, Constraint, Node, is_deprecated
 
-BREAKING = "breaking"
-PLANNED = "planned-removal"
-WARNING = "warning"
-INFO = "info"
+
+class StrEnum(str, Enum):
+    """A closed set of names that are also their JSON strings (enum.StrEnum is 3.11+)."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+class Severity(StrEnum):
+    """How a change lands on consumers, most severe first."""
+
+    BREAKING = "breaking"
+    PLANNED = "planned-removal"  # a removal past its deprecation date: announced, so not a surprise
+    WARNING = "warning"
+    INFO = "info"
+
+
+class ChangeCode(StrEnum):
+    """Every kind of change `diff_surfaces` reports; check.schema.json lists the same set (tests/unit/test_schemas.py)."""
+
+    ACCESS_LOWERED = "access-lowered"
+    COLUMN_ADDED = "column-added"
+    COLUMN_DOCS_CHANGED = "column-docs-changed"
+    COLUMN_REMOVED = "column-removed"
+    CONSTRAINT_REMOVED = "constraint-removed"
+    CONTRACT_DISABLED = "contract-disabled"
+    CONTRACT_ENFORCED = "contract-enforced"
+    DEPRECATION_ADDED = "deprecation-added"
+    DEPRECATION_CHANGED = "deprecation-changed"
+    DEPRECATION_REMOVED = "deprecation-removed"
+    DESCRIPTION_CHANGED = "description-changed"
+    LATEST_VERSION_MOVED = "latest-version-moved"
+    MATERIALIZATION_CHANGED = "materialization-changed"
+    META_CHANGED = "meta-changed"
+    MODEL_ADDED = "model-added"
+    MODEL_REMOVED = "model-removed"
+    MODEL_VERSIONED = "model-versioned"
+    RELATION_MOVED = "relation-moved"
+    TAGS_CHANGED = "tags-changed"
+    TYPE_CHANGED = "type-changed"
+    TYPE_RESPELLED = "type-respelled"
+    VERSION_ADDED = "version-added"
+    VERSION_REMOVED = "version-removed"
+
+
+BREAKING, PLANNED, WARNING, INFO = Severity.BREAKING, Severity.PLANNED, Severity.WARNING, Severity.INFO
+C = ChangeCode
 
 # dbt treats only these materializations as enforcing constraints (`materialization_enforces_constraints`).
 _ENFORCING_MATERIALIZATIONS = ("table", "incremental")
@@ -60,8 +103,8 @@ _TYPE_PARAMETERS = re.compile(r"\(\s*(?:-?\d+|max)(?:\s*,\s*-?\d+)*\s*\)")
 class Change:
     """One difference in the public surface, with what it means for consumers."""
 
-    code: str
-    severity: str  # breaking, planned-removal, warning or info
+    code: ChangeCode
+    severity: Severity
     model: str  # model name, the table groups by it
     unique_id: str  # the contract node (old one for removals)
     message: str
@@ -80,14 +123,13 @@ class Change:
 class Surface:
     """The public models of one side of the diff, by unique_id."""
 
-    models: dict[str, dict[str, Any]]
+    models: dict[str, Node]
     adapter: str = "default"
-    all_nodes: dict[str, dict[str, Any]] = field(default_factory=dict)
+    all_nodes: Mapping[str, Node] = field(default_factory=dict)  # every node: a model no longer public is still here
 
     @classmethod
     def of(cls, manifest: Manifest) -> Surface:
-        adapter = str((manifest.data.get("metadata") or {}).get("adapter_type") or "default")
-        return cls(models=manifest.public_models(), adapter=adapter, all_nodes=manifest.nodes)
+        return cls(models=manifest.public_models(), adapter=manifest.adapter, all_nodes=manifest.nodes)
 
 
 def normalise_type(data_type: str | None) -> str | None:
@@ -103,206 +145,161 @@ def normalise_type(data_type: str | None) -> str | None:
     return _TYPE_ALIASES.get(base, base)
 
 
-def _config(node: dict[str, Any]) -> dict[str, Any]:
-    return node.get("config") or {}
-
-
-def _enforced(node: dict[str, Any]) -> bool:
-    """dbt applies constraints (and same_contract looks at them) only while the contract is enforced."""
-    contract = node.get("contract") or _config(node).get("contract") or {}
-    return bool(contract.get("enforced"))
-
-
-def _materialized(node: dict[str, Any]) -> str | None:
-    return _config(node).get("materialized")
-
-
-def _relation(node: dict[str, Any]) -> str:
-    return ".".join(str(part) for part in (node.get("database"), node.get("schema"), node.get("alias") or node.get("name")))
-
-
-def _label(node: dict[str, Any]) -> str:
-    version = version_str(node.get("version"))
-    return model_label(str(node.get("name")), version)
-
-
-def _file(node: dict[str, Any]) -> str | None:
-    patch = node.get("patch_path") or ""
-    return patch.split("://", 1)[-1] if patch else node.get("original_file_path")
-
-
-def _constraint_key(constraint: dict[str, Any]) -> tuple[Any, ...]:
-    return (
-        constraint.get("type"), constraint.get("name"), constraint.get("expression"),
-        tuple(constraint.get("columns") or ()), constraint.get("to"), tuple(constraint.get("to_columns") or ()),
-    )
-
-
-def _describe_constraint(constraint: dict[str, Any]) -> str:
-    kind = str(constraint.get("type"))
-    if constraint.get("expression"):
-        kind += f" ({constraint['expression']})"
-    if constraint.get("columns"):
-        kind += f" on {', '.join(map(str, constraint['columns']))}"
-    return kind
-
-
-def _day(value: object) -> str | None:
+def _day(value: str | None) -> str | None:
     """dbt stores deprecation dates as timestamps; people read days."""
-    return str(value)[:10] if value else None
+    return value[:10] if value else None
 
 
-def _past(deprecation_date: object, today: date) -> bool:
-    if not deprecation_date:
-        return False
-    try:
-        return date.fromisoformat(str(deprecation_date)[:10]) < today
-    except ValueError:
-        return False
+def _removed_constraints(old: list[Constraint], new: list[Constraint], enforced: frozenset[str]) -> list[Constraint]:
+    kept = {c.key for c in new}
+    return [c for c in old if c.key not in kept and c.type in enforced]
 
 
-def _removed_constraints(old: list[dict[str, Any]], new: list[dict[str, Any]], enforced: frozenset[str]) -> list[dict[str, Any]]:
-    kept = {_constraint_key(c) for c in new}
-    return [c for c in old if _constraint_key(c) not in kept and c.get("type") in enforced]
+def _applies_constraints(node: Node) -> bool:
+    """dbt only enforces constraints on an enforced contract materialized as a table or incremental."""
+    return node.enforced and node.materialized in _ENFORCING_MATERIALIZATIONS
 
 
-def _column_changes(old: dict[str, Any], new: dict[str, Any], enforced: frozenset[str], file: str | None,
+def _column_changes(old: Node, new: Node, enforced: frozenset[str], file: str | None,
                     *, owner: str | None = None) -> list[Change]:
     """Column by column; `owner` names the model in messages read on their own (text lines, annotations)."""
-    uid, model, version = old["unique_id"], str(old.get("name")), version_str(old.get("version"))
     of = f" of {owner}" if owner else ""
     changes: list[Change] = []
 
-    def add(code: str, severity: str, message: str, column: str, before: str | None = None, after: str | None = None) -> None:
-        changes.append(Change(code, severity, model, uid, message, version, before, after, (column,), file))
+    def add(code: ChangeCode, severity: Severity, message: str, column: str,
+            before: str | None = None, after: str | None = None) -> None:
+        changes.append(Change(code, severity, old.name, old.unique_id, message, old.version_key, before, after,
+                              (column,), file))
 
-    old_columns = old.get("columns") or {}
-    new_columns = {name.lower(): column for name, column in (new.get("columns") or {}).items()}
-    constraints_matter = _enforced(old) and _materialized(old) in _ENFORCING_MATERIALIZATIONS
-    for name, column in sorted(old_columns.items()):
+    new_columns: dict[str, Column] = {name.lower(): column for name, column in new.columns.items()}
+    constraints_matter = _applies_constraints(old)
+    for name, column in sorted(old.columns.items()):
         current = new_columns.get(name.lower())
         if current is None:
-            add("column-removed", BREAKING, f"column {name}{of} was removed", name, column.get("data_type"), None)
+            add(C.COLUMN_REMOVED, BREAKING, f"column {name}{of} was removed", name, column.data_type, None)
             continue
-        before, after = column.get("data_type"), current.get("data_type")
+        before, after = column.data_type, current.data_type
         if before != after:
             if before and normalise_type(before) != normalise_type(after):
-                add("type-changed", BREAKING, f"column {name}{of} changed type {before} → {after}",
-                    name, before, after)
+                add(C.TYPE_CHANGED, BREAKING, f"column {name}{of} changed type {before} → {after}", name, before, after)
             else:
-                add("type-respelled", INFO, f"column {name}{of} type {before} → {after} (same type for dbt)",
+                add(C.TYPE_RESPELLED, INFO, f"column {name}{of} type {before} → {after} (same type for dbt)",
                     name, before, after)
         if constraints_matter:
-            for gone in _removed_constraints(column.get("constraints") or [], current.get("constraints") or [], enforced):
-                add("constraint-removed", BREAKING,
-                    f"enforced {_describe_constraint(gone)} constraint on column {name}{of} was removed",
-                    name, _describe_constraint(gone), None)
-    for name, column in sorted((new.get("columns") or {}).items()):
-        if name.lower() not in {n.lower() for n in old_columns}:
-            add("column-added", INFO, f"column {name}{of} was added", name, None, column.get("data_type"))
+            for gone in _removed_constraints(column.constraints, current.constraints, enforced):
+                add(C.CONSTRAINT_REMOVED, BREAKING,
+                    f"enforced {gone.describe()} constraint on column {name}{of} was removed", name, gone.describe())
+    old_names = {n.lower() for n in old.columns}
+    for name, column in sorted(new.columns.items()):
+        if name.lower() not in old_names:
+            add(C.COLUMN_ADDED, INFO, f"column {name}{of} was added", name, None, column.data_type)
     return changes
 
 
-def _model_changes(old: dict[str, Any], new: dict[str, Any], enforced: frozenset[str]) -> list[Change]:
-    uid, model, version, file = old["unique_id"], str(old.get("name")), version_str(old.get("version")), _file(new)
+def _model_changes(old: Node, new: Node, enforced: frozenset[str]) -> list[Change]:
+    file = new.file
     changes: list[Change] = []
 
-    def add(code: str, severity: str, message: str, before: object = None, after: object = None) -> None:
-        changes.append(Change(code, severity, model, uid, message, version,
-                              None if before is None else str(before), None if after is None else str(after), (), file))
+    def add(code: ChangeCode, severity: Severity, message: str, before: str | None = None,
+            after: str | None = None) -> None:
+        changes.append(Change(code, severity, old.name, old.unique_id, message, old.version_key, before, after,
+                              (), file))
 
-    if _enforced(old) and not _enforced(new):
-        add("contract-disabled", BREAKING, f"{_label(old)} no longer enforces its contract", "enforced", "not enforced")
-    elif not _enforced(old) and _enforced(new):
-        add("contract-enforced", INFO, f"{_label(old)} now enforces its contract", "not enforced", "enforced")
-    if _relation(old) != _relation(new):
-        add("relation-moved", BREAKING, f"{_label(old)} moved from {_relation(old)} to {_relation(new)}",
-            _relation(old), _relation(new))
-    old_mat, new_mat = _materialized(old), _materialized(new)
-    has_constraints = bool(old.get("constraints")) or any((c.get("constraints") for c in (old.get("columns") or {}).values()))
-    constraints_applied = _enforced(old) and old_mat in _ENFORCING_MATERIALIZATIONS
-    if constraints_applied and new_mat not in _ENFORCING_MATERIALIZATIONS and has_constraints:
-        add("materialization-changed", BREAKING,
-            f"{_label(old)} changed from {old_mat} to {new_mat}, which drops its enforced constraints", old_mat, new_mat)
-    if constraints_applied:
-        for gone in _removed_constraints(old.get("constraints") or [], new.get("constraints") or [], enforced):
-            add("constraint-removed", BREAKING,
-                f"enforced model constraint {_describe_constraint(gone)} of {_label(old)} was removed",
-                _describe_constraint(gone), None)
-    if old.get("deprecation_date") != new.get("deprecation_date"):
-        if new.get("deprecation_date"):
-            add("deprecation-added" if not old.get("deprecation_date") else "deprecation-changed", WARNING,
-                f"{_label(new)} is deprecated from {_day(new['deprecation_date'])}: consumers should migrate",
-                _day(old.get("deprecation_date")), _day(new["deprecation_date"]))
+    if old.enforced and not new.enforced:
+        add(C.CONTRACT_DISABLED, BREAKING, f"{old.label} no longer enforces its contract", "enforced", "not enforced")
+    elif not old.enforced and new.enforced:
+        add(C.CONTRACT_ENFORCED, INFO, f"{old.label} now enforces its contract", "not enforced", "enforced")
+    if old.relation != new.relation:
+        add(C.RELATION_MOVED, BREAKING, f"{old.label} moved from {old.relation} to {new.relation}",
+            str(old.relation), str(new.relation))
+    old_mat, new_mat = old.materialized, new.materialized
+    has_constraints = bool(old.constraints) or any(c.constraints for c in old.columns.values())
+    if _applies_constraints(old) and new_mat not in _ENFORCING_MATERIALIZATIONS and has_constraints:
+        add(C.MATERIALIZATION_CHANGED, BREAKING,
+            f"{old.label} changed from {old_mat} to {new_mat}, which drops its enforced constraints",
+            str(old_mat), str(new_mat))
+    if _applies_constraints(old):
+        for gone in _removed_constraints(old.constraints, new.constraints, enforced):
+            add(C.CONSTRAINT_REMOVED, BREAKING,
+                f"enforced model constraint {gone.describe()} of {old.label} was removed", gone.describe())
+    if old.deprecation_date != new.deprecation_date:
+        if new.deprecation_date:
+            add(C.DEPRECATION_CHANGED if old.deprecation_date else C.DEPRECATION_ADDED, WARNING,
+                f"{new.label} is deprecated from {_day(new.deprecation_date)}: consumers should migrate",
+                _day(old.deprecation_date), _day(new.deprecation_date))
         else:
-            add("deprecation-removed", INFO, f"{_label(new)} is no longer deprecated", _day(old.get("deprecation_date")))
-    for key in ("description", "tags", "meta"):
-        if (old.get(key) or None) != (new.get(key) or None):
-            add(f"{key}-changed", INFO, f"{_label(old)} {key} changed")
-    if any((old.get("columns") or {}).get(n, {}).get("description") != c.get("description")
-           for n, c in (new.get("columns") or {}).items() if n in (old.get("columns") or {})):
-        add("column-docs-changed", INFO, f"{_label(old)} column descriptions changed")
-    changes.extend(_column_changes(old, new, enforced, file, owner=_label(old)))
+            add(C.DEPRECATION_REMOVED, INFO, f"{new.label} is no longer deprecated", _day(old.deprecation_date))
+    if (old.description or None) != (new.description or None):
+        add(C.DESCRIPTION_CHANGED, INFO, f"{old.label} description changed")
+    if (old.tags or None) != (new.tags or None):
+        add(C.TAGS_CHANGED, INFO, f"{old.label} tags changed")
+    if (old.meta or None) != (new.meta or None):
+        add(C.META_CHANGED, INFO, f"{old.label} meta changed")
+    if any(old.columns[n].description != c.description for n, c in new.columns.items() if n in old.columns):
+        add(C.COLUMN_DOCS_CHANGED, INFO, f"{old.label} column descriptions changed")
+    changes.extend(_column_changes(old, new, enforced, file, owner=old.label))
     return changes
 
 
-def _removal(old: dict[str, Any], new_node: dict[str, Any] | None, siblings: list[dict[str, Any]], today: date) -> Change:
-    uid, model, version = old["unique_id"], str(old.get("name")), version_str(old.get("version"))
-    file = _file(new_node) if new_node else (_file(siblings[0]) if siblings else None)
-    past = _past(old.get("deprecation_date"), today)
+def _removal(old: Node, new_node: Node | None, siblings: list[Node], today: date) -> Change:
+    file = new_node.file if new_node else (siblings[0].file if siblings else None)
+    past = is_deprecated(old.deprecation_date, today)
     severity = PLANNED if past else BREAKING
     if new_node is not None:
-        access = new_node.get("access") or _config(new_node).get("access") or "protected"
-        message = f"{_label(old)} is no longer public (access {access})"
-        return Change("access-lowered", severity, model, uid, message, version, "public", str(access), (), file)
-    deprecated = _day(old.get("deprecation_date"))
+        access = new_node.access_level or "protected"
+        message = f"{old.label} is no longer public (access {access})"
+        return Change(C.ACCESS_LOWERED, severity, old.name, old.unique_id, message, old.version_key, "public",
+                      str(access), (), file)
+    deprecated = _day(old.deprecation_date)
     when = f" (deprecated since {deprecated})" if past else (
         f" before its deprecation date {deprecated}" if deprecated else "")
-    if version and siblings:
-        return Change("version-removed", severity, model, uid, f"{_label(old)} was removed{when}", version,
-                      _label(old), None, (), file)
-    return Change("model-removed", severity, model, uid, f"{_label(old)} was removed or renamed{when}", version,
-                  _label(old), None, (), file)
+    if old.version_key and siblings:
+        return Change(C.VERSION_REMOVED, severity, old.name, old.unique_id, f"{old.label} was removed{when}",
+                      old.version_key, old.label, None, (), file)
+    return Change(C.MODEL_REMOVED, severity, old.name, old.unique_id, f"{old.label} was removed or renamed{when}",
+                  old.version_key, old.label, None, (), file)
 
 
-def _versioned(old: dict[str, Any], latest: dict[str, Any], enforced: frozenset[str]) -> list[Change]:
+_VERSIONING_KEEPS = frozenset({
+    C.CONTRACT_DISABLED, C.RELATION_MOVED, C.MATERIALIZATION_CHANGED, C.CONSTRAINT_REMOVED,
+    C.COLUMN_REMOVED, C.TYPE_CHANGED, C.COLUMN_ADDED, C.TYPE_RESPELLED,
+})
+
+
+def _versioned(old: Node, latest: Node, enforced: frozenset[str]) -> list[Change]:
     """An unversioned model that gained versions: unpinned refs now resolve to its latest version,
     so it is judged like an edit of the old model into that version (columns, relation, contract)."""
-    moved = Change("model-versioned", INFO, str(old.get("name")), old["unique_id"],
-                   f"{old.get('name')} is now versioned; unpinned refs resolve to {_label(latest)}", None,
-                   str(old.get("name")), _label(latest), (), _file(latest))
-    kept = ("contract-disabled", "relation-moved", "materialization-changed", "constraint-removed",
-            "column-removed", "type-changed", "column-added", "type-respelled")
-    return [moved, *(c for c in _model_changes(old, latest, enforced) if c.code in kept)]
+    moved = Change(C.MODEL_VERSIONED, INFO, old.name, old.unique_id,
+                   f"{old.name} is now versioned; unpinned refs resolve to {latest.label}", None,
+                   old.name, latest.label, (), latest.file)
+    return [moved, *(c for c in _model_changes(old, latest, enforced) if c.code in _VERSIONING_KEEPS)]
 
 
 def _latest_moves(base: Surface, current: Surface, enforced: frozenset[str]) -> list[Change]:
     """Unpinned consumers follow latest_version: a move is breaking if the new latest drops what the old had."""
     found: list[Change] = []
-    old_latest = {n.get("name"): n for n in base.models.values() if _is_latest(n)}
-    new_latest = {n.get("name"): n for n in current.models.values() if _is_latest(n)}
+    old_latest = {n.name: n for n in base.models.values() if n.is_latest}
+    new_latest = {n.name: n for n in current.models.values() if n.is_latest}
     for name, old in sorted(old_latest.items()):
         new = new_latest.get(name)
-        if new is None or new["unique_id"] == old["unique_id"] or not old.get("version"):
+        if new is None or new.unique_id == old.unique_id or not old.version_key:
             continue
-        diffs = [c for c in _column_changes(old, new, enforced, _file(new)) if c.breaking]
-        before, after = version_str(old.get("version")), version_str(new.get("version"))
+        diffs = [c for c in _column_changes(old, new, enforced, new.file) if c.breaking]
+        before, after = old.version_key, new.version_key
         if diffs:
             detail = "; ".join(c.message for c in diffs)
             message = f"{name} latest version moved v{before} → v{after}, and unpinned refs now break: {detail}"
             columns = tuple(col for c in diffs for col in c.columns)
-            found.append(Change("latest-version-moved", BREAKING, str(name), old["unique_id"], message, before,
-                                f"v{before}", f"v{after}", columns, _file(new)))
+            found.append(Change(C.LATEST_VERSION_MOVED, BREAKING, name, old.unique_id, message, before,
+                                f"v{before}", f"v{after}", columns, new.file))
         else:
-            found.append(Change("latest-version-moved", INFO, str(name), old["unique_id"],
+            found.append(Change(C.LATEST_VERSION_MOVED, INFO, name, old.unique_id,
                                 f"{name} latest version moved v{before} → v{after} with compatible columns", before,
-                                f"v{before}", f"v{after}", (), _file(new)))
+                                f"v{before}", f"v{after}", (), new.file))
     return found
 
 
-def _is_latest(node: dict[str, Any]) -> bool:
-    version = version_str(node.get("version"))
-    return version is None or version == version_str(node.get("latest_version"))
+_SEVERITY_ORDER = {severity: rank for rank, severity in enumerate(Severity)}
 
 
 def diff_surfaces(*, base: Surface, current: Surface, today: date) -> list[Change]:
@@ -315,20 +312,20 @@ def diff_surfaces(*, base: Surface, current: Surface, today: date) -> list[Chang
             changes.extend(_model_changes(old, new, enforced))
             continue
         still_there = current.all_nodes.get(uid)  # present but no longer public: access was lowered
-        siblings = [n for n in current.models.values() if n.get("name") == old.get("name")]
-        newly_versioned = [n for n in siblings if _is_latest(n)] if old.get("version") is None else []
+        siblings = [n for n in current.models.values() if n.name == old.name]
+        newly_versioned = [n for n in siblings if n.is_latest] if old.version_key is None else []
         if still_there is None and newly_versioned:
             changes.extend(_versioned(old, newly_versioned[0], enforced))
         else:
             changes.append(_removal(old, still_there, siblings, today))
+    base_names = {n.name for n in base.models.values()}
     for uid, new in current.models.items():
         if uid in base.models:
             continue
-        version = version_str(new.get("version"))
-        known_model = any(n.get("name") == new.get("name") for n in base.models.values())
-        code, what = ("version-added", f"{_label(new)} is a new version") if known_model and version else (
-            "model-added", f"{_label(new)} is a new public model")
-        changes.append(Change(code, INFO, str(new.get("name")), uid, what, version, None, _label(new), (), _file(new)))
+        if new.name in base_names and new.version_key:
+            code, what = C.VERSION_ADDED, f"{new.label} is a new version"
+        else:
+            code, what = C.MODEL_ADDED, f"{new.label} is a new public model"
+        changes.append(Change(code, INFO, new.name, uid, what, new.version_key, None, new.label, (), new.file))
     changes.extend(_latest_moves(base, current, enforced))
-    order = {BREAKING: 0, PLANNED: 1, WARNING: 2, INFO: 3}
-    return sorted(changes, key=lambda c: (c.model, c.version or "", order[c.severity], c.code, c.columns))
+    return sorted(changes, key=lambda c: (c.model, c.version or "", _SEVERITY_ORDER[c.severity], c.code, c.columns))

@@ -36,14 +36,9 @@ def check_event_type(event_type: str) -> str:
 def dispatch_payload(published: Published) -> dict[str, Any]:
     """What a consumer workflow needs to find the contract in the registry; ≤ 10 keys (GitHub's limit)."""
     metadata = published.metadata
-
-    def text(key: str) -> str | None:
-        value = metadata.get(key)
-        return value if isinstance(value, str) and value else None
-
-    history_key = text("history_key")
-    history_id = text("history_id")
-    if history_key is None and history_id is not None and _HISTORY_ID.fullmatch(history_id):
+    history_id = metadata.history_id
+    history_key = None
+    if history_id and _HISTORY_ID.fullmatch(history_id):
         history_key = layout.history_key(published.project, published.env, history_id)
     return {
         "schema": PAYLOAD_SCHEMA,
@@ -52,8 +47,8 @@ def dispatch_payload(published: Published) -> dict[str, Any]:
         "sha256": published.sha256,
         "key": layout.latest_key(published.project, published.env),
         "history_key": history_key,
-        "commit": text("git_commit"),
-        "published_at": text("published_at"),
+        "commit": metadata.git_commit or None,
+        "published_at": metadata.published_at or None,
     }
 
 

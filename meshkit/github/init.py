@@ -174,8 +174,11 @@ def _merged_config(request: InitRequest, project: str, upstreams: tuple[str, ...
     config = load_mesh_config(path) if path.is_file() else MeshConfig(path, {})
     old = config.projects.get(project, ProjectConfig())
     projects = dict(config.projects)
+    kept_upstreams = upstreams if request.consumes else old.upstreams
+    reads = {text.split("@")[0] for text in kept_upstreams}
     projects[project] = ProjectConfig(consumers if request.publishes and consumers else old.consumers,
-                                      upstreams if request.consumes else old.upstreams)
+                                      kept_upstreams,
+                                      {name: tables for name, tables in old.include.items() if name in reads})
     return render_mesh_config(projects)
 
 
@@ -183,17 +186,26 @@ def render_mesh_config(projects: dict[str, ProjectConfig]) -> bytes:
     lines = [
         "# The mesh as this repository sees it (read by meshkit dispatch and meshkit sync).",
         "#   consumers: repositories notified after a project publishes (OWNER/REPO, or self)",
-        "#   upstreams: projects whose contracts a project reads (NAME, or NAME@ENV to pin an env)",
+        "#   upstreams: projects whose contracts a project reads (NAME, or NAME@ENV to pin an env;",
+        "#              {upstream: NAME, include: [TABLE, ...]} adds tables its source() calls do not name)",
         f"version: {VERSION}",
         "projects:" if projects else "projects: {}",
     ]
     for name in sorted(projects):
         entry = projects[name]
         lines.append(f"  {name}:" if entry.consumers or entry.upstreams else f"  {name}: {{}}")
-        for key, values in (("consumers", entry.consumers), ("upstreams", entry.upstreams)):
-            if values:
-                lines.append(f"    {key}:")
-                lines += [f"      - {yaml_scalar(str(value))}" for value in values]
+        if entry.consumers:
+            lines.append("    consumers:")
+            lines += [f"      - {yaml_scalar(value)}" for value in entry.consumers]
+        if entry.upstreams:
+            lines.append("    upstreams:")
+        for text in entry.upstreams:
+            tables = entry.include.get(text.split("@")[0])
+            if not tables:  # the short form, unless a hand-written include list must be kept
+                lines.append(f"      - {yaml_scalar(text)}")
+                continue
+            lines.append(f"      - upstream: {yaml_scalar(text)}")
+            lines.append(f"        include: [{', '.join(yaml_scalar(table) for table in tables)}]")
     return ("\n".join(lines) + "\n").encode()
 
 

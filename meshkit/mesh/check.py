@@ -7,9 +7,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import msgspec
+
 from meshkit.mesh.consumers import ConsumerIndex, ConsumerStatus, Use, read_consumers
 from meshkit.contract.dates import utc_today
-from meshkit.contract.diff import BREAKING, INFO, PLANNED, WARNING, Change, Surface, diff_surfaces
+from meshkit.contract.diff import BREAKING, ChangeCode, INFO, PLANNED, WARNING, Change, Surface, diff_surfaces
 from meshkit.errors import EXIT_FINDINGS, EXIT_OK, NotPublishedError
 from meshkit.contract.manifest import load_manifest, require_project
 from meshkit.contract.names import check_env, check_project
@@ -100,9 +102,9 @@ def affects(change: Change, use: Use) -> bool:
     """Whether a consumer's recorded use is reached by a change: by model, then by column where declared."""
     if use.unique_id != change.unique_id:
         return False
-    if change.code == "latest-version-moved" and use.pinned:
+    if change.code == ChangeCode.LATEST_VERSION_MOVED and use.pinned:
         return False
-    if change.code == "relation-moved" and use.via != VIA_SOURCE:
+    if change.code == ChangeCode.RELATION_MOVED and use.via != VIA_SOURCE:
         return False  # dbt-loom consumers pick up the new relation when they rebuild
     if change.columns and use.columns is not None:
         declared = {c.lower() for c in use.columns}
@@ -148,7 +150,7 @@ def check(
         published = None
     base = Surface.of(published.manifest) if published else Surface(models={})
     if published:
-        report.base = dict(published.metadata)
+        report.base = msgspec.to_builtins(published.metadata)
         report.base.pop("public_models", None)
     index = read_consumers(registry, project, env, today=today, max_age_days=consumer_max_age_days)
     report.consumers = index.statuses

@@ -2,9 +2,10 @@
 
 For each dbt project in the repository: the consumer repositories `meshkit dispatch` notifies
 after a publish (`consumers`), and the upstream projects `meshkit sync` generates sources for
-(`upstreams`, each NAME or NAME@ENV). Strict on purpose: an unknown or misspelt key is an error
-naming the key and the file, because a silently ignored `consumer:` would mean downstream teams
-are never told.
+(`upstreams`, each NAME or NAME@ENV, or a mapping `{upstream: NAME[@ENV], include: [TABLE, ...]}`
+naming tables to write besides those the project's source() calls read). Strict on purpose: an
+unknown or misspelt key is an error naming the key and the file, because a silently ignored
+`consumer:` would mean downstream teams are never told.
 """
 
 from __future__ import annotations
@@ -13,14 +14,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from meshkit.contract.names import check_env, check_project, check_repository, is_safe_identifier, unique_repositories
 from meshkit.errors import InputError, MeshkitError
-from meshkit.contract.names import check_env, check_project, check_repository, unique_repositories
 
 CONFIG_FILE = "meshkit.yml"
 VERSION = 1
 SELF = "self"
 _TOP_KEYS = ("version", "projects")
 _PROJECT_KEYS = ("consumers", "upstreams")
+_UPSTREAM_KEYS = ("upstream", "include")
+_UPSTREAM_FORMS = "NAME, NAME@ENV or a mapping with upstream: NAME[@ENV] and include: [TABLE, ...]"
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,7 @@ class UpstreamRef:
 class ProjectConfig:
     consumers: tuple[str, ...] = ()
     upstreams: tuple[str, ...] = ()  # NAME or NAME@ENV, as written
+    include: dict[str, tuple[str, ...]] = field(default_factory=dict)  # upstream project -> extra tables
 
 
 @dataclass(frozen=True)
@@ -72,15 +76,47 @@ def _project(name: Any, data: Any, path: Path) -> tuple[str, ProjectConfig]:
                 check_repository(consumer, what=f"consumer in {where}.consumers")
             except MeshkitError as exc:
                 raise InputError(f"{path}: {exc}") from None
-    upstreams = _list(data, "upstreams", where, path, "NAME or NAME@ENV")
-    for upstream in upstreams:
+    upstreams = []
+    include: dict[str, tuple[str, ...]] = {}
+    for entry in _list(data, "upstreams", where, path, _UPSTREAM_FORMS):
         try:
-            if not isinstance(upstream, str):
-                raise InputError(f"{upstream!r} is not NAME or NAME@ENV")
-            UpstreamRef.parse(upstream, "prod")
+            text, tables = _upstream_entry(entry)
+            project = UpstreamRef.parse(text, "prod").project
         except MeshkitError as exc:
             raise InputError(f"{path}: {where}.upstreams: {exc}") from None
-    return name, ProjectConfig(tuple(consumers), tuple(upstreams))
+        upstreams.append(text)
+        if tables:
+            include[project] = tuple(dict.fromkeys(include.get(project, ()) + tables))
+    return name, ProjectConfig(tuple(consumers), tuple(upstreams), include)
+
+
+def _upstream_entry(entry: Any) -> tuple[str, tuple[str, ...]]:
+    """NAME[@ENV], or {upstream: NAME[@ENV], include: [TABLE, ...]}: the upstream as written and its included tables."""
+    if isinstance(entry, str):
+        return entry, ()
+    if not isinstance(entry, dict):
+        raise InputError(f"{entry!r} is not {_UPSTREAM_FORMS}")
+    for key in entry:
+        if key not in _UPSTREAM_KEYS:
+            raise InputError(f"unknown key {key!r} in an upstream entry: expected {', '.join(_UPSTREAM_KEYS)}")
+    text = entry.get("upstream")
+    if not isinstance(text, str):
+        raise InputError(f"an upstream entry needs upstream: NAME or NAME@ENV (found {text!r})")
+    tables = entry.get("include")
+    tables = [] if tables is None else tables
+    if not isinstance(tables, list):
+        raise InputError(f"include of {text} must be a list of table names")
+    for table in tables:
+        check_table_name(table, what=f"include of {text}")
+    return text, tuple(dict.fromkeys(tables))
+
+
+def check_table_name(name: Any, *, what: str) -> str:
+    """A source table name as sync writes them: a plain SQL identifier (`orders`, `customers_v2`)."""
+    if not is_safe_identifier(name):
+        raise InputError(f"{what}: {name!r} is not a table name: use letters, digits, '_' and '$', "
+                         "not starting with a digit (e.g. orders or customers_v2)")
+    return name  # type: ignore[no-any-return]
 
 
 def _list(data: dict[Any, Any], key: str, where: str, path: Path, items: str) -> list[Any]:
@@ -142,6 +178,56 @@ def configured_upstreams(config: MeshConfig | None, project: str, default_env: s
             f"projects.{project}.upstreams"
         )
     return [UpstreamRef.parse(text, default_env) for text in config.projects[project].upstreams]
+
+
+def configured_includes(config: MeshConfig | None, project: str) -> dict[str, tuple[str, ...]]:
+    """The tables meshkit.yml includes for a downstream project, per upstream project (none without a config)."""
+    if config is None or project not in config.projects:
+        return {}
+    return dict(config.projects[project].include)
+
+
+def _include_parts(text: str) -> tuple[str | None, str]:
+    """--include TABLE or UPSTREAM.TABLE, each part checked: (upstream or None, table)."""
+    project, dot, table = text.rpartition(".")
+    if dot:
+        try:
+            check_project(project, what="--include upstream")
+        except MeshkitError as exc:
+            raise InputError(f"--include {text!r}: {exc}; write TABLE or UPSTREAM.TABLE") from None
+    check_table_name(table, what=f"--include {text!r}")
+    return (project if dot else None), table
+
+
+def parse_includes(texts: list[str], upstreams: list[UpstreamRef],
+                   others: list[UpstreamRef] | None = None) -> dict[str, tuple[str, ...]]:
+    """--include TABLE (with one upstream) or UPSTREAM.TABLE, per upstream project, in the order given.
+
+    others: the project's upstreams this run skips (--only), whose UPSTREAM.TABLE includes are not errors.
+    """
+    parts = [(text, *_include_parts(text)) for text in texts]  # every one checked before any is used
+    projects = [u.project for u in upstreams]
+    skipped = {u.project for u in others or ()} - set(projects)
+    include: dict[str, tuple[str, ...]] = {}
+    for text, project, table in parts:
+        if project is None:
+            if len(projects) != 1:
+                raise InputError(f"--include {text!r} does not say which upstream it is for: write UPSTREAM.TABLE "
+                                 f"(this sync reads {', '.join(projects) or 'no upstream'})")
+            project = projects[0]
+        elif project in skipped:
+            continue
+        elif project not in projects:
+            raise InputError(f"--include {text!r} names upstream {project!r}, which this sync does not read "
+                             f"(it reads {', '.join(projects) or 'no upstream'})")
+        include[project] = tuple(dict.fromkeys(include.get(project, ()) + (table,)))
+    return include
+
+
+def check_includes(texts: list[str]) -> None:
+    """Every --include well formed, for runs that end before using them."""
+    for text in texts:
+        _include_parts(text)
 
 
 def consumer_repositories(config: MeshConfig | None, project: str, self_repository: str | None) -> list[str]:

@@ -21,9 +21,18 @@ from meshkit.registry import layout
 from meshkit.contract.build import serialise
 from meshkit.errors import RegistryError, UnsafeNameError
 from meshkit.contract.manifest import Manifest
+from meshkit.contract.model import Node, version_str
 from meshkit.contract.names import check_env, check_project, is_project_name, is_repository_name
 from meshkit.registry import Registry
-from meshkit.mesh.validate import VIA_LOOM, VIA_SOURCE, ContractCache, Dependency, ProjectReport, ValidateReport
+from meshkit.mesh.validate import (
+    VIA_LOOM,
+    VIA_SOURCE,
+    ContractCache,
+    Dependency,
+    ProjectReport,
+    ValidateReport,
+    validate_loaded,
+)
 
 CONSUMER_FORMAT = "meshkit-consumer/1"
 
@@ -81,10 +90,10 @@ class ConsumerStatus:
     problem: str | None = None
 
 
-def _follows_latest(consumer: dict[str, Any], upstream: str, model: str) -> bool:
+def _follows_latest(consumer: Node | None, upstream: str, model: str) -> bool:
     """A downstream model whose ref to the upstream model names no version follows latest_version."""
-    return any(ref.get("name") == model and ref.get("package") == upstream and ref.get("version") in (None, "")
-               for ref in consumer.get("refs") or [])
+    return consumer is not None and any(
+        ref.name == model and ref.package == upstream and version_str(ref.version) is None for ref in consumer.refs)
 
 
 def _uses(dep: Dependency, manifest: Manifest, contracts: ContractCache) -> list[Use]:
@@ -92,19 +101,19 @@ def _uses(dep: Dependency, manifest: Manifest, contracts: ContractCache) -> list
     if dep.contract_id is None:
         return []  # unresolved: validate already reports it, and it cannot be impacted further
     published = contracts.get(dep.upstream, dep.env)
-    node = published.manifest.nodes.get(dep.contract_id, {}) if not isinstance(published, Exception) else {}
-    model = str(node.get("name") or dep.contract_id.split(".")[2])
+    node = published.manifest.nodes.get(dep.contract_id) if not isinstance(published, Exception) else None
+    model = node.name if node else dep.contract_id.split(".")[2]
     if dep.via == VIA_SOURCE:
-        source = manifest.sources.get(dep.parent_id, {})
-        columns = tuple(sorted(source.get("columns") or {})) or None
-        pinned = dep.version is None or (source.get("name") or "") != model  # `m` is latest, `m_v1` is pinned
-        return [Use(dep.contract_id, model, dep.version, pinned, dep.via, dep.parent_id, columns, dep.consumers)]
+        source = manifest.sources.get(dep.parent_id)
+        columns = tuple(sorted(source.columns)) if source and source.columns else None
+        is_pinned = dep.version is None or (source.name if source else "") != model  # `m` is latest, `m_v1` is pinned
+        return [Use(dep.contract_id, model, dep.version, is_pinned, dep.via, dep.parent_id, columns, dep.consumers)]
     if dep.version is None:
         return [Use(dep.contract_id, model, None, True, dep.via, dep.parent_id, None, dep.consumers)]
-    unpinned = tuple(c for c in dep.consumers if _follows_latest(manifest.nodes.get(c, {}), dep.upstream, model))
-    pinned = tuple(c for c in dep.consumers if c not in unpinned)
-    return [Use(dep.contract_id, model, dep.version, is_pinned, dep.via, dep.parent_id, None, models)
-            for is_pinned, models in ((True, pinned), (False, unpinned)) if models]
+    unpinned = tuple(c for c in dep.consumers if _follows_latest(manifest.nodes.get(c), dep.upstream, model))
+    pinning = tuple(c for c in dep.consumers if c not in unpinned)
+    return [Use(dep.contract_id, model, dep.version, pins, dep.via, dep.parent_id, None, models)
+            for pins, models in ((True, pinning), (False, unpinned)) if models]
 
 
 def _stamp(now: datetime) -> str:
@@ -258,3 +267,31 @@ def read_consumers(registry: Registry, upstream: str, env: str, *, today: date, 
             continue
         index.statuses.append(ConsumerStatus(downstream, key, record, age, age > max_age_days))
     return index
+
+
+@dataclass(frozen=True)
+class Recording:
+    """Who is recording, and when: what a consumer record says about the run that wrote it."""
+
+    now: datetime
+    git_commit: str | None
+    repository: str | None = None
+
+
+def validate_and_record(
+    registry: Registry, manifests: list[Manifest], *, env: str, today: date, window_days: int = 30,
+    skipped: list[str] | None = None, recording: Recording | None = None,
+) -> tuple[ValidateReport, list[str]]:
+    """Validate downstream manifests and, given a recording, write their consumer records from the same contracts.
+
+    One flow for `meshkit validate --record-consumer` and `meshkit publish --consumer`: the records say
+    exactly what the validation resolved, fetched once.
+    """
+    contracts = ContractCache(registry)
+    report = validate_loaded(manifests, contracts=contracts, env=env, today=today, window_days=window_days,
+                             skipped=skipped)
+    if recording is None:
+        return report, []
+    keys = record_consumers(registry, report, manifests, contracts, now=recording.now,
+                            git_commit=recording.git_commit, repository=recording.repository)
+    return report, keys

@@ -8,19 +8,24 @@ each other. An identical contract is not republished unless forced.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from collections.abc import Iterable
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
+
+import msgspec
 
 from meshkit import __version__
 
 from meshkit.registry import layout
 from meshkit.contract.build import build_contract, public_models_of, serialise, sha256_hex
-from meshkit.errors import ConflictError
-from meshkit.contract.manifest import load_manifest, require_project
+from meshkit.contract.diff import Surface, diff_surfaces
+from meshkit.contract.manifest import Manifest, load_manifest, parse_manifest, require_project
+from meshkit.contract.model import ChangeCounts, ContractNode, PublicModel, PublishMetadata
+from meshkit.errors import ConflictError, MeshkitError
 from meshkit.contract.names import check_env, check_identifier, check_project
 from meshkit.registry.published import read_latest_metadata
-from meshkit.registry import Registry
+from meshkit.registry import Blob, Registry
 
 
 @dataclass(frozen=True)
@@ -45,18 +50,29 @@ class PublishResult:
     history_id: str | None
     latest_key: str
     history_key: str | None
-    public_models: list[dict[str, Any]]
+    public_models: list[PublicModel]
 
     def as_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
+        return {**self.__dict__, "public_models": msgspec.to_builtins(self.public_models)}
 
 
-def _check_relations(nodes: list[dict[str, Any]]) -> None:
+def _check_relations(nodes: Iterable[ContractNode]) -> None:
     for node in nodes:
-        uid = node.get("unique_id", "?")
-        for key in ("database", "schema", "alias"):
-            if node.get(key) is not None:
-                check_identifier(node[key], what=f"{uid} {key}")
+        for key, value in (("database", node.database), ("schema", node.schema), ("alias", node.alias)):
+            if value is not None:
+                check_identifier(value, what=f"{node.unique_id} {key}")
+
+
+def _since(previous: Blob | None, previous_kind: str | None, current: Manifest, today: date) -> ChangeCounts | None:
+    """What changed since the previous publish, counted now so the catalog never reads old manifests."""
+    if previous is None or previous_kind != "contract":
+        return None
+    try:
+        base = Surface.of(parse_manifest(previous.data, "the previous contract"))
+    except MeshkitError:
+        return None  # a corrupt latest is replaced; there is nothing to count against
+    changes = diff_surfaces(base=base, current=Surface.of(current), today=today)
+    return ChangeCounts(changes=len(changes), breaking=sum(1 for c in changes if c.breaking))
 
 
 def publish(request: PublishRequest, registry: Registry) -> PublishResult:
@@ -68,37 +84,39 @@ def publish(request: PublishRequest, registry: Registry) -> PublishResult:
     )
     require_project(manifest, project)
     contract = build_contract(manifest)  # also rejects a project with no public models
-    _check_relations(list(contract["nodes"].values()))
+    _check_relations(contract["nodes"].values())
     if request.full:
         payload, kind = manifest_path.read_bytes(), "full"
     else:
         payload, kind = serialise(contract), "contract"
     digest = sha256_hex(payload)
-    public = [model.as_dict() for model in public_models_of(manifest)]
+    public = public_models_of(manifest)
     latest_key = layout.latest_key(project, env)
 
     previous, previous_manifest = read_latest_metadata(registry, project, env)
-    if previous and previous.get("sha256") == digest and not request.force:
+    if previous and previous.sha256 == digest and not request.force:
         return PublishResult(
             "unchanged", project, env, registry.url, digest, kind,
-            previous.get("history_id"), latest_key, None, public,
+            previous.history_id, latest_key, None, public,
         )
 
     stamp = layout.history_stamp(request.now)
-    metadata = serialise({
-        "meshkit_version": __version__,
-        "project": project,
-        "env": env,
-        "kind": kind,
-        "sha256": digest,
-        "size": len(payload),
-        "published_at": request.now.astimezone(timezone.utc).isoformat().replace("+00:00", "Z"),
-        "history_id": stamp,
-        "git_commit": request.git_commit,
-        "dbt_version": manifest.dbt_version,
-        "dbt_schema_version": manifest.data["metadata"].get("dbt_schema_version"),
-        "public_models": public,
-    })
+    metadata = serialise(PublishMetadata(
+        meshkit_version=__version__,
+        project=project,
+        env=env,
+        kind=kind,
+        sha256=digest,
+        size=len(payload),
+        published_at=request.now.astimezone(timezone.utc).isoformat().replace("+00:00", "Z"),
+        history_id=stamp,
+        git_commit=request.git_commit,
+        dbt_version=manifest.dbt_version,
+        dbt_schema_version=manifest.doc.metadata.dbt_schema_version,
+        public_models=public,
+        since_previous=_since(previous_manifest, previous.kind if previous else None, manifest,
+                              request.now.astimezone(timezone.utc).date()),
+    ))
     history_manifest = layout.history_key(project, env, stamp)
     registry.put(history_manifest, payload, if_absent=True)
     registry.put(layout.history_key(project, env, stamp, layout.METADATA), metadata, if_absent=True)

@@ -10,12 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
 
-from meshkit.contract.build import version_str
 from meshkit.contract.dates import utc_today
 from meshkit.errors import EXIT_FINDINGS, EXIT_OK, InputError, NotPublishedError, UnsafeNameError
 from meshkit.contract.manifest import Manifest, load_manifest, require_project
+from meshkit.contract.model import Node, SourceNode, deprecation_day, is_deprecated
 from meshkit.contract.names import check_env, check_project
 from meshkit.registry.published import Published, read_latest
 from meshkit.registry import Registry
@@ -103,19 +102,6 @@ class ContractCache:
         return isinstance(self.get(project, env), Published)
 
 
-def _source_meta(source: dict[str, Any]) -> dict[str, Any]:
-    """The table's meta.meshkit over the source-level one (upstream, env).
-
-    dbt merges source and table meta shallowly, so in `meta` the table's `meshkit` block
-    hides the source's; the source-level block (with env) survives only in `source_meta`.
-    """
-    merged: dict[str, Any] = {}
-    for container in (source.get("source_meta"), (source.get("config") or {}).get("meta"), source.get("meta")):
-        if isinstance(container, dict) and isinstance(container.get("meshkit"), dict):
-            merged.update(container["meshkit"])
-    return merged
-
-
 def _collect(manifest: Manifest, env: str, contracts: ContractCache) -> dict[str, tuple[str, str, str, list[str]]]:
     """parent_id -> (upstream, env, via, consumer ids) for every cross-project parent."""
     project = manifest.project_name
@@ -126,15 +112,15 @@ def _collect(manifest: Manifest, env: str, contracts: ContractCache) -> dict[str
         for parent in parents:
             parts = parent.split(".")
             if parts[0] == "model" and len(parts) >= 3 and parts[1] != project:
-                node = manifest.nodes.get(parent, {})
-                injected = not node.get("original_file_path") and not node.get("path")
+                node = manifest.nodes.get(parent)
+                injected = node is None or node.injected
                 if not injected and not contracts.is_published(parts[1], env):
                     continue  # a model from an installed dbt package
                 entry = found.setdefault(parent, (parts[1], env, VIA_LOOM, []))
             elif parts[0] == "source" and len(parts) >= 4:
-                source = manifest.sources.get(parent, {})
-                upstream = source.get("source_name") or parts[2]
-                meta = _source_meta(source)
+                source = manifest.sources.get(parent)
+                upstream = (source.source_name if source else "") or parts[2]
+                meta = source.meshkit_meta if source else {}
                 source_env = str(meta.get("env") or env)
                 if not meta and not contracts.is_published(upstream, source_env):
                     continue  # an ordinary raw-data source
@@ -145,18 +131,14 @@ def _collect(manifest: Manifest, env: str, contracts: ContractCache) -> dict[str
     return found
 
 
-def _deprecation(node: dict[str, Any], today: date, window_days: int) -> tuple[str, str] | None:
+def _deprecation(node: Node, today: date, window_days: int) -> tuple[str, str] | None:
     """(code, message) when the consumed version is deprecated or soon will be."""
-    raw = node.get("deprecation_date")
-    if not raw:
+    when = deprecation_day(node.deprecation_date)
+    if when is None:
         return None
-    try:
-        when = date.fromisoformat(str(raw)[:10])
-    except ValueError:
-        return None
-    latest = version_str(node.get("latest_version"))
-    advice = f": move to version {latest}" if latest and latest != version_str(node.get("version")) else ""
-    if when < today:
+    latest = node.latest_key
+    advice = f": move to version {latest}" if latest and latest != node.version_key else ""
+    if is_deprecated(node.deprecation_date, today):
         return "deprecated", f"is past its deprecation date {when}{advice}"
     days = (when - today).days
     if days <= window_days:
@@ -164,35 +146,31 @@ def _deprecation(node: dict[str, Any], today: date, window_days: int) -> tuple[s
     return None
 
 
-def _resolve_source(
-    source: dict[str, Any], table: str, published: Published
-) -> tuple[dict[str, Any] | None, list[tuple[str, str, str]]]:
+def _resolve_source(source: SourceNode, published: Published) -> tuple[Node | None, list[tuple[str, str, str]]]:
     """The contract node a mesh source stands for, and problems found on the way."""
     public = published.manifest.public_models()
-    meta_uid = _source_meta(source).get("unique_id")
-    node = public.get(meta_uid) if meta_uid else None
+    meta = source.meshkit_meta
+    meta_uid = meta.get("unique_id")
+    node = public.get(meta_uid) if isinstance(meta_uid, str) else None
     if node is None:
-        node = next((n for n in public.values() if table in table_names(n)), None)
+        node = next((n for n in public.values() if source.name in table_names(n)), None)
     if node is None:
         return None, []
     problems: list[tuple[str, str, str]] = []
-    expected = (node.get("database"), node.get("schema"), node.get("alias") or node.get("name"))
-    actual = (source.get("database"), source.get("schema"), source.get("identifier") or source.get("name"))
-    if expected != actual:
+    if node.relation != source.relation:
         problems.append((
             "error", "relation-mismatch",
-            f"reads {'.'.join(map(str, actual))} but {node['unique_id']} is published at "
-            f"{'.'.join(map(str, expected))}: run meshkit sync",
+            f"reads {source.relation} but {node.unique_id} is published at {node.relation}: run meshkit sync",
         ))
-    contract_columns = {name.lower() for name in (node.get("columns") or {})}
-    for column in source.get("columns") or {}:
+    contract_columns = {name.lower() for name in node.columns}
+    for column in source.columns:
         if column.lower() not in contract_columns:
             problems.append((
                 "error", "column-missing",
-                f"declares column {column!r}, which {node['unique_id']} no longer publishes: run meshkit sync",
+                f"declares column {column!r}, which {node.unique_id} no longer publishes: run meshkit sync",
             ))
-    stamped = _source_meta(source).get("contract_sha256")
-    if stamped and stamped != published.sha256:
+    stamped = meta.get("contract_sha256")
+    if isinstance(stamped, str) and stamped and stamped != published.sha256:
         problems.append((
             "warning", "stale-sync",
             f"(and every {published.project} source) was generated from contract {stamped[:12]}, "
@@ -208,14 +186,14 @@ def validate_manifest(
     report = ProjectReport(project=project, manifest=manifest.origin)
     stale_upstreams: set[str] = set()
     for parent_id, (upstream, dep_env, via, consumers) in sorted(_collect(manifest, env, contracts).items()):
-        reader = manifest.sources.get(parent_id) if via == VIA_SOURCE else manifest.nodes.get(consumers[0], {})
-        file = (reader or {}).get("original_file_path")
+        reader = manifest.sources.get(parent_id) if via == VIA_SOURCE else manifest.nodes.get(consumers[0])
+        file = reader.original_file_path if reader else None
 
         def add(severity: str, code: str, message: str) -> None:
             report.findings.append(Finding(severity, code, project, f"{parent_id} {message}", parent_id, file))
 
         published = contracts.get(upstream, dep_env)
-        node: dict[str, Any] | None = None
+        node: Node | None = None
         if isinstance(published, NotPublishedError):
             add("error", "unknown-upstream", f"comes from {upstream!r}, which has no {dep_env} contract in the registry")
         elif via == VIA_LOOM:
@@ -223,13 +201,15 @@ def validate_manifest(
             if node is None:
                 add("error", "not-public", f"is not a public model of the {upstream}/{dep_env} contract "
                     "(removed, renamed or no longer public)")
-            elif manifest.nodes.get(parent_id, {}).get("relation_name") not in (None, node.get("relation_name")):
-                add("warning", "stale-build", f"was built against an older contract (relation "
-                    f"{manifest.nodes[parent_id]['relation_name']}, now {node.get('relation_name')}): rebuild")
+            else:
+                built = manifest.nodes.get(parent_id)
+                if built is not None and built.relation_name not in (None, node.relation_name):
+                    add("warning", "stale-build", f"was built against an older contract (relation "
+                        f"{built.relation_name}, now {node.relation_name}): rebuild")
         else:
-            source = manifest.sources.get(parent_id, {})
-            table = source.get("name") or parent_id.split(".")[-1]
-            node, problems = _resolve_source(source, table, published)
+            source = manifest.sources.get(parent_id) or SourceNode(name=parent_id.split(".")[-1], unique_id=parent_id)
+            table = source.name
+            node, problems = _resolve_source(source, published)
             if node is None:
                 add("error", "not-public", f"names table {table!r}, which is not a public model of the "
                     f"{upstream}/{dep_env} contract: run meshkit sync and fix the reference")
@@ -245,7 +225,7 @@ def validate_manifest(
                 add("warning", *deprecation)
         report.dependencies.append(Dependency(
             upstream=upstream, env=dep_env, parent_id=parent_id, via=via, consumers=tuple(sorted(set(consumers))),
-            contract_id=node["unique_id"] if node else None, version=version_str(node.get("version")) if node else None,
+            contract_id=node.unique_id if node else None, version=node.version_key if node else None,
         ))
     return report
 

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
 
-import orjson
+import msgspec
 
 from meshkit.registry import layout
 from meshkit.contract.build import sha256_hex
 from meshkit.errors import IntegrityError, NotPublishedError, RegistryError
 from meshkit.contract.manifest import Manifest, parse_manifest
+from meshkit.contract.model import PublishMetadata
 from meshkit.registry import Blob, Registry
 
 _RETRIES = 3
@@ -30,22 +30,24 @@ class Published:
     project: str
     env: str
     manifest: Manifest
-    metadata: dict[str, Any]
+    metadata: PublishMetadata
     manifest_etag: str
 
     @property
     def sha256(self) -> str:
-        return str(self.metadata.get("sha256", ""))
+        return self.metadata.sha256
 
 
-def parse_metadata(blob: Blob, where: str) -> dict[str, Any]:
+_METADATA: msgspec.json.Decoder[PublishMetadata] = msgspec.json.Decoder(PublishMetadata)
+
+
+def parse_metadata(blob: Blob, where: str) -> PublishMetadata:
     try:
-        metadata = orjson.loads(blob.data)
-    except orjson.JSONDecodeError:
+        return _METADATA.decode(blob.data)
+    except msgspec.ValidationError as exc:
+        raise IntegrityError(f"{where} is not a meshkit metadata file ({exc}): republish the contract") from None
+    except msgspec.DecodeError:
         raise IntegrityError(f"{where} is corrupt (not JSON): republish the contract") from None
-    if not isinstance(metadata, dict) or "sha256" not in metadata:
-        raise IntegrityError(f"{where} is not a meshkit metadata file: republish the contract")
-    return metadata
 
 
 def registry_projects(registry: Registry) -> list[str]:
@@ -82,7 +84,7 @@ def read_latest(registry: Registry, project: str, env: str) -> Published:
         missing = ""
         where = f"{registry.url}/{metadata_key}"
         metadata = parse_metadata(metadata_blob, where)
-        if sha256_hex(manifest_blob.data) == metadata["sha256"]:
+        if sha256_hex(manifest_blob.data) == metadata.sha256:
             manifest = parse_manifest(manifest_blob.data, f"{registry.url}/{manifest_key}")
             return Published(project, env, manifest, metadata, manifest_blob.etag)
         time.sleep(_RETRY_PAUSE_SECONDS)
@@ -94,7 +96,7 @@ def read_latest(registry: Registry, project: str, env: str) -> Published:
     )
 
 
-def read_latest_metadata(registry: Registry, project: str, env: str) -> tuple[dict[str, Any] | None, Blob | None]:
+def read_latest_metadata(registry: Registry, project: str, env: str) -> tuple[PublishMetadata | None, Blob | None]:
     """Metadata and the raw manifest blob, for a publisher deciding whether to write."""
     metadata_blob = registry.get(layout.latest_key(project, env, layout.METADATA))
     manifest_blob = registry.get(layout.latest_key(project, env))

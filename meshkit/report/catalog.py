@@ -6,24 +6,16 @@ with read access and shows only what was published: never upstream SQL.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
 
-import orjson
-
-from meshkit.registry import layout
-from meshkit.mesh.consumers import ConsumerStatus, read_consumers
-from meshkit.contract.build import version_str
-from meshkit.contract.diff import BREAKING, Surface, diff_surfaces
-from meshkit.errors import MeshkitError, RegistryError
-from meshkit.contract.manifest import parse_manifest
+from meshkit.contract.model import ChangeCounts, Node, is_deprecated
 from meshkit.contract.names import is_env_name, is_project_name
-from meshkit.registry.published import read_latest
-from meshkit.registry import Registry
+from meshkit.errors import IntegrityError, RegistryError
+from meshkit.mesh.consumers import ConsumerStatus, read_consumers
+from meshkit.registry import Registry, layout
+from meshkit.registry.published import parse_metadata, read_latest
 
-# Older history entries are listed but not diffed: each diff reads one more manifest.
-HISTORY_DIFF_LIMIT = 50
 
 
 @dataclass(frozen=True)
@@ -112,30 +104,18 @@ class Catalog:
         return sorted({s.downstream for e in self.entries for s in e.consumers if s.record} - set(self.projects))
 
 
-def _deprecated(raw: object, today: date) -> bool:
-    try:
-        return bool(raw) and date.fromisoformat(str(raw)[:10]) <= today
-    except ValueError:
-        return False
-
-
-def _card(node: dict[str, Any], readers: tuple[Reader, ...], today: date) -> ModelCard:
-    config = node.get("config") or {}
-    version, latest = version_str(node.get("version")), version_str(node.get("latest_version"))
+def _card(node: Node, readers: tuple[Reader, ...], today: date) -> ModelCard:
     columns = tuple(
-        Column(str(name), column.get("data_type"), str(column.get("description") or ""),
-               tuple(str(c.get("type")) for c in column.get("constraints") or []))
-        for name, column in (node.get("columns") or {}).items()
+        Column(name, column.data_type, column.description or "", tuple(c.type for c in column.constraints))
+        for name, column in node.columns.items()
     )
-    relation = ".".join(str(p) for p in (node.get("database"), node.get("schema"), node.get("alias") or node.get("name")))
-    deprecation = str(node["deprecation_date"])[:10] if node.get("deprecation_date") else None
     return ModelCard(
-        unique_id=str(node.get("unique_id")), name=str(node.get("name")), version=version,
-        is_latest=version is None or version == latest, latest_version=latest, deprecation_date=deprecation,
-        deprecated=_deprecated(deprecation, today), relation=relation, description=str(node.get("description") or ""),
-        group=node.get("group"), materialized=config.get("materialized"),
-        contract_enforced=bool((node.get("contract") or config.get("contract") or {}).get("enforced")),
-        columns=columns, readers=readers,
+        unique_id=node.unique_id, name=node.name, version=node.version_key,
+        is_latest=node.is_latest, latest_version=node.latest_key,
+        deprecation_date=node.deprecation_date[:10] if node.deprecation_date else None,
+        deprecated=is_deprecated(node.deprecation_date, today), relation=str(node.relation),
+        description=node.description or "", group=node.group, materialized=node.materialized,
+        contract_enforced=node.enforced, columns=columns, readers=readers,
     )
 
 
@@ -151,44 +131,29 @@ def _readers(consumers: list[ConsumerStatus]) -> dict[str, list[Reader]]:
 
 
 def _history(registry: Registry, project: str, env: str) -> list[Publish]:
-    """Newest first, each compared with the entry before it; broken entries are listed with the reason."""
+    """Newest first, from each entry's small metadata.json; the manifests themselves are never read.
+
+    What changed since the entry before is counted at publish time (`since_previous`); entries written
+    by meshkit versions that did not count it show no figures. Broken entries are listed with the reason.
+    """
     prefix = f"{layout.env_root(project, env)}/history/"
     stamps = sorted({key[len(prefix):].split("/")[0] for key in registry.list(prefix)}, reverse=True)
     entries: list[Publish] = []
-    surfaces: list[Surface | None] = []
-    for index, stamp in enumerate(stamps):
-        blob = registry.get(layout.history_key(project, env, stamp, layout.METADATA))
+    for stamp in stamps:
+        key = layout.history_key(project, env, stamp, layout.METADATA)
+        blob = registry.get(key)
         try:
-            metadata = orjson.loads(blob.data) if blob else None
-            if not isinstance(metadata, dict):
-                raise ValueError
-        except (orjson.JSONDecodeError, ValueError):
+            if blob is None:
+                raise IntegrityError("missing")
+            metadata = parse_metadata(blob, key)
+        except IntegrityError:
             entries.append(Publish(stamp, None, None, None, None, 0, None, None, "metadata.json missing or corrupt"))
-            surfaces.append(None)
             continue
-        surface = None
-        if index <= HISTORY_DIFF_LIMIT and metadata.get("kind", "contract") == "contract":
-            manifest_blob = registry.get(layout.history_key(project, env, stamp))
-            try:
-                surface = Surface.of(parse_manifest(manifest_blob.data, stamp)) if manifest_blob else None
-            except MeshkitError:
-                surface = None  # a corrupt old entry is listed without a diff, not fatal to the page
-        surfaces.append(surface)
-        models = metadata.get("public_models")
+        since = metadata.since_previous if isinstance(metadata.since_previous, ChangeCounts) else None
         entries.append(Publish(
-            stamp, _text(metadata.get("published_at")), _text(metadata.get("sha256")), _text(metadata.get("git_commit")),
-            _text(metadata.get("dbt_version")), len(models) if isinstance(models, list) else 0, None, None))
-    for index in range(len(entries) - 1):
-        newer, older = surfaces[index], surfaces[index + 1]
-        if newer is not None and older is not None:
-            changes = diff_surfaces(base=older, current=newer, today=date.max)
-            entries[index] = replace(entries[index], changes=len(changes),
-                                     breaking=sum(1 for c in changes if c.severity == BREAKING))
+            stamp, metadata.published_at, metadata.sha256, metadata.git_commit, metadata.dbt_version,
+            len(metadata.public_models), since.changes if since else None, since.breaking if since else None))
     return entries
-
-
-def _text(value: object) -> str | None:
-    return value if isinstance(value, str) else None
 
 
 def _envs(registry: Registry) -> list[tuple[str, str]]:
@@ -214,8 +179,8 @@ def build_catalog(registry: Registry, *, today: date, consumer_max_age_days: int
             continue
         consumers = read_consumers(registry, project, env, today=today, max_age_days=consumer_max_age_days).statuses
         readers = _readers(consumers)
-        entry = EnvEntry(project, env, published.sha256, _text(published.metadata.get("published_at")),
-                         _text(published.metadata.get("git_commit")), consumers=consumers)
+        entry = EnvEntry(project, env, published.sha256, published.metadata.published_at,
+                         published.metadata.git_commit, consumers=consumers)
         for uid, node in published.manifest.public_models().items():
             entry.models.append(_card(node, tuple(readers.get(uid, ())), today))
         entry.history = _history(registry, project, env)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from meshkit.mesh.check import CheckReport
+from typing import TYPE_CHECKING
+
 from meshkit.contract.diff import BREAKING, INFO
-from meshkit.report.mermaid import Lineage
-from meshkit.mesh.validate import ValidateReport
 from meshkit.contract.words import model_label
+from meshkit.report.mermaid import Lineage
+
+if TYPE_CHECKING:  # reports are rendered from results; importing the commands that make them is not needed
+    from meshkit.mesh.check import CheckReport
+    from meshkit.mesh.validate import ValidateReport
 
 
 def node_name(node_id: str) -> str:

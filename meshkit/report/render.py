@@ -4,24 +4,41 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from meshkit import __version__
-
-from meshkit.report import mermaid
+from meshkit.contract.words import model_label, plural
 from meshkit.github.annotations import annotation, append_step_summary, repo_path
+from meshkit.report import mermaid
 from meshkit.report.lineage import validate_lineage
 from meshkit.report.markdown import comment_marker, fit_comment
-from meshkit.mesh.publish import PublishResult
-from meshkit.mesh.sync import SyncOutcome
 from meshkit.report.templating import markdown_env
-from meshkit.mesh.validate import ValidateReport
-from meshkit.contract.words import plural
+
+if TYPE_CHECKING:  # reporters take results; importing the commands that make them is not needed
+    from meshkit.github.bump_pr import BumpResult
+    from meshkit.github.comment import CommentResult
+    from meshkit.github.init import InitPlan
+    from meshkit.mesh.publish import PublishResult
+    from meshkit.mesh.sync import SyncOutcome
+    from meshkit.mesh.validate import ValidateReport
+    from meshkit.report.catalog import Catalog
 
 FORMATS_REPORT = ("text", "json", "markdown", "github")
 FORMATS_BASIC = ("text", "json")
+
+# The `schema` of each command's JSON output, described by meshkit/schemas/<command>.schema.json. Fields
+# are only ever added within a version; a removal or a change of meaning bumps it (meshkit-publish/2).
+# check's is CHECK_SCHEMA in meshkit.report.check.
+PUBLISH_SCHEMA = "meshkit-publish/1"
+SYNC_SCHEMA = "meshkit-sync/1"
+VALIDATE_SCHEMA = "meshkit-validate/1"
+CATALOG_SCHEMA = "meshkit-catalog/1"
+DISPATCH_SCHEMA = "meshkit-dispatch/1"
+COMMENT_SCHEMA = "meshkit-comment/1"
+INIT_SCHEMA = "meshkit-init/1"
+BUMP_PR_SCHEMA = "meshkit-bump-pr/1"
 
 
 def to_json(command: str, payload: dict[str, Any]) -> str:
@@ -29,10 +46,30 @@ def to_json(command: str, payload: dict[str, Any]) -> str:
     return orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode() + "\n"
 
 
+def catalog_json(catalog: Catalog) -> str:
+    return to_json("catalog", {"schema": CATALOG_SCHEMA, **dataclasses.asdict(catalog)})
+
+
+def dispatch_json(event_type: str, client_payload: dict[str, Any], repositories: list[dict[str, Any]]) -> str:
+    """repositories: {repository, status (sent, failed or dry-run), error} per repository notified."""
+    return to_json("dispatch", {"schema": DISPATCH_SCHEMA, "event_type": event_type, "client_payload": client_payload,
+                                "repositories": repositories})
+
+
+def comment_json(result: CommentResult) -> str:
+    return to_json("comment", {"schema": COMMENT_SCHEMA, **result.as_dict()})
+
+
+def init_json(plan: InitPlan, *, check: bool) -> str:
+    return to_json("init", {"schema": INIT_SCHEMA, "check": check, **plan.as_dict()})
+
+
+def bump_pr_json(result: BumpResult) -> str:
+    return to_json("bump-pr", {"schema": BUMP_PR_SCHEMA, **result.as_dict()})
+
+
 def publish_text(result: PublishResult) -> str:
-    models = ", ".join(
-        m["name"] + (f" v{m['version']}" if m["version"] else "") for m in result.public_models
-    )
+    models = ", ".join(model_label(m.name, m.version) for m in result.public_models)
     if result.status == "unchanged":
         return (
             f"{result.project}/{result.env}: contract unchanged (sha256 {result.sha256[:12]}), "
@@ -48,24 +85,26 @@ def publish_text(result: PublishResult) -> str:
 
 
 def render_publish(result: PublishResult, fmt: str) -> str:
-    return to_json("publish", result.as_dict()) if fmt == "json" else publish_text(result)
+    return to_json("publish", {"schema": PUBLISH_SCHEMA, **result.as_dict()}) if fmt == "json" else publish_text(result)
 
 
 def render_sync(outcomes: list[SyncOutcome], fmt: str, *, note: str | None = None) -> str:
     """note: why nothing was synced (an --only upstream this project does not read)."""
     if fmt == "json":
-        return to_json("sync", {"ok": not any(o.is_finding for o in outcomes), "note": note,
+        return to_json("sync", {"schema": SYNC_SCHEMA, "ok": not any(o.is_finding for o in outcomes), "note": note,
                                 "upstreams": [o.as_dict() for o in outcomes]})
     lines = [note] if note else []
     for o in outcomes:
+        scope = "used by the project" if o.selection == "used" else "all"
         what = {
-            "written": f"wrote {o.tables} source tables to",
-            "unchanged": "already current:",
-            "up-to-date": "up to date:",
+            "written": f"wrote {o.tables} of {o.published} source tables ({scope}) to",
+            "unchanged": f"already current ({o.tables} of {o.published} tables, {scope}):",
+            "up-to-date": f"up to date ({o.tables} of {o.published} tables, {scope}):",
             "stale": "STALE, run `meshkit sync` to regenerate:",
             "missing": "MISSING, run `meshkit sync` to generate:",
         }[o.status]
         lines.append(f"{o.upstream}/{o.env} (sha256 {o.sha256[:12]}): {what} {o.path}")
+        lines += [f"  note: {text}" for text in o.notes]
     return "\n".join(lines) + "\n"
 
 
@@ -99,7 +138,7 @@ def validate_verdict(report: ValidateReport) -> str:
 
 
 def validate_json(report: ValidateReport) -> str:
-    payload = dataclasses.asdict(report)
+    payload = {"schema": VALIDATE_SCHEMA, **dataclasses.asdict(report)}
     payload["ok"] = not report.errors
     payload["error_count"] = len(report.errors)
     payload["warning_count"] = len(report.warnings)

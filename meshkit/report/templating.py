@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
-import jinja2
+if TYPE_CHECKING:  # imported when a template is first rendered: text and JSON output never pay for Jinja
+    import jinja2
 
 _MD_SPECIAL = re.compile(r"([\\|`*_\[\]<>#])")
 
@@ -37,6 +38,8 @@ def yaml_scalar(value: str) -> str:
 
 def _text_env(**filters: Callable[..., str]) -> jinja2.Environment:
     """Templates of text formats (markdown, YAML): no HTML escaping, block tags that leave no blank lines."""
+    import jinja2
+
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("meshkit", "templates"),
         autoescape=False,
@@ -62,6 +65,8 @@ def init_env() -> jinja2.Environment:
 
 @lru_cache(maxsize=None)
 def html_env() -> jinja2.Environment:
+    import jinja2
+
     return jinja2.Environment(
         loader=jinja2.PackageLoader("meshkit", "templates"),
         autoescape=jinja2.select_autoescape(["html", "html.j2"], default=True),

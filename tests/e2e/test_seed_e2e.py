@@ -27,7 +27,7 @@ def test_seed_steps_succeed_and_print_the_verified_lineage(seed_run: dict) -> No
     out = seed_run["stdout"]
     assert "published contract of dbt_up/prod" in out
     # The committed models/_mesh_dbt_up.yml already matches the demo contract, so sync leaves it alone.
-    assert "dbt_up/prod (sha256 " in out and "already current: " in out
+    assert "dbt_up/prod (sha256 " in out and "already current (3 of 5 tables, used by the project): " in out
     assert "OK: 6 cross-project dependencies in 3 projects, 0 errors, 0 warnings" in out
     assert "[ok ] dbt-loom    model.dbt_up.public_orders" in out
     assert "[ok ] mesh-source source.dbt_down.dbt_up.public_orders = model.dbt_up.public_orders" in out
@@ -108,7 +108,10 @@ def test_committed_generated_sources_match_the_demo_contract(built_mesh: Path) -
     check = meshkit("sync", "--project-dir", "dbt_down", "--upstream", "dbt_up", "--registry", "registry",
                     "--check", cwd=built_mesh)
     assert check.returncode == 0, check.stderr
-    assert "up to date" in check.stdout
+    assert "up to date (3 of 5 tables, used by the project)" in check.stdout
+    # what dbt_down's models read, and nothing else: public_payments is published but unread
+    assert [line.strip() for line in generated.decode().splitlines() if line.startswith("  - name: ")] == [
+        "- name: public_customers", "- name: public_customers_v1", "- name: public_orders"]
 
 
 def test_republishing_the_same_contract_adds_no_history(mesh: Path) -> None:

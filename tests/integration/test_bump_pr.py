@@ -23,6 +23,7 @@ TOKEN = "ghs_bumpToken000000000000000000000000"
 READ_TOKEN = "ghs_readOnlyToken0000000000000000000"
 BRANCH = "meshkit/sync-shop-prod"
 MESH_FILE = "down/models/_mesh_shop.yml"
+REPORT_SQL = "select * from {{ source('shop', 'orders') }}\n"  # sync writes the tables the project reads
 _GIT = ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", "-c", "commit.gpgsign=false"]
 
 
@@ -39,7 +40,7 @@ class Downstream:
         self.registry = root / "registry"
         (self.repo / "down" / "models").mkdir(parents=True)
         (self.repo / "down" / "dbt_project.yml").write_text("name: down\nversion: '1.0'\nprofile: down\n")
-        (self.repo / "down" / "models" / "report.sql").write_text("select 1 as x\n")
+        (self.repo / "down" / "models" / "report.sql").write_text(REPORT_SQL)
         git(self.repo, "init", "--quiet", "--initial-branch=main")
         self.commit("a downstream project")
         github.add_repository(REPOSITORY)
@@ -116,7 +117,7 @@ def test_a_new_contract_opens_one_pr_then_updates_it_then_closes_it_when_main_ca
     assert down.github.file_at(REPOSITORY, BRANCH, MESH_FILE) == local
     main_sha = down.github.branches(REPOSITORY)["main"]
     assert opened["commit"] == down.github.branches(REPOSITORY)[BRANCH]
-    assert down.github.file_at(REPOSITORY, BRANCH, "down/models/report.sql") == b"select 1 as x\n"  # on top of main
+    assert down.github.file_at(REPOSITORY, BRANCH, "down/models/report.sql") == REPORT_SQL.encode()  # on top of main
     commits_before = len(down.github.calls("POST", "git/create-commit"))
 
     # The same contract again (a rerun): nothing is committed or edited.

@@ -7,7 +7,6 @@ any test whose requests (or the fake's answers) the description rules out.
 
 from __future__ import annotations
 
-import json
 import subprocess
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import pytest
 
 from support.github_api import BOT, Call, GitHubAPI
 from support.helpers import clean_env, meshkit, one_line_error
+from support.schemas import parse_valid
 
 DATA = Path(__file__).parents[1] / "data"
 WRITE, READ = "ghs_write_token", "ghs_read_only_token"
@@ -51,8 +51,9 @@ def comment(server: GitHubAPI, tmp_path: Path, body: str, *args: str, token: str
 
 
 def json_out(result: subprocess.CompletedProcess[str]) -> dict:
+    """stdout of a successful --format json run, checked against its committed schema."""
     assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
+    return parse_valid(result.stdout)
 
 
 def shape(calls: list[Call]) -> list[tuple[str, str | None, int]]:
@@ -114,7 +115,7 @@ def test_marker_found_on_page_three(gh: GitHubAPI, tmp_path: Path) -> None:
 def test_read_only_token_warns_and_exits_0(gh: GitHubAPI, tmp_path: Path) -> None:
     result = comment(gh, tmp_path, f"{MARKER}\nreport\n", "--format", "json", token=READ)
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout)["action"] == "skipped"
+    assert parse_valid(result.stdout)["action"] == "skipped"
     warning = one_line_error(result)
     assert warning.startswith("meshkit comment: warning: ") and "read-only" in warning
     assert gh.comments("acme/shop", 7) == []

@@ -1,7 +1,7 @@
 """meshkit init: the exact files it writes (goldens), that GitHub's linters accept them, that nothing
 a user types can change their structure, and that a rerun is a no-op.
 
-Goldens live in tests/data/init/; `pytest --update-goldens` rewrites them after a deliberate change.
+Goldens live in tests/data/init/; `pytest --update` rewrites them after a deliberate change.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from support.goldens import Goldens
 from support.helpers import BIN, REPO, clean_env, copy_repo, one_line_error, run
 
-GOLDENS = Path(__file__).parents[1] / "data" / "init"
 SHA = "0123456789abcdef0123456789abcdef01234567"
 PIN = ["--meshkit-repository", "meshkit-dev/meshkit", "--meshkit-ref", SHA]
 _GIT = ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", "-c", "commit.gpgsign=false"]
@@ -39,14 +39,6 @@ def make_repo(root: Path, projects: dict[str, str]) -> Path:
         (root / folder / "dbt_project.yml").write_text(f"name: {name}\nversion: '1.0'\nprofile: {name}\n")
     subprocess.run([*_GIT, "init", "--quiet", "--initial-branch=main"], cwd=root, check=True)
     return root
-
-
-def check_golden(actual: str, name: str, update: bool) -> None:
-    golden = GOLDENS / name
-    if update:
-        golden.parent.mkdir(parents=True, exist_ok=True)
-        golden.write_text(actual)
-    assert actual == golden.read_text(), f"{name} differs from its golden (rerun with --update-goldens if intended)"
 
 
 CASES = {
@@ -81,7 +73,7 @@ CASES = {
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_init_writes_the_golden_files_which_the_workflow_linters_accept(
-        case: str, tmp_path: Path, update_goldens: bool) -> None:
+        case: str, tmp_path: Path, goldens: Goldens) -> None:
     projects, args, files = CASES[case]
     repo = make_repo(tmp_path / "repo", projects)
     if case == "downstream_loom":
@@ -95,7 +87,7 @@ def test_init_writes_the_golden_files_which_the_workflow_linters_accept(
     assert document["schema"] == "meshkit-init/1" and document["meshkit_ref"] == SHA
     assert [(f["path"], f["status"]) for f in document["files"]] == [(f, "created") for f in files]
     for name in files:
-        check_golden((repo / name).read_text(), f"{case}/{name.replace('/', '__').lstrip('.')}", update_goldens)
+        goldens.check((repo / name).read_text(), f"init/{case}/{name.replace('/', '__').lstrip('.')}")
     assert run([BIN / "actionlint", "-no-color", "-shellcheck="], cwd=repo).stdout == ""
     zizmor = run([BIN / "zizmor", "--offline", ".github"], cwd=repo)
     assert zizmor.returncode == 0 and "No findings to report" in zizmor.stdout, zizmor.stdout
@@ -267,3 +259,18 @@ def test_the_readme_shows_exactly_what_init_writes(tmp_path: Path) -> None:
         assert result.returncode == 0, result.stderr
         for path, body in files.items():
             assert (repo / path).read_text() == body, f"README's {path} for {name} differs from what init writes"
+
+
+def test_rerunning_init_keeps_a_hand_written_include_list(tmp_path: Path) -> None:
+    """meshkit.yml's `{upstream: NAME, include: [...]}` entries are the user's: init rewrites the file, keeping them."""
+    repo = make_repo(tmp_path / "finance", {".": "finance_marts"})
+    args = ["--role", "downstream", "--upstream", "orders_core", "--registry", "s3://acme-mesh/contracts",
+            "--meshkit-repository", "acme-platform/meshkit", "--meshkit-ref", "a" * 40]
+    assert init(repo, *args).returncode == 0
+    config = repo / "meshkit.yml"
+    config.write_text(config.read_text().replace(
+        "      - orders_core\n", "      - upstream: orders_core\n        include: [orders_archive, refunds]\n"))
+    assert init(repo, *args).returncode == 0
+    assert "      - upstream: orders_core\n        include: [orders_archive, refunds]\n" in config.read_text()
+    result = init(repo, *args, "--check")
+    assert result.returncode == 0, result.stdout + result.stderr

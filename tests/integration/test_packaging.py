@@ -15,7 +15,7 @@ from pathlib import Path
 from support.helpers import REPO
 
 # Import names of the distributions meshkit declares.
-IMPORT_NAMES = {"jinja2": "Jinja2", "orjson": "orjson", "yaml": "PyYAML", "requests": "requests", "urllib3": "urllib3",
+IMPORT_NAMES = {"jinja2": "Jinja2", "msgspec": "msgspec", "orjson": "orjson", "yaml": "PyYAML", "requests": "requests", "urllib3": "urllib3",
                 "boto3": "boto3", "botocore": "botocore"}
 _PIN = re.compile(r"^([A-Za-z0-9_.-]+)==([^\s\\;]+)", re.MULTILINE)
 _RANGE = re.compile(r"^([A-Za-z0-9_.-]+)>=([0-9.]+),<([0-9]+)$")

@@ -13,7 +13,7 @@ REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 _IGNORED_ANYWHERE = shutil.ignore_patterns(
     ".git", ".venv", "target", "logs", "dbt_packages",
-    "*.duckdb", "*.duckdb.wal", "__pycache__", ".pytest_cache", ".ruff_cache", "*.egg-info", ".user.yml", "node_modules",
+    "*.duckdb", "*.duckdb.wal", "__pycache__", ".pytest_cache", ".ruff_cache", ".mypy_cache", ".cache", "*.egg-info", ".user.yml", "node_modules",
 )
 # Build outputs at the top only: meshkit/registry/ is source code, registry/ is the demo's registry.
 _IGNORED_AT_ROOT = {"registry", "artifacts"}

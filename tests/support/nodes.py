@@ -6,7 +6,12 @@ import copy
 from datetime import date
 from typing import Any
 
+import msgspec
+import orjson
+
 from meshkit.contract.diff import Change, Surface, diff_surfaces
+from meshkit.contract.manifest import Manifest, parse_manifest
+from meshkit.contract.model import Node
 
 TODAY = date(2025, 1, 15)
 PAST = "2025-01-01T00:00:00"  # before TODAY: a removal is planned
@@ -38,9 +43,14 @@ def model(name: str, *, version: int | None = None, latest: int | None = None, c
     return node
 
 
+def typed(node: dict[str, Any]) -> Node:
+    """The node as meshkit decodes it from a manifest (a wrong-typed field fails here, as it would there)."""
+    return msgspec.convert(node, Node)
+
+
 def surface(*nodes: dict[str, Any], adapter: str = "duckdb", others: tuple[dict[str, Any], ...] = ()) -> Surface:
-    models = {n["unique_id"]: n for n in nodes}
-    everything = {**models, **{n["unique_id"]: n for n in others}}
+    models = {n["unique_id"]: typed(n) for n in nodes}
+    everything = {**models, **{n["unique_id"]: typed(n) for n in others}}
     return Surface(models=models, adapter=adapter, all_nodes=everything)
 
 
@@ -57,3 +67,8 @@ def changed(node: dict[str, Any], **updates: Any) -> dict[str, Any]:
     new = copy.deepcopy(node)
     new.update(updates)
     return new
+
+
+def manifest_of(data: dict[str, Any], origin: str = "fixture") -> Manifest:
+    """A manifest dict through the real decoder, as meshkit reads one from disk."""
+    return parse_manifest(orjson.dumps(data), origin)

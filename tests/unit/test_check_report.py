@@ -15,6 +15,7 @@ import pytest
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
+from support.goldens import Goldens
 from support.helpers import clean_env
 from meshkit.github.annotations import annotation, escape_data, escape_property, repo_path
 from meshkit.mesh.check import Assessed, CheckReport, Impact
@@ -126,12 +127,12 @@ def _table(tokens: list[Token]) -> tuple[list[str], list[list[str]]]:
 # --- markdown: goldens ----------------------------------------------------------------------------------
 
 
-def test_check_markdown_golden():
-    assert check_markdown(_report()) == (DATA / "expected_check.md").read_text(encoding="utf-8")
+def test_check_markdown_golden(goldens: Goldens):
+    goldens.check(check_markdown(_report()), "expected_check.md")
 
 
-def test_check_markdown_empty_golden():
-    assert check_markdown(_empty_report()) == (DATA / "expected_check_empty.md").read_text(encoding="utf-8")
+def test_check_markdown_empty_golden(goldens: Goldens):
+    goldens.check(check_markdown(_empty_report()), "expected_check_empty.md")
 
 
 def test_heading_follows_the_verdict():
@@ -283,7 +284,7 @@ def test_json_content():
 
 def test_every_change_code_diff_produces_is_in_the_schema():
     """Run diff over a surface that exercises every code, and validate the JSON built from it."""
-    from support.nodes import col, model
+    from support.nodes import col, model, typed
 
     v1, v2 = model("customers", version=1, latest=1), model("customers", version=2, latest=1)
     gone = model("gone")
@@ -298,9 +299,9 @@ def test_every_change_code_diff_produces_is_in_the_schema():
            model("moved", schema="elsewhere"), model("soon"), model("hidden"), model("brand_new"),
            model("viewed", materialized="view", columns=[col("id", "integer", "not_null")]),
            model("deprecating", deprecation_date="2025-06-30")]
-    changes = diff_surfaces(base=Surface({n["unique_id"]: n for n in old}, "duckdb"),
-                            current=Surface({n["unique_id"]: n for n in new}, "duckdb",
-                                            {"model.shop.lowered": dict(lowered, access="protected")}),
+    changes = diff_surfaces(base=Surface({n["unique_id"]: typed(n) for n in old}, "duckdb"),
+                            current=Surface({n["unique_id"]: typed(n) for n in new}, "duckdb",
+                                            {"model.shop.lowered": typed(dict(lowered, access="protected"))}),
                             today=date(2025, 1, 15))
     report = _empty_report()
     report.assessed = [Assessed(c, ()) for c in changes]

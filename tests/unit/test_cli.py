@@ -22,6 +22,15 @@ def _one_line(err: str) -> str:
     return lines[0]
 
 
+def _down_project(tmp_path: Path, *tables: str) -> Path:
+    down = tmp_path / "down"
+    (down / "models").mkdir(parents=True)
+    (down / "dbt_project.yml").write_text("name: down\n")
+    for table in tables:
+        (down / "models" / f"read_{table}.sql").write_text(f"select * from {{{{ source('shop', '{table}') }}}}\n")
+    return down
+
+
 def _shop_project(tmp_path: Path) -> Path:
     project = tmp_path / "shop"
     (project / "target").mkdir(parents=True)
@@ -76,7 +85,8 @@ def test_validate_with_nothing_to_validate(capsys):
     assert main(["validate"]) == 2
     out, err = capsys.readouterr()
     assert out == ""
-    assert _one_line(err) == "meshkit validate: error: nothing to validate: pass --all, --project NAME or --manifest PATH"
+    assert _one_line(err) == (
+        "meshkit validate: error: nothing to validate: pass --all, --project NAME or --manifest PATH")
 
 
 def test_publish_in_a_folder_that_is_not_a_dbt_project(tmp_path, capsys):
@@ -111,7 +121,8 @@ def test_publish_unsafe_env(tmp_path, capsys):
 
 def test_unsupported_registry_url(tmp_path, capsys):
     project = _shop_project(tmp_path)
-    assert main(["publish", "--project-dir", str(project), "--registry", "gs://bucket/x", "--git-commit", "abc1234"]) == 2
+    argv = ["publish", "--project-dir", str(project), "--registry", "gs://bucket/x", "--git-commit", "abc1234"]
+    assert main(argv) == 2
     assert _one_line(capsys.readouterr().err) == (
         "meshkit publish: error: unsupported registry URL 'gs://bucket/x': use a folder path or s3://BUCKET/PREFIX"
     )
@@ -133,9 +144,7 @@ def test_publish_sync_validate_round_trip(tmp_path, capsys):
         "pass --force to republish\n"
     )
 
-    down = tmp_path / "down"
-    down.mkdir()
-    (down / "dbt_project.yml").write_text("name: down\n")
+    down = _down_project(tmp_path, "orders")
     mesh_file = down / "models" / "_mesh_shop.yml"
     sync = ["sync", "--project-dir", str(down), "--upstream", "shop", *base]
 
@@ -146,7 +155,8 @@ def test_publish_sync_validate_round_trip(tmp_path, capsys):
     assert not mesh_file.exists()
     assert main(sync) == 0
     assert capsys.readouterr().out == (
-        f"shop/prod (sha256 {published['sha256'][:12]}): wrote 4 source tables to {mesh_file}\n"
+        f"shop/prod (sha256 {published['sha256'][:12]}): wrote 1 of 4 source tables (used by the project) "
+        f"to {mesh_file}\n"
     )
     assert main([*sync, "--check", "--format", "json"]) == 0
     assert orjson.loads(capsys.readouterr().out)["upstreams"][0]["status"] == "up-to-date"
@@ -210,3 +220,90 @@ def test_validate_corrupt_manifest(tmp_path, capsys):
     assert main(["validate", "--manifest", str(manifest), "--registry", str(tmp_path / "reg")]) == 2
     line = _one_line(capsys.readouterr().err)
     assert line.startswith(f"meshkit validate: error: {manifest} is not valid JSON (")
+
+
+def _published_shop(tmp_path: Path, capsys) -> list[str]:
+    base = ["--registry", str(tmp_path / "reg")]
+    assert main(["publish", "--project-dir", str(_shop_project(tmp_path)), *base, "--git-commit", "abc1234"]) == 0
+    capsys.readouterr()
+    return base
+
+
+def _synced_tables(down: Path) -> list[str]:
+    import yaml
+
+    document = yaml.safe_load((down / "models" / "_mesh_shop.yml").read_bytes())
+    return [t["name"] for source in document["sources"] for t in source["tables"]]
+
+
+def test_sync_include_and_all(tmp_path, capsys):
+    base = _published_shop(tmp_path, capsys)
+    down = _down_project(tmp_path, "orders")
+    sync = ["sync", "--project-dir", str(down), "--upstream", "shop", *base, "--format", "json"]
+    assert main([*sync, "--include", "customers_v1", "--include", "shop.customers"]) == 0
+    [outcome] = orjson.loads(capsys.readouterr().out)["upstreams"]
+    assert (outcome["status"], outcome["tables"], outcome["published"], outcome["selection"]) == (
+        "written", 3, 4, "used")
+    assert _synced_tables(down) == ["customers", "customers_v1", "orders"]
+    assert main([*sync, "--all"]) == 0
+    [outcome] = orjson.loads(capsys.readouterr().out)["upstreams"]
+    assert (outcome["status"], outcome["tables"], outcome["selection"]) == ("written", 4, "all")
+    assert main(sync) == 0
+    assert orjson.loads(capsys.readouterr().out)["upstreams"][0]["tables"] == 1
+    assert _synced_tables(down) == ["orders"]
+
+
+@pytest.mark.parametrize(("include", "upstreams", "expected"), [
+    ("orders-v2", ["shop"], "--include 'orders-v2': 'orders-v2' is not a table name: use letters, digits, '_' and "
+                            "'$', not starting with a digit (e.g. orders or customers_v2)"),
+    ("shop.", ["shop"], "--include 'shop.': '' is not a table name: use letters, digits, '_' and '$', not starting "
+                        "with a digit (e.g. orders or customers_v2)"),
+    ("../x.orders", ["shop"], "--include '../x.orders': --include upstream name '../x' is not allowed: use letters, "
+                              "digits and '_' (starting with a letter or '_'), as dbt project names do; write TABLE or "
+                              "UPSTREAM.TABLE"),
+    ("billing.invoices", ["shop"], "--include 'billing.invoices' names upstream 'billing', which this sync does not "
+                                   "read (it reads shop)"),
+    ("orders", ["shop", "billing"], "--include 'orders' does not say which upstream it is for: write UPSTREAM.TABLE "
+                                    "(this sync reads shop, billing)"),
+])
+def test_sync_bad_include_is_one_line_and_writes_nothing(tmp_path, capsys, include, upstreams, expected):
+    base = _published_shop(tmp_path, capsys)
+    down = _down_project(tmp_path, "orders")
+    argv = ["sync", "--project-dir", str(down), *base, "--include", include]
+    for upstream in upstreams:
+        argv += ["--upstream", upstream]
+    assert main(argv) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and _one_line(err) == f"meshkit sync: error: {expected}"
+    assert sorted(p.name for p in (down / "models").iterdir()) == ["read_orders.sql"]
+
+
+def test_sync_includes_from_meshkit_yml(tmp_path, capsys):
+    base = _published_shop(tmp_path, capsys)
+    down = _down_project(tmp_path, "orders")
+    config = tmp_path / "meshkit.yml"
+    config.write_text("version: 1\nprojects:\n  down:\n    upstreams:\n"
+                      "      - upstream: shop@prod\n        include: [customers_v2]\n")
+    from_config = ["sync", "--project-dir", str(down), "--config", str(config), *base, "--format", "json"]
+    assert main(from_config) == 0
+    assert orjson.loads(capsys.readouterr().out)["upstreams"][0]["tables"] == 2
+    assert _synced_tables(down) == ["customers_v2", "orders"]
+    # the same file whichever way the upstream is named: --upstream still applies meshkit.yml's include list
+    assert main([*from_config, "--upstream", "shop", "--include", "customers"]) == 0
+    assert _synced_tables(down) == ["customers", "customers_v2", "orders"]
+    capsys.readouterr()
+    assert main([*from_config, "--upstream", "shop", "--check"]) == 1
+    assert main([*from_config, "--upstream", "shop"]) == 0
+    assert _synced_tables(down) == ["customers_v2", "orders"]
+    capsys.readouterr()
+    assert main([*from_config, "--check"]) == 0
+    assert orjson.loads(capsys.readouterr().out)["upstreams"][0]["status"] == "up-to-date"
+
+
+def test_sync_help_documents_the_selection(capsys):
+    with pytest.raises(SystemExit):
+        main(["sync", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    for text in ("--include [UPSTREAM.]TABLE", "--all", "By default only the tables the project reads",
+                 "source('<upstream>', '<table>')", "without fetching the manifest"):
+        assert text in out, text

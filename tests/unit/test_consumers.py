@@ -13,6 +13,8 @@ from typing import Any
 import orjson
 import pytest
 
+from support.nodes import manifest_of
+
 from meshkit import __version__
 
 from meshkit.registry import layout
@@ -21,7 +23,7 @@ from meshkit.mesh.consumers import (
     record_consumers, write_records,
 )
 from meshkit.errors import UnsafeNameError
-from meshkit.contract.manifest import Manifest
+from meshkit.contract.manifest import Manifest, parse_manifest
 from meshkit.mesh.publish import PublishRequest, publish
 from meshkit.registry.local import LocalRegistry
 from meshkit.mesh.validate import ContractCache, validate_loaded
@@ -54,6 +56,10 @@ def _inject(data: dict, uid: str, consumer: str, **extra: Any) -> None:
 
 
 def _loom_manifest() -> Manifest:
+    return manifest_of(_loom_data(), "down_loom/target/manifest.json")
+
+
+def _loom_data() -> dict[str, Any]:
     """down_loom reads orders, customers unpinned (so v2, the latest) and, from another model, customers v1 pinned."""
     data = orjson.loads((DATA / "manifest_down_loom.json").read_bytes())
     reader = data["nodes"]["model.down_loom.customer_orders"]
@@ -67,7 +73,7 @@ def _loom_manifest() -> Manifest:
     _inject(data, "model.shop.customers.v2", "model.down_loom.customer_orders", name="customers", version=2,
             latest_version=2)
     _inject(data, "model.shop.customers.v1", "model.down_loom.legacy", name="customers", version=1, latest_version=2)
-    return Manifest(data=data, origin="down_loom/target/manifest.json")
+    return data
 
 
 def _built(tmp_path: Path) -> tuple[LocalRegistry, str, list[ConsumerRecord]]:
@@ -122,7 +128,7 @@ def test_build_records_from_a_validated_loom_project(tmp_path):
 def test_build_records_for_mesh_sources_declare_columns(tmp_path):
     registry, sha = _published(tmp_path)
     data = orjson.loads((DATA / "manifest_down_sources.json").read_bytes().replace(b"SHA_PLACEHOLDER", sha.encode()))
-    manifest = Manifest(data=data, origin="down/target/manifest.json")
+    manifest = manifest_of(data, "down/target/manifest.json")
     contracts = ContractCache(registry)
     report = validate_loaded([manifest], contracts=contracts, env="prod", today=TODAY)
     [record] = build_records(report.projects[0], manifest, contracts, git_commit=None, now=NOW)
@@ -133,8 +139,9 @@ def test_build_records_for_mesh_sources_declare_columns(tmp_path):
 
 def test_unresolved_dependencies_are_not_recorded(tmp_path):
     registry, _ = _published(tmp_path)
-    manifest = _loom_manifest()
-    _inject(manifest.data, "model.shop.stg_orders", "model.down_loom.customer_orders", access="protected")
+    data = _loom_data()
+    _inject(data, "model.shop.stg_orders", "model.down_loom.customer_orders", access="protected")
+    manifest = manifest_of(data, "down_loom/target/manifest.json")
     contracts = ContractCache(registry)
     report = validate_loaded([manifest], contracts=contracts, env="prod", today=TODAY)
     assert [f.code for f in report.errors] == ["not-public"]
@@ -159,8 +166,8 @@ def test_record_round_trip_through_a_local_registry(tmp_path):
 def test_record_consumers_writes_every_validated_project(tmp_path):
     registry, sha = _published(tmp_path)
     loom = _loom_manifest()
-    sources = Manifest(data=orjson.loads((DATA / "manifest_down_sources.json").read_bytes()
-                                         .replace(b"SHA_PLACEHOLDER", sha.encode())), origin="down")
+    sources = parse_manifest((DATA / "manifest_down_sources.json").read_bytes()
+                             .replace(b"SHA_PLACEHOLDER", sha.encode()), "down")
     contracts = ContractCache(registry)
     report = validate_loaded([loom, sources], contracts=contracts, env="prod", today=TODAY)
     written = record_consumers(registry, report, [loom, sources], contracts, now=NOW, git_commit="c0ffee")
@@ -369,13 +376,14 @@ def test_a_record_from_the_future_is_not_trusted(tmp_path: Path) -> None:
 def test_pinned_and_unpinned_readers_of_one_version_are_two_uses(tmp_path):
     """A latest_version move must name only the models that follow latest, not the ones pinning v2."""
     registry, _ = _published(tmp_path)
-    manifest = _loom_manifest()
-    manifest.data["nodes"]["model.down_loom.pinned_v2"] = {
+    data = _loom_data()
+    data["nodes"]["model.down_loom.pinned_v2"] = {
         "unique_id": "model.down_loom.pinned_v2", "name": "pinned_v2", "resource_type": "model",
         "package_name": "down_loom", "original_file_path": "models/pinned_v2.sql", "path": "pinned_v2.sql",
         "refs": [{"name": "customers", "package": "shop", "version": 2}],
     }
-    manifest.data["parent_map"]["model.down_loom.pinned_v2"] = ["model.shop.customers.v2"]
+    data["parent_map"]["model.down_loom.pinned_v2"] = ["model.shop.customers.v2"]
+    manifest = manifest_of(data, "down_loom/target/manifest.json")
     contracts = ContractCache(registry)
     report = validate_loaded([manifest], contracts=contracts, env="prod", today=TODAY)
     [record] = build_records(report.projects[0], manifest, contracts, git_commit=None, now=NOW)

@@ -5,8 +5,11 @@ from __future__ import annotations
 import copy
 from pathlib import Path
 
+import msgspec
 import orjson
 import pytest
+
+from support.nodes import manifest_of
 
 from meshkit.contract.build import (
     CONTRACT_FORMAT,
@@ -14,8 +17,8 @@ from meshkit.contract.build import (
     public_models_of,
     serialise,
     sha256_hex,
-    version_str,
 )
+from meshkit.contract.model import version_str
 from meshkit.errors import ManifestError
 from meshkit.contract.manifest import Manifest, parse_manifest
 
@@ -25,12 +28,17 @@ FORBIDDEN_KEYS = {"raw_code", "compiled_code", "depends_on", "created_at", "buil
                   "unrendered_config", "refs", "compiled_path", "patch_path", "generated_at", "invocation_id"}
 
 
+def _written(manifest: Manifest) -> dict:
+    """The contract as it is written to the registry (and read by dbt-loom)."""
+    return orjson.loads(serialise(build_contract(manifest)))
+
+
 def _data() -> dict:
     return orjson.loads((DATA / "manifest_shop.json").read_bytes())
 
 
 def _manifest(data: dict | None = None) -> Manifest:
-    return Manifest(data=data if data is not None else _data(), origin="fixture")
+    return manifest_of(data if data is not None else _data(), "fixture")
 
 
 def _all_keys(value) -> set[str]:
@@ -42,7 +50,7 @@ def _all_keys(value) -> set[str]:
 
 
 def test_build_contract_keeps_only_public_models():
-    contract = build_contract(_manifest())
+    contract = _written(_manifest())
     assert list(contract["nodes"]) == PUBLIC_IDS
     assert all(node["access"] == "public" for node in contract["nodes"].values())
     assert contract["meshkit"] == {"format": CONTRACT_FORMAT}
@@ -64,7 +72,7 @@ def test_serialised_contract_has_no_code_or_volatile_fields():
 
 
 def test_contract_metadata_keeps_only_stable_keys():
-    contract = build_contract(_manifest())
+    contract = _written(_manifest())
     assert contract["metadata"] == {
         "dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v12.json",
         "project_name": "shop",
@@ -74,7 +82,7 @@ def test_contract_metadata_keeps_only_stable_keys():
 
 
 def test_contract_node_exact_shape():
-    node = build_contract(_manifest())["nodes"]["model.shop.orders"]
+    node = _written(_manifest())["nodes"]["model.shop.orders"]
     assert set(node) == {
         "name", "resource_type", "package_name", "unique_id", "fqn", "database", "schema", "alias",
         "relation_name", "version", "latest_version", "deprecation_date", "access", "group", "contract",
@@ -101,7 +109,7 @@ def test_contract_node_exact_shape():
 
 
 def test_contract_versioned_nodes():
-    nodes = build_contract(_manifest())["nodes"]
+    nodes = _written(_manifest())["nodes"]
     v1, v2 = nodes["model.shop.customers.v1"], nodes["model.shop.customers.v2"]
     assert (v1["version"], v1["latest_version"], v1["deprecation_date"]) == (1, 2, "2027-06-30T00:00:00+00:00")
     assert (v2["version"], v2["latest_version"], v2["deprecation_date"]) == (2, 2, None)
@@ -109,7 +117,7 @@ def test_contract_versioned_nodes():
 
 
 def test_contract_keeps_only_groups_of_public_models():
-    groups = build_contract(_manifest())["groups"]
+    groups = _written(_manifest())["groups"]
     assert groups == {
         "group.shop.finance": {
             "name": "finance", "resource_type": "group", "package_name": "shop", "unique_id": "group.shop.finance",
@@ -123,7 +131,7 @@ def test_access_from_config_only_is_published_as_public():
     node = data["nodes"]["model.shop.stg_orders"]
     del node["access"]
     node["config"]["access"] = "public"
-    contract = build_contract(_manifest(data))
+    contract = _written(_manifest(data))
     assert "model.shop.stg_orders" in contract["nodes"]
     assert contract["nodes"]["model.shop.stg_orders"]["access"] == "public"
 
@@ -192,7 +200,7 @@ def test_version_str(value, expected):
 
 
 def test_public_models_of():
-    models = [m.as_dict() for m in public_models_of(_manifest())]
+    models = [msgspec.to_builtins(m) for m in public_models_of(_manifest())]
     assert models == [
         {"unique_id": "model.shop.customers.v1", "name": "customers", "version": "1", "latest_version": "2",
          "deprecation_date": "2027-06-30T00:00:00+00:00", "relation_name": '"shop"."main"."customers_v1"'},

@@ -50,8 +50,11 @@ def test_model_removed_after_its_deprecation_date_is_a_planned_removal():
     assert change.message == "orders was removed or renamed (deprecated since 2025-01-01)"
 
 
-def test_removal_on_the_deprecation_day_itself_is_still_breaking():
+def test_removal_on_the_deprecation_day_itself_is_planned():
+    """One rule (meshkit.contract.model.is_deprecated): deprecated from the start of the day, as dbt warns."""
     [change] = diff([model("orders", deprecation_date="2025-01-15T00:00:00")], [])
+    assert change.severity == PLANNED
+    [change] = diff([model("orders", deprecation_date="2025-01-16T00:00:00")], [])
     assert change.severity == BREAKING
 
 

@@ -452,8 +452,9 @@ def test_comment_cli_pr_and_repository_from_the_actions_environment(rsps, tmp_pa
     assert code == 0
     document = orjson.loads(capsys.readouterr().out)
     assert document == {
-        "meshkit_version": __version__, "command": "comment", "action": "updated", "repository": "o/r", "pr": 7,
-        "marker": MARKER, "comment_id": 3, "url": "https://github.com/o/r/pull/7#issuecomment-3", "duplicates": 1,
+        "meshkit_version": __version__, "command": "comment", "schema": "meshkit-comment/1", "action": "updated",
+        "repository": "o/r", "pr": 7, "marker": MARKER, "comment_id": 3,
+        "url": "https://github.com/o/r/pull/7#issuecomment-3", "duplicates": 1,
     }
 
 

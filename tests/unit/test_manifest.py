@@ -7,8 +7,10 @@ from pathlib import Path
 import orjson
 import pytest
 
+from support.nodes import manifest_of, typed
+
 from meshkit.errors import InputError, ManifestError
-from meshkit.contract.manifest import Manifest, is_public_model, load_manifest, parse_manifest, require_project
+from meshkit.contract.manifest import Manifest, load_manifest, parse_manifest, require_project
 
 DATA = Path(__file__).parents[1] / "data"
 SCHEMA = "https://schemas.getdbt.com/dbt/manifest/v12.json"
@@ -116,7 +118,7 @@ def test_load_manifest_reads_file(tmp_path):
 
 
 def test_require_project_mismatch_names_both():
-    manifest = Manifest(data={"metadata": {"project_name": "shop"}, "nodes": {}}, origin="/a/manifest.json")
+    manifest = manifest_of({"metadata": {"project_name": "shop", "dbt_schema_version": SCHEMA}, "nodes": {}}, "/a/manifest.json")
     require_project(manifest, "shop")  # no error
     with pytest.raises(ManifestError) as caught:
         require_project(manifest, "dbt_up")
@@ -127,7 +129,7 @@ def test_require_project_mismatch_names_both():
 
 
 def test_require_project_unknown_name():
-    manifest = Manifest(data={"metadata": {}, "nodes": {}}, origin="m.json")
+    manifest = manifest_of({"metadata": {"dbt_schema_version": SCHEMA}, "nodes": {}}, "m.json")
     with pytest.raises(ManifestError, match=r"^m\.json belongs to dbt project '\(unknown\)', not 'shop'"):
         require_project(manifest, "shop")
 
@@ -145,4 +147,4 @@ def test_require_project_unknown_name():
     ],
 )
 def test_is_public_model(node, public):
-    assert is_public_model(node) is public
+    assert typed({"name": "m", "unique_id": "model.p.m", **node}).is_public_model is public

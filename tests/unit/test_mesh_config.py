@@ -11,10 +11,13 @@ from meshkit.mesh.config import (
     MeshConfig,
     ProjectConfig,
     UpstreamRef,
+    check_includes,
+    configured_includes,
     configured_upstreams,
     consumer_repositories,
     find_mesh_config,
     load_mesh_config,
+    parse_includes,
     parse_mesh_config,
 )
 
@@ -61,19 +64,41 @@ def test_self_needs_github_repository():
         ("version: 2\n", "meshkit.yml: version must be 1 (found 2)"),
         ("version: true\n", "meshkit.yml: version must be 1 (found True)"),
         ("version: '1'\n", "meshkit.yml: version must be 1 (found '1')"),
-        ("version: 1\nprojets: {}\n", "meshkit.yml: unknown key 'projets' at the top level: expected version, projects"),
+        ("version: 1\nprojets: {}\n",
+         "meshkit.yml: unknown key 'projets' at the top level: expected version, projects"),
         ("version: 1\nprojects: [up]\n", "meshkit.yml: projects must be a mapping of project name to its consumers"),
         ("version: 1\nprojects:\n  up:\n    consumer: [a/b]\n",
          "meshkit.yml: unknown key 'consumer' in projects.up: expected consumers, upstreams"),
         ("version: 1\nprojects:\n  up: [a/b]\n",
          "meshkit.yml: projects.up must be a mapping with consumers and/or upstreams lists"),
         ("version: 1\nprojects:\n  down:\n    upstreams: up\n",
-         "meshkit.yml: projects.down.upstreams must be a list of NAME or NAME@ENV"),
+         "meshkit.yml: projects.down.upstreams must be a list of NAME, NAME@ENV or a mapping with upstream: "
+         "NAME[@ENV] and include: [TABLE, ...]"),
         ("version: 1\nprojects:\n  down:\n    upstreams: ['up@../x']\n",
          "meshkit.yml: projects.down.upstreams: env name '../x' is not allowed: use letters, digits, '_' and '-' "
          "(for example prod, staging, dev)"),
         ("version: 1\nprojects:\n  down:\n    upstreams: [7]\n",
-         "meshkit.yml: projects.down.upstreams: 7 is not NAME or NAME@ENV"),
+         "meshkit.yml: projects.down.upstreams: 7 is not NAME, NAME@ENV or a mapping with upstream: NAME[@ENV] and "
+         "include: [TABLE, ...]"),
+        ("version: 1\nprojects:\n  down:\n    upstreams: [{upstream: up, includes: [a]}]\n",
+         "meshkit.yml: projects.down.upstreams: unknown key 'includes' in an upstream entry: "
+         "expected upstream, include"),
+        ("version: 1\nprojects:\n  down:\n    upstreams: [{include: [a]}]\n",
+         "meshkit.yml: projects.down.upstreams: an upstream entry needs upstream: NAME or NAME@ENV (found None)"),
+        ("version: 1\nprojects:\n  down:\n    upstreams: [{upstream: 'up@../x'}]\n",
+         "meshkit.yml: projects.down.upstreams: env name '../x' is not allowed: use letters, digits, '_' and '-' "
+         "(for example prod, staging, dev)"),
+        ("version: 1\nprojects:\n  down:\n    upstreams: [{upstream: up, include: a}]\n",
+         "meshkit.yml: projects.down.upstreams: include of up must be a list of table names"),
+        ("version: 1\nprojects:\n  down:\n    upstreams: [{upstream: up, include: ['a b']}]\n",
+         "meshkit.yml: projects.down.upstreams: include of up: 'a b' is not a table name: use letters, digits, '_' "
+         "and '$', not starting with a digit (e.g. orders or customers_v2)"),
+        ("version: 1\nprojects:\n  down:\n    upstreams: [{upstream: up, include: [up.orders]}]\n",
+         "meshkit.yml: projects.down.upstreams: include of up: 'up.orders' is not a table name: use letters, "
+         "digits, '_' and '$', not starting with a digit (e.g. orders or customers_v2)"),
+        ("version: 1\nprojects:\n  down:\n    upstreams: [{upstream: up, include: [7]}]\n",
+         "meshkit.yml: projects.down.upstreams: include of up: 7 is not a table name: use letters, digits, '_' "
+         "and '$', not starting with a digit (e.g. orders or customers_v2)"),
         ("version: 1\nprojects:\n  down:\n    upstreams: [up-stream]\n",
          "meshkit.yml: projects.down.upstreams: upstream name 'up-stream' is not allowed: use letters, digits and '_' "
          "(starting with a letter or '_'), as dbt project names do"),
@@ -109,6 +134,34 @@ def test_configured_upstreams_take_the_default_env_unless_given():
         assert str(caught.value) == (
             "no upstreams for elsewhere: pass --upstream NAME[@ENV] or list them in meshkit.yml under "
             "projects.elsewhere.upstreams")
+
+
+def test_upstream_entries_with_include_lists():
+    config = parse_mesh_config(
+        "version: 1\nprojects:\n  down:\n    upstreams:\n      - plain\n"
+        "      - upstream: up@staging\n        include: [orders, customers_v2, orders]\n"
+        "      - {upstream: bare}\n      - {upstream: empty, include: []}\n", PATH)
+    assert config.projects["down"] == ProjectConfig(upstreams=("plain", "up@staging", "bare", "empty"),
+                                                    include={"up": ("orders", "customers_v2")})
+    assert configured_upstreams(config, "down", "prod") == [
+        UpstreamRef("plain", "prod"), UpstreamRef("up", "staging"), UpstreamRef("bare", "prod"),
+        UpstreamRef("empty", "prod")]
+    assert configured_includes(config, "down") == {"up": ("orders", "customers_v2")}
+    assert configured_includes(config, "elsewhere") == {} and configured_includes(None, "down") == {}
+
+
+def test_parse_includes():
+    up, other = UpstreamRef("up", "prod"), UpstreamRef("other", "prod")
+    assert parse_includes(["orders", "up.customers", "orders"], [up]) == {"up": ("orders", "customers")}
+    assert parse_includes(["up.a", "other.b"], [up, other]) == {"up": ("a",), "other": ("b",)}
+    assert parse_includes(["other.b", "a"], [up], [up, other]) == {"up": ("a",)}  # other skipped by --only
+    assert parse_includes([], [up, other]) == {}
+    with pytest.raises(InputError, match=r"^--include 'a' does not say which upstream it is for"):
+        parse_includes(["a"], [up, other])
+    with pytest.raises(InputError, match=r"^--include 'x.a' names upstream 'x', which this sync does not read"):
+        parse_includes(["x.a"], [up], [up, other])
+    with pytest.raises(InputError, match=r"^--include 'a-b': 'a-b' is not a table name"):
+        check_includes(["ok", "a-b"])
 
 
 def test_find_mesh_config(tmp_path: Path):

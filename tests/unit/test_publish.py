@@ -6,6 +6,7 @@ import hashlib
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import msgspec
 import orjson
 import pytest
 
@@ -103,6 +104,7 @@ def test_first_publish_writes_history_latest_and_metadata(tmp_path):
             {"unique_id": "model.shop.orders", "name": "orders", "version": None, "latest_version": None,
              "deprecation_date": None, "relation_name": '"shop"."main"."orders"'},
         ],
+        "since_previous": None,  # the first publish: nothing to count against
     }
     assert result.status == "published"
     assert (result.project, result.env, result.kind, result.sha256) == ("shop", "prod", "contract", digest)
@@ -110,7 +112,7 @@ def test_first_publish_writes_history_latest_and_metadata(tmp_path):
     assert result.history_id == STAMP
     assert result.latest_key == "shop/prod/latest/manifest.json"
     assert result.history_key == f"shop/prod/history/{STAMP}/manifest.json"
-    assert result.public_models == metadata["public_models"]
+    assert msgspec.to_builtins(result.public_models) == metadata["public_models"]
     assert not list((tmp_path / "reg").rglob(".tmp-*"))
 
 
@@ -223,7 +225,7 @@ def test_read_latest_returns_the_contract(tmp_path):
     published = read_latest(registry, "shop", "prod")
     assert (published.project, published.env) == ("shop", "prod")
     assert published.sha256 == result.sha256
-    assert published.metadata["history_id"] == STAMP
+    assert published.metadata.history_id == STAMP
     assert published.manifest.project_name == "shop"
     assert published.manifest.origin == f"{registry.url}/shop/prod/latest/manifest.json"
     assert list(published.manifest.public_models()) == [
@@ -296,7 +298,7 @@ def test_read_latest_metadata_before_and_after(tmp_path):
     assert read_latest_metadata(registry, "shop", "prod") == (None, None)
     publish(_request(_project(tmp_path)), registry)
     metadata, blob = read_latest_metadata(registry, "shop", "prod")
-    assert metadata["history_id"] == STAMP
+    assert metadata.history_id == STAMP
     assert blob.data == registry.get("shop/prod/latest/manifest.json").data
 
 

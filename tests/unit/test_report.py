@@ -6,7 +6,10 @@ from pathlib import Path
 
 import orjson
 
+from support.goldens import Goldens
+
 from meshkit import __version__
+from meshkit.contract.model import PublicModel
 from meshkit.mesh.publish import PublishResult
 from meshkit.report.render import render_publish, render_sync, render_validate
 from meshkit.mesh.sync import SyncOutcome
@@ -58,12 +61,12 @@ def _ok_report() -> ValidateReport:
     )
 
 
-def test_validate_text_golden():
-    assert render_validate(_report(), "text") == (DATA / "expected_validate.txt").read_text(encoding="utf-8")
+def test_validate_text_golden(goldens: Goldens):
+    goldens.check(render_validate(_report(), "text"), "expected_validate.txt")
 
 
-def test_validate_markdown_golden():
-    assert render_validate(_report(), "markdown") == (DATA / "expected_validate.md").read_text(encoding="utf-8")
+def test_validate_markdown_golden(goldens: Goldens):
+    goldens.check(render_validate(_report(), "markdown"), "expected_validate.md")
 
 
 def test_validate_text_ok():
@@ -181,8 +184,8 @@ def _publish_result(status: str = "published") -> PublishResult:
         history_id="20250102T030405.678901Z", latest_key="shop/prod/latest/manifest.json",
         history_key="shop/prod/history/20250102T030405.678901Z/manifest.json" if status == "published" else None,
         public_models=[
-            {"unique_id": "model.shop.customers.v1", "name": "customers", "version": "1"},
-            {"unique_id": "model.shop.orders", "name": "orders", "version": None},
+            PublicModel(unique_id="model.shop.customers.v1", name="customers", version="1"),
+            PublicModel(unique_id="model.shop.orders", name="orders"),
         ],
     )
 
@@ -210,21 +213,31 @@ def test_publish_json():
 
 def test_sync_text_and_json():
     outcomes = [
-        SyncOutcome("shop", "prod", "/d/models/_mesh_shop.yml", "written", SHA, 4),
-        SyncOutcome("billing", "dev", "/d/models/_mesh_billing.yml", "stale", SHA, 2),
-        SyncOutcome("crm", "prod", "/d/models/_mesh_crm.yml", "missing", SHA, 1),
-        SyncOutcome("erp", "prod", "/d/models/_mesh_erp.yml", "up-to-date", SHA, 1),
-        SyncOutcome("ads", "prod", "/d/models/_mesh_ads.yml", "unchanged", SHA, 1),
+        SyncOutcome("shop", "prod", "/d/models/_mesh_shop.yml", "written", SHA, 3, published=12, selection="used",
+                    unknown_tables=("gone",), notes=("models/a.sql:3 reads source('shop', 'gone'), which ...",)),
+        SyncOutcome("billing", "dev", "/d/models/_mesh_billing.yml", "stale", SHA, 2, published=2),
+        SyncOutcome("crm", "prod", "/d/models/_mesh_crm.yml", "missing", SHA, 1, published=1),
+        SyncOutcome("erp", "prod", "/d/models/_mesh_erp.yml", "up-to-date", SHA, 1, published=5, selection="used"),
+        SyncOutcome("ads", "prod", "/d/models/_mesh_ads.yml", "unchanged", SHA, 7, published=7,
+                    notes=("every ads table is written: models/b.sql:1 calls source() with ...",)),
     ]
     assert render_sync(outcomes, "text") == (
-        "shop/prod (sha256 e3b0c44298fc): wrote 4 source tables to /d/models/_mesh_shop.yml\n"
+        "shop/prod (sha256 e3b0c44298fc): wrote 3 of 12 source tables (used by the project) to "
+        "/d/models/_mesh_shop.yml\n"
+        "  note: models/a.sql:3 reads source('shop', 'gone'), which ...\n"
         "billing/dev (sha256 e3b0c44298fc): STALE, run `meshkit sync` to regenerate: /d/models/_mesh_billing.yml\n"
         "crm/prod (sha256 e3b0c44298fc): MISSING, run `meshkit sync` to generate: /d/models/_mesh_crm.yml\n"
-        "erp/prod (sha256 e3b0c44298fc): up to date: /d/models/_mesh_erp.yml\n"
-        "ads/prod (sha256 e3b0c44298fc): already current: /d/models/_mesh_ads.yml\n"
+        "erp/prod (sha256 e3b0c44298fc): up to date (1 of 5 tables, used by the project): /d/models/_mesh_erp.yml\n"
+        "ads/prod (sha256 e3b0c44298fc): already current (7 of 7 tables, all): /d/models/_mesh_ads.yml\n"
+        "  note: every ads table is written: models/b.sql:1 calls source() with ...\n"
     )
     document = orjson.loads(render_sync(outcomes, "json"))
     assert document["command"] == "sync"
     assert document["ok"] is False
     assert [u["status"] for u in document["upstreams"]] == ["written", "stale", "missing", "up-to-date", "unchanged"]
+    assert document["upstreams"][0] == {
+        "upstream": "shop", "env": "prod", "path": "/d/models/_mesh_shop.yml", "status": "written", "sha256": SHA,
+        "tables": 3, "published": 12, "selection": "used", "unknown_tables": ["gone"],
+        "notes": ["models/a.sql:3 reads source('shop', 'gone'), which ..."],
+    }
     assert orjson.loads(render_sync(outcomes[3:], "json"))["ok"] is True

@@ -1,0 +1,354 @@
+"""The part of a dbt manifest that meshkit reads, as types: decoded straight from JSON bytes.
+
+A 20,000-model manifest is about 180 MB. Decoding it into these Structs (unknown fields are
+skipped by the decoder, never materialised) keeps time and memory near a bare schema decode,
+and a wrong-typed field fails at the boundary with its JSON path instead of deep in a diff.
+Field order is the order the contract writes, so the contract's bytes stay what they were.
+
+The rules about these types live here, once: how a relation is rendered, how a version is
+compared, and when a version counts as deprecated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Union
+
+import msgspec
+
+from meshkit.contract.words import model_label
+
+# dbt writes a model version as an int, a float or a string; it compares them as strings.
+VersionValue = Union[int, float, str, None]
+
+
+def version_str(value: object) -> str | None:
+    """The one spelling of a version: `2`, `2.0` and `"2"` are all version "2"."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def deprecation_day(value: str | None) -> date | None:
+    """The day a version is deprecated from; dbt stores a timestamp, people (and this rule) use the day."""
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        return None
+
+
+def is_deprecated(deprecation_date: str | None, today: date) -> bool:
+    """Deprecated from the start of its deprecation day (UTC), on the day itself included.
+
+    dbt warns once `deprecation_date < now`; a date without a time is midnight, so on day D
+    dbt already calls the version deprecated. check, validate and the catalog all ask here.
+    """
+    day = deprecation_day(deprecation_date)
+    return day is not None and day <= today
+
+
+def is_public(resource_type: str, access: str | None) -> bool:
+    """What other projects may read: a model whose access (node-level, else config) is public."""
+    return resource_type == "model" and access == "public"
+
+
+@dataclass(frozen=True)
+class Relation:
+    """Where a model's table lives; `identifier` is the alias, or the name when there is none."""
+
+    database: str | None
+    schema: str | None
+    identifier: str | None
+
+    def __str__(self) -> str:
+        return ".".join(str(part) for part in (self.database, self.schema, self.identifier))
+
+
+class _Strict(msgspec.Struct, kw_only=True, gc=False):
+    """Base of the decoded types: keyword-only, and untracked by the GC (no cycles, many instances)."""
+
+
+class Constraint(_Strict, kw_only=True):
+    type: str
+    name: str | None = None
+    expression: str | None = None
+    warn_unenforced: bool = True
+    warn_unsupported: bool = True
+    to: str | None = None
+    to_columns: list[str] = []
+    columns: list[str] | msgspec.UnsetType = msgspec.UNSET  # model-level constraints only
+
+    @property
+    def columns_named(self) -> list[str]:
+        return self.columns or []
+
+    @property
+    def key(self) -> tuple[Any, ...]:
+        """What makes two constraints the same one (the warn flags do not)."""
+        return (self.type, self.name, self.expression, tuple(self.columns_named), self.to, tuple(self.to_columns))
+
+    def describe(self) -> str:
+        text = self.type + (f" ({self.expression})" if self.expression else "")
+        return text + (f" on {', '.join(self.columns_named)}" if self.columns_named else "")
+
+
+class Column(_Strict, kw_only=True):
+    name: str
+    description: str | None = ""
+    data_type: str | None = None
+    constraints: list[Constraint] = []
+    meta: dict[str, Any] = {}
+    tags: list[str] = []
+    quote: bool | None = None
+
+
+class ModelContract(_Strict, kw_only=True):
+    enforced: bool = False
+    alias_types: bool = True
+    checksum: str | None | msgspec.UnsetType = msgspec.UNSET  # the node's has one, the config's not
+
+
+class NodeConfig(_Strict, kw_only=True):
+    enabled: bool = True
+    materialized: str | None = None
+    access: str | None = None
+    group: str | None = None
+    contract: ModelContract | None = None
+    tags: list[str] | str = []
+    meta: dict[str, Any] = {}
+    database: str | None = None
+    schema: str | None = None
+    alias: str | None = None
+
+
+class RefArgs(_Strict, kw_only=True):
+    """A `ref()` as the manifest records it, so a check can tell pinned refs from unpinned ones."""
+
+    name: str
+    package: str | None = None
+    version: VersionValue = None
+
+
+class ContractNode(_Strict, kw_only=True):
+    """A public model as the contract publishes it: no SQL, no dependencies, no file paths."""
+
+    name: str
+    resource_type: str
+    package_name: str = ""
+    unique_id: str
+    fqn: list[str] = []
+    database: str | None = None
+    schema: str | None = None
+    alias: str | None = None
+    relation_name: str | None = None
+    version: VersionValue = None
+    latest_version: VersionValue = None
+    deprecation_date: str | None = None
+    access: str | None = None
+    group: str | None = None
+    contract: ModelContract | None = None
+    constraints: list[Constraint] = []
+    primary_key: list[str] = []
+    description: str | None = ""
+    meta: dict[str, Any] = {}
+    tags: list[str] = []
+    config: NodeConfig | None = None
+    columns: dict[str, Column] = {}
+
+
+class Node(ContractNode, kw_only=True):
+    """Any manifest node (model, test, seed...): the contract's fields, plus where it is defined and what it refs."""
+
+    patch_path: str | None = None
+    original_file_path: str | None = None
+    path: str | None = None
+    refs: list[RefArgs] = []
+
+    @property
+    def settings(self) -> NodeConfig:
+        return self.config or _NO_CONFIG
+
+    @property
+    def access_level(self) -> str | None:
+        return self.access or self.settings.access
+
+    @property
+    def is_public_model(self) -> bool:
+        return is_public(self.resource_type, self.access_level)
+
+    @property
+    def enforced(self) -> bool:
+        """dbt applies constraints (and compares contracts) only while the contract is enforced."""
+        contract = self.contract or self.settings.contract
+        return bool(contract and contract.enforced)
+
+    @property
+    def materialized(self) -> str | None:
+        return self.settings.materialized
+
+    @property
+    def relation(self) -> Relation:
+        return Relation(self.database, self.schema, self.alias or self.name)
+
+    @property
+    def version_key(self) -> str | None:
+        return version_str(self.version)
+
+    @property
+    def latest_key(self) -> str | None:
+        return version_str(self.latest_version)
+
+    @property
+    def is_latest(self) -> bool:
+        """An unversioned model, or the version an unpinned ref resolves to."""
+        return self.version_key is None or self.version_key == self.latest_key
+
+    @property
+    def label(self) -> str:
+        """How people name a model version: `orders` or `orders v2`."""
+        return model_label(self.name, self.version_key)
+
+    @property
+    def file(self) -> str | None:
+        """The yml (or sql) path that defines the model, for annotations."""
+        if self.patch_path:
+            return self.patch_path.split("://", 1)[-1]
+        return self.original_file_path
+
+    @property
+    def injected(self) -> bool:
+        """A node dbt-loom injected from another project has no file of its own."""
+        return not self.original_file_path and not self.path
+
+
+_NO_CONFIG = NodeConfig()
+
+
+class SourceConfig(_Strict, kw_only=True):
+    meta: dict[str, Any] = {}
+
+
+class SourceNode(_Strict, kw_only=True):
+    """A downstream's source table; meshkit's generated ones carry `meta.meshkit`."""
+
+    name: str
+    unique_id: str
+    source_name: str = ""
+    database: str | None = None
+    schema: str | None = None
+    identifier: str | None = None
+    relation_name: str | None = None
+    meta: dict[str, Any] = {}
+    source_meta: dict[str, Any] = {}
+    config: SourceConfig | None = None
+    columns: dict[str, Column] = {}
+    original_file_path: str | None = None
+
+    @property
+    def relation(self) -> Relation:
+        return Relation(self.database, self.schema, self.identifier or self.name)
+
+    @property
+    def meshkit_meta(self) -> dict[str, Any]:
+        """The table's `meta.meshkit` over the source-level one (upstream, env).
+
+        dbt merges source and table meta shallowly, so in `meta` the table's `meshkit` block
+        hides the source's; the source-level block (with env) survives only in `source_meta`.
+        """
+        merged: dict[str, Any] = {}
+        config_meta = self.config.meta if self.config else {}
+        for container in (self.source_meta, config_meta, self.meta):
+            block = container.get("meshkit")
+            if isinstance(block, dict):
+                merged.update(block)
+        return merged
+
+
+class Group(_Strict, kw_only=True):
+    name: str
+    unique_id: str
+    owner: dict[str, Any] = {}
+    description: str | None | msgspec.UnsetType = msgspec.UNSET  # dbt writes it from 1.9
+    package_name: str = ""
+    resource_type: str = "group"
+
+
+class ContractMetadata(_Strict, kw_only=True):
+    dbt_schema_version: str = ""
+    project_name: str | None = None
+    project_id: str | None = None
+    adapter_type: str | None = None
+
+
+class ManifestMetadata(ContractMetadata, kw_only=True):
+    dbt_version: str = ""
+
+
+class NodeAccess(_Strict, kw_only=True):
+    """Just enough of a node to tell whether it is a public model: read for every model, so kept small."""
+
+    resource_type: str
+    access: str | None = None
+    config: AccessConfig | None = None
+
+    @property
+    def is_public_model(self) -> bool:
+        return is_public(self.resource_type, self.access or (self.config.access if self.config else None))
+
+
+class AccessConfig(_Strict, kw_only=True):
+    access: str | None = None
+
+
+class ManifestDoc(_Strict, kw_only=True):
+    """A dbt manifest (or a meshkit contract, which has the same shape): nodes stay raw JSON until read."""
+
+    metadata: ManifestMetadata
+    nodes: dict[str, msgspec.Raw]
+    sources: dict[str, msgspec.Raw] = {}
+    groups: dict[str, Group] = {}
+    parent_map: msgspec.Raw = msgspec.Raw(b"{}")
+
+
+class PublicModel(_Strict, kw_only=True):
+    """What a consumer needs to know about one published model version (kept in the publish metadata)."""
+
+    unique_id: str
+    name: str
+    version: str | None = None
+    latest_version: str | None = None
+    deprecation_date: str | None = None
+    relation_name: str | None = None
+
+
+class ChangeCounts(_Strict, kw_only=True):
+    """How a publish differed from the one before it, so history needs no old manifest to describe it."""
+
+    changes: int
+    breaking: int
+
+
+class PublishMetadata(_Strict, kw_only=True):
+    """`metadata.json` beside every published manifest: small, so readers decide before fetching the manifest.
+
+    Only `sha256` is required: entries written by older meshkit versions lack the newer fields.
+    """
+
+    meshkit_version: str | None = None
+    project: str | None = None
+    env: str | None = None
+    kind: str = "contract"
+    sha256: str
+    size: int | None = None
+    published_at: str | None = None
+    history_id: str | None = None
+    git_commit: str | None = None
+    dbt_version: str | None = None
+    dbt_schema_version: str | None = None
+    public_models: list[PublicModel] = []
+    since_previous: ChangeCounts | None | msgspec.UnsetType = msgspec.UNSET  # None: first publish
