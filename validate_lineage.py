@@ -23,7 +23,16 @@ add_registry_flags(parser, default_registry_path="registry")
 parser.add_argument("--format", choices=("text", "json", "markdown"), default="text")
 args = parser.parse_args()
 target = ["--all"] if args.all else ["--project", args.project] if args.project else ["--manifest", args.manifest]
-sys.exit(main([
-    "validate", "--root", str(ROOT), *target, "--format", args.format,
-    *registry_args(args, ROOT, local_by_default=True),
-]))
+sys.exit(
+    main(
+        [
+            "validate",
+            "--root",
+            str(ROOT),
+            *target,
+            "--format",
+            args.format,
+            *registry_args(args, ROOT, local_by_default=True),
+        ]
+    )
+)

@@ -20,8 +20,17 @@ parser.add_argument("--project", default="dbt_up", help="project name (default: 
 parser.add_argument("--force", action="store_true", help="republish even if the contract is unchanged")
 parser.add_argument("--full", action="store_true", help="publish the unstripped manifest")
 args = parser.parse_args()
-sys.exit(main([
-    "publish", "--project-dir", str(HERE), "--project", args.project,
-    *registry_args(args, HERE, local_by_default=False),
-    *(["--force"] if args.force else []), *(["--full"] if args.full else []),
-]))
+sys.exit(
+    main(
+        [
+            "publish",
+            "--project-dir",
+            str(HERE),
+            "--project",
+            args.project,
+            *registry_args(args, HERE, local_by_default=False),
+            *(["--force"] if args.force else []),
+            *(["--full"] if args.full else []),
+        ]
+    )
+)

@@ -32,8 +32,13 @@ def _build(dest: Path) -> dict[str, object]:
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--update", "--update-goldens", action="store_true", dest="update_goldens",
-                     help="rewrite the golden files (tests/data/...) from the current output instead of comparing")
+    parser.addoption(
+        "--update",
+        "--update-goldens",
+        action="store_true",
+        dest="update_goldens",
+        help="rewrite the golden files (tests/data/...) from the current output instead of comparing",
+    )
 
 
 @pytest.fixture
@@ -79,4 +84,3 @@ def mesh(built_mesh: Path, tmp_path: Path) -> Path:
 def repo_copy(tmp_path: Path) -> Path:
     """A fresh, unbuilt copy of the repository."""
     return copy_repo(tmp_path / "repo")
-

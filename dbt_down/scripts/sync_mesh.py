@@ -20,7 +20,15 @@ parser.add_argument("--upstream", action="append", help="upstream project (defau
 parser.add_argument("--check", action="store_true", help="exit 1 if the generated file is stale; write nothing")
 args = parser.parse_args()
 upstreams = [arg for name in (args.upstream or ["dbt_up"]) for arg in ("--upstream", name)]
-sys.exit(main([
-    "sync", "--project-dir", str(PROJECT), *upstreams,
-    *registry_args(args, PROJECT, local_by_default=False), *(["--check"] if args.check else []),
-]))
+sys.exit(
+    main(
+        [
+            "sync",
+            "--project-dir",
+            str(PROJECT),
+            *upstreams,
+            *registry_args(args, PROJECT, local_by_default=False),
+            *(["--check"] if args.check else []),
+        ]
+    )
+)

@@ -14,7 +14,7 @@ import importlib
 import os
 import sys
 import traceback
-from typing import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from meshkit import __version__
 from meshkit.cli.common import COMMANDS
@@ -38,8 +38,8 @@ def build_parser(load: Iterable[str] | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="meshkit",
         description="dbt Mesh for dbt-core: publish public contracts, sync sources, validate lineage, "
-                    "check for breaking changes, catalog the mesh, notify consumers, comment on PRs, "
-                    "propose contract bumps and set a repository up (init).",
+        "check for breaking changes, catalog the mesh, notify consumers, comment on PRs, "
+        "propose contract bumps and set a repository up (init).",
         epilog=EXIT_CODES_HELP,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -77,8 +77,10 @@ def main(argv: Sequence[str] | None = None, *, environ: Mapping[str, str] | None
         return 130
     except BrokenPipeError:
         return EXIT_INPUT
-    except Exception:  # noqa: BLE001 - the one place a bug becomes exit 3 with a traceback
+    except Exception:
         traceback.print_exc()
-        print(f"meshkit {args.command}: internal error (exit {EXIT_BUG}); please report it with the traceback above",
-              file=sys.stderr)
+        print(
+            f"meshkit {args.command}: internal error (exit {EXIT_BUG}); please report it with the traceback above",
+            file=sys.stderr,
+        )
         return EXIT_BUG

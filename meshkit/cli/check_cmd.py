@@ -6,8 +6,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from meshkit.mesh.check import check
-from meshkit.report.check import check_markdown, render_check
 from meshkit.cli.common import (
     COMMANDS,
     add_consumer_age_option,
@@ -18,7 +16,9 @@ from meshkit.cli.common import (
     registry_from,
     write_markdown_output,
 )
+from meshkit.mesh.check import check
 from meshkit.mesh.dbt_project import project_name_from
+from meshkit.report.check import check_markdown, render_check
 from meshkit.report.render import FORMATS_REPORT
 
 
@@ -36,8 +36,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     parser.add_argument("--project-dir", type=Path, default=Path("."), help="dbt project folder (default: .)")
     parser.add_argument("--project", help="expected dbt project name (default: from dbt_project.yml)")
-    parser.add_argument("--manifest", type=Path, metavar="PATH",
-                        help="the new build's manifest (default: PROJECT_DIR/target/manifest.json)")
+    parser.add_argument(
+        "--manifest",
+        type=Path,
+        metavar="PATH",
+        help="the new build's manifest (default: PROJECT_DIR/target/manifest.json)",
+    )
     add_registry_options(parser)
     parser.add_argument("--warn-only", action="store_true", help="report breaking changes but exit 0")
     add_consumer_age_option(parser)

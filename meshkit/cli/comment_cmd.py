@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import orjson
 
-from meshkit.github.annotations import escape_data
 from meshkit.cli.common import COMMANDS, add_format_option, target_repository
 from meshkit.errors import EXIT_OK, InputError
+from meshkit.github.annotations import escape_data
 from meshkit.report.markdown import COMMENT_BUDGET, first_line, fit_text, is_comment_marker
 from meshkit.report.render import FORMATS_BASIC, comment_json
 
@@ -39,15 +40,23 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
             "GH_TOKEN, the API from GITHUB_API_URL."
         ),
     )
-    parser.add_argument("--body-file", type=Path, required=True, metavar="FILE",
-                        help="the markdown to post; its first line must be a meshkit marker")
+    parser.add_argument(
+        "--body-file",
+        type=Path,
+        required=True,
+        metavar="FILE",
+        help="the markdown to post; its first line must be a meshkit marker",
+    )
     parser.add_argument("--repository", metavar="OWNER/REPO", help="repository of the PR (default: $GITHUB_REPOSITORY)")
-    parser.add_argument("--pr", type=_positive_int, metavar="N",
-                        help="pull request number (default: from the event at $GITHUB_EVENT_PATH)")
+    parser.add_argument(
+        "--pr",
+        type=_positive_int,
+        metavar="N",
+        help="pull request number (default: from the event at $GITHUB_EVENT_PATH)",
+    )
     add_format_option(parser, FORMATS_BASIC)
     parser.set_defaults(run=run)
     return parser
-
 
 
 def event_pr_number(environ: Mapping[str, str]) -> int:
@@ -75,8 +84,7 @@ def event_pr_number(environ: Mapping[str, str]) -> int:
         if isinstance(number, int) and not isinstance(number, bool) and number > 0:
             return number
     raise InputError(
-        f"no pull request number in the event at {path} (GITHUB_EVENT_PATH): pass --pr N "
-        "or run on a pull_request event"
+        f"no pull request number in the event at {path} (GITHUB_EVENT_PATH): pass --pr N or run on a pull_request event"
     )
 
 
@@ -112,8 +120,10 @@ def run(args: argparse.Namespace) -> int:
 
     where = f"{repository}#{pr}"
     if result.action == "skipped":
-        warning = (f"the token cannot write to {where} (a fork's read-only token?); comment not posted — "
-                   "the report is in the job summary")
+        warning = (
+            f"the token cannot write to {where} (a fork's read-only token?); comment not posted — "
+            "the report is in the job summary"
+        )
         if environ.get("GITHUB_ACTIONS") == "true":
             print(f"::warning::{escape_data('meshkit comment: ' + warning)}", file=sys.stderr)
         else:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Callable, Mapping
 
+from meshkit.contract.names import check_repository
 from meshkit.errors import InputError
 from meshkit.files import write_atomically
-from meshkit.contract.names import check_repository
 from meshkit.registry import REGISTRY_ENV, Registry, open_registry
 
 
@@ -25,12 +25,18 @@ class Command:
 COMMANDS: dict[str, Command] = {
     "publish": Command("meshkit.cli.publish_cmd", "publish a project's public contract to the registry"),
     "sync": Command("meshkit.cli.sync_cmd", "generate dbt sources for upstream public models"),
-    "validate": Command("meshkit.cli.validate_cmd", "check that cross-project dependencies resolve to public contracts"),
-    "check": Command("meshkit.cli.check_cmd", "find breaking changes to a project's public contract, and the consumers they break"),
+    "validate": Command(
+        "meshkit.cli.validate_cmd", "check that cross-project dependencies resolve to public contracts"
+    ),
+    "check": Command(
+        "meshkit.cli.check_cmd", "find breaking changes to a project's public contract, and the consumers they break"
+    ),
     "catalog": Command("meshkit.cli.catalog_cmd", "write the whole mesh as one self-contained HTML page"),
     "dispatch": Command("meshkit.cli.dispatch_cmd", "notify consumer repositories of a publish (repository_dispatch)"),
     "comment": Command("meshkit.cli.comment_cmd", "create or update the PR comment of a markdown report"),
-    "bump-pr": Command("meshkit.cli.bump_pr_cmd", "open or update the contract-bump pull request for regenerated mesh sources"),
+    "bump-pr": Command(
+        "meshkit.cli.bump_pr_cmd", "open or update the contract-bump pull request for regenerated mesh sources"
+    ),
     "init": Command("meshkit.cli.init_cmd", "write a repository's meshkit.yml and its caller workflow"),
 }
 
@@ -47,7 +53,9 @@ def add_registry_options(parser: argparse.ArgumentParser, *, with_env: bool = Tr
         help="S3-compatible endpoint (default: AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL, else AWS)",
     )
     if with_env:
-        parser.add_argument("--env", default="prod", help="registry environment, e.g. prod, staging, dev (default: prod)")
+        parser.add_argument(
+            "--env", default="prod", help="registry environment, e.g. prod, staging, dev (default: prod)"
+        )
 
 
 def add_format_option(parser: argparse.ArgumentParser, choices: tuple[str, ...]) -> None:
@@ -55,13 +63,22 @@ def add_format_option(parser: argparse.ArgumentParser, choices: tuple[str, ...])
 
 
 def add_consumer_age_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--consumer-max-age-days", type=int, default=30, metavar="N",
-                        help="flag consumer records not refreshed within N days as stale (default: 30)")
+    parser.add_argument(
+        "--consumer-max-age-days",
+        type=int,
+        default=30,
+        metavar="N",
+        help="flag consumer records not refreshed within N days as stale (default: 30)",
+    )
 
 
 def add_markdown_output_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--markdown-output", type=Path, metavar="PATH",
-                        help="also write the markdown report (the PR comment) to PATH, whatever --format is")
+    parser.add_argument(
+        "--markdown-output",
+        type=Path,
+        metavar="PATH",
+        help="also write the markdown report (the PR comment) to PATH, whatever --format is",
+    )
 
 
 def write_markdown_output(path: Path | None, render_markdown: Callable[[], str]) -> None:

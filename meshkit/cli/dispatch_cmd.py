@@ -14,10 +14,10 @@ from typing import Any
 import orjson
 
 from meshkit.cli.common import COMMANDS, add_format_option, add_registry_options, registry_from
-from meshkit.github.dispatch import DEFAULT_EVENT_TYPE, check_event_type, dispatch_payload, send_dispatch
-from meshkit.errors import EXIT_INPUT, EXIT_OK, GitHubError, InputError
-from meshkit.mesh.config import consumer_repositories, find_mesh_config
 from meshkit.contract.names import check_env, check_project, check_repository, unique_repositories
+from meshkit.errors import EXIT_INPUT, EXIT_OK, GitHubError, InputError
+from meshkit.github.dispatch import DEFAULT_EVENT_TYPE, check_event_type, dispatch_payload, send_dispatch
+from meshkit.mesh.config import consumer_repositories, find_mesh_config
 from meshkit.registry.published import read_latest
 from meshkit.report.render import FORMATS_BASIC, dispatch_json
 
@@ -36,21 +36,35 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     parser.add_argument("--project", required=True, help="the published project whose consumers to notify")
     add_registry_options(parser)
-    parser.add_argument("--repository", action="append", default=[], metavar="OWNER/REPO",
-                        help="a repository to notify; repeatable; added to the consumers in the config file")
-    parser.add_argument("--config", type=Path, metavar="PATH",
-                        help="mesh config file (default: meshkit.yml in the current directory, if there is one)")
-    parser.add_argument("--event-type", default=DEFAULT_EVENT_TYPE,
-                        help=f"repository_dispatch event type (default: {DEFAULT_EVENT_TYPE})")
-    parser.add_argument("--dry-run", action="store_true",
-                        help="print what would be sent; send nothing (no token needed)")
-    parser.add_argument("--allow-no-consumers", action="store_true",
-                        help="exit 0 with a notice when no consumer is listed (a project not consumed yet); "
-                             "default: that is an error")
+    parser.add_argument(
+        "--repository",
+        action="append",
+        default=[],
+        metavar="OWNER/REPO",
+        help="a repository to notify; repeatable; added to the consumers in the config file",
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        metavar="PATH",
+        help="mesh config file (default: meshkit.yml in the current directory, if there is one)",
+    )
+    parser.add_argument(
+        "--event-type",
+        default=DEFAULT_EVENT_TYPE,
+        help=f"repository_dispatch event type (default: {DEFAULT_EVENT_TYPE})",
+    )
+    parser.add_argument(
+        "--dry-run", action="store_true", help="print what would be sent; send nothing (no token needed)"
+    )
+    parser.add_argument(
+        "--allow-no-consumers",
+        action="store_true",
+        help="exit 0 with a notice when no consumer is listed (a project not consumed yet); default: that is an error",
+    )
     add_format_option(parser, FORMATS_BASIC)
     parser.set_defaults(run=run)
     return parser
-
 
 
 def targets(args: argparse.Namespace, project: str) -> list[str]:
@@ -97,14 +111,18 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(dispatch_json(event_type, payload, outcomes))
     else:
         what = f"{event_type} for {project}/{env} (sha256 {published.sha256[:12]})"
-        lines = [f"{'would dispatch' if o['status'] == 'dry-run' else 'dispatched'} {what} to {o['repository']}"
-                 for o in outcomes if o["status"] != "failed"]
+        lines = [
+            f"{'would dispatch' if o['status'] == 'dry-run' else 'dispatched'} {what} to {o['repository']}"
+            for o in outcomes
+            if o["status"] != "failed"
+        ]
         if client is None:
             lines.append("client_payload: " + orjson.dumps(payload, option=orjson.OPT_SORT_KEYS).decode())
         if lines:
             sys.stdout.write("\n".join(lines) + "\n")
     failed = [o for o in outcomes if o["status"] == "failed"]
     for outcome in failed:
-        print(f"meshkit dispatch: error: not dispatched to {outcome['repository']}: {outcome['error']}",
-              file=sys.stderr)
+        print(
+            f"meshkit dispatch: error: not dispatched to {outcome['repository']}: {outcome['error']}", file=sys.stderr
+        )
     return EXIT_INPUT if failed else EXIT_OK

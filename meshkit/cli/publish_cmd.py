@@ -8,12 +8,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from meshkit.cli.common import COMMANDS, add_format_option, add_registry_options, recording_repository, registry_from
-from meshkit.mesh.dbt_project import project_name_from
 from meshkit.contract.dates import utc_today
-from meshkit.errors import EXIT_OK, InputError
-from meshkit.github.gitinfo import current_commit
 from meshkit.contract.manifest import load_manifest, require_project
 from meshkit.contract.names import check_env
+from meshkit.errors import EXIT_OK, InputError
+from meshkit.github.gitinfo import current_commit
+from meshkit.mesh.dbt_project import project_name_from
 from meshkit.mesh.publish import PublishRequest, publish
 from meshkit.report.render import FORMATS_BASIC, PUBLISH_SCHEMA, render_publish, to_json
 
@@ -33,9 +33,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     add_registry_options(parser)
     parser.add_argument("--force", action="store_true", help="add a history entry even if the contract is unchanged")
     parser.add_argument("--full", action="store_true", help="publish the unstripped manifest (with SQL) instead")
-    parser.add_argument("--consumer", action="store_true",
-                        help="publish this downstream's consumer records ({upstream}/{env}/consumers/{project}.json) "
-                             "instead of a contract: what it reads from each upstream, via what, from which models")
+    parser.add_argument(
+        "--consumer",
+        action="store_true",
+        help="publish this downstream's consumer records ({upstream}/{env}/consumers/{project}.json) "
+        "instead of a contract: what it reads from each upstream, via what, from which models",
+    )
     parser.add_argument("--git-commit", help="commit to record (default: $GITHUB_SHA or git rev-parse HEAD)")
     add_format_option(parser, FORMATS_BASIC)
     parser.set_defaults(run=run)
@@ -66,18 +69,31 @@ def _run_consumer(args: argparse.Namespace) -> int:
     project = args.project or project_name_from(project_dir)
     env = check_env(args.env)
     registry = registry_from(args)
-    manifest = load_manifest(project_dir / "target" / "manifest.json",
-                             build_hint=f"run `dbt build` (or `dbt parse`) in {project_dir} first")
+    manifest = load_manifest(
+        project_dir / "target" / "manifest.json", build_hint=f"run `dbt build` (or `dbt parse`) in {project_dir} first"
+    )
     require_project(manifest, project)
     from meshkit.mesh.consumers import Recording, validate_and_record  # only consumers pay for validation
 
-    recording = Recording(datetime.now(timezone.utc), args.git_commit or current_commit(project_dir),
-                          recording_repository(args.environ))
+    recording = Recording(
+        datetime.now(timezone.utc), args.git_commit or current_commit(project_dir), recording_repository(args.environ)
+    )
     report, keys = validate_and_record(registry, [manifest], env=env, today=utc_today(), recording=recording)
     uses = sum(1 for dep in report.projects[0].dependencies if dep.contract_id)
     if args.format == "json":
-        sys.stdout.write(to_json("publish", {"schema": PUBLISH_SCHEMA, "consumer": project, "env": env,
-                                             "registry": registry.url, "keys": keys, "uses": uses}))
+        sys.stdout.write(
+            to_json(
+                "publish",
+                {
+                    "schema": PUBLISH_SCHEMA,
+                    "consumer": project,
+                    "env": env,
+                    "registry": registry.url,
+                    "keys": keys,
+                    "uses": uses,
+                },
+            )
+        )
     else:
         lines = [f"recorded {project} as a consumer in {registry.url}/{key}" for key in keys]
         sys.stdout.write("\n".join(lines or [f"{project} reads no public model of any upstream in {env}"]) + "\n")

@@ -39,29 +39,53 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
             "meshkit.yml lists under projects.<project>.upstreams."
         ),
     )
-    parser.add_argument("--project-dir", type=Path, default=Path("."),
-                        help="downstream dbt project folder (default: .)")
     parser.add_argument(
-        "--upstream", action="append", default=[], metavar="NAME[@ENV]",
-        help="upstream project to sync; repeatable; @ENV overrides --env for that upstream "
-             "(default: the upstreams meshkit.yml lists for this project)",
+        "--project-dir", type=Path, default=Path("."), help="downstream dbt project folder (default: .)"
     )
-    parser.add_argument("--config", type=Path, metavar="PATH",
-                        help="mesh config file (default: meshkit.yml in the current directory, if there is one)")
-    parser.add_argument("--only", metavar="NAME@ENV",
-                        help="sync only this upstream, and only if it is one of this project's upstreams at that env; "
-                             "otherwise do nothing and exit 0 (what a repository_dispatch from that upstream runs)")
+    parser.add_argument(
+        "--upstream",
+        action="append",
+        default=[],
+        metavar="NAME[@ENV]",
+        help="upstream project to sync; repeatable; @ENV overrides --env for that upstream "
+        "(default: the upstreams meshkit.yml lists for this project)",
+    )
+    parser.add_argument(
+        "--config",
+        type=Path,
+        metavar="PATH",
+        help="mesh config file (default: meshkit.yml in the current directory, if there is one)",
+    )
+    parser.add_argument(
+        "--only",
+        metavar="NAME@ENV",
+        help="sync only this upstream, and only if it is one of this project's upstreams at that env; "
+        "otherwise do nothing and exit 0 (what a repository_dispatch from that upstream runs)",
+    )
     add_registry_options(parser)
-    parser.add_argument("--check", action="store_true",
-                        help="write nothing; exit 1 if a generated file is missing or stale (the CI guard)")
-    parser.add_argument("--models-dir", default="models",
-                        help="folder inside the project for the files (default: models)")
-    parser.add_argument("--include", action="append", default=[], metavar="[UPSTREAM.]TABLE",
-                        help="also write this source table, e.g. one the project reads in a way sync cannot see; "
-                             "repeatable; UPSTREAM. may be left out when one upstream is synced (added to the "
-                             "include lists in meshkit.yml)")
-    parser.add_argument("--all", dest="every", action="store_true",
-                        help="write every table of the contract, not only those the project reads")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 if a generated file is missing or stale (the CI guard)",
+    )
+    parser.add_argument(
+        "--models-dir", default="models", help="folder inside the project for the files (default: models)"
+    )
+    parser.add_argument(
+        "--include",
+        action="append",
+        default=[],
+        metavar="[UPSTREAM.]TABLE",
+        help="also write this source table, e.g. one the project reads in a way sync cannot see; "
+        "repeatable; UPSTREAM. may be left out when one upstream is synced (added to the "
+        "include lists in meshkit.yml)",
+    )
+    parser.add_argument(
+        "--all",
+        dest="every",
+        action="store_true",
+        help="write every table of the contract, not only those the project reads",
+    )
     add_format_option(parser, FORMATS_BASIC)
     parser.set_defaults(run=run)
     return parser
@@ -81,8 +105,9 @@ def run(args: argparse.Namespace) -> int:
         wanted = UpstreamRef.parse(args.only, args.env)
         if wanted not in upstreams:
             reads = ", ".join(f"{u.project}@{u.env}" for u in upstreams)
-            note = (f"{wanted.project}@{wanted.env} is not an upstream of this project (it reads {reads}): "
-                    "nothing to sync")
+            note = (
+                f"{wanted.project}@{wanted.env} is not an upstream of this project (it reads {reads}): nothing to sync"
+            )
             sys.stdout.write(render_sync([], args.format, note=note))
             return EXIT_OK
         upstreams = [wanted]
@@ -90,7 +115,14 @@ def run(args: argparse.Namespace) -> int:
     include = {name: tables for name, tables in configured.items() if name in {u.project for u in upstreams}}
     for name, tables in parse_includes(args.include, upstreams, everyone).items():
         include[name] = tuple(dict.fromkeys(include.get(name, ()) + tables))
-    outcomes = sync(args.project_dir, upstreams, registry_from(args), check=args.check, models_dir=args.models_dir,
-                    include=include, every=args.every)
+    outcomes = sync(
+        args.project_dir,
+        upstreams,
+        registry_from(args),
+        check=args.check,
+        models_dir=args.models_dir,
+        include=include,
+        every=args.every,
+    )
     sys.stdout.write(render_sync(outcomes, args.format))
     return EXIT_FINDINGS if any(o.is_finding for o in outcomes) else EXIT_OK

@@ -10,20 +10,20 @@ from pathlib import Path
 from meshkit.cli.common import (
     COMMANDS,
     add_format_option,
-    recording_repository,
     add_markdown_output_option,
     add_registry_options,
     iso_date,
+    recording_repository,
     registry_from,
     write_markdown_output,
 )
-from meshkit.mesh.consumers import Recording, validate_and_record
 from meshkit.contract.dates import utc_today
+from meshkit.contract.names import check_env
 from meshkit.errors import InputError
 from meshkit.github.gitinfo import current_commit
-from meshkit.contract.names import check_env
-from meshkit.report.render import FORMATS_REPORT, render_validate, validate_markdown
+from meshkit.mesh.consumers import Recording, validate_and_record
 from meshkit.mesh.validate import load_targets
+from meshkit.report.render import FORMATS_REPORT, render_validate, validate_markdown
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
@@ -39,18 +39,37 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         ),
     )
     which = parser.add_argument_group("what to validate (at least one)")
-    which.add_argument("--all", action="store_true", dest="all_projects",
-                       help="every dbt project directly under --root that has target/manifest.json")
-    which.add_argument("--project", action="append", default=[], metavar="NAME",
-                       help="the project in --root/NAME (repeatable)")
-    which.add_argument("--manifest", action="append", default=[], type=Path, metavar="PATH",
-                       help="a downstream manifest.json (repeatable)")
+    which.add_argument(
+        "--all",
+        action="store_true",
+        dest="all_projects",
+        help="every dbt project directly under --root that has target/manifest.json",
+    )
+    which.add_argument(
+        "--project", action="append", default=[], metavar="NAME", help="the project in --root/NAME (repeatable)"
+    )
+    which.add_argument(
+        "--manifest",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="PATH",
+        help="a downstream manifest.json (repeatable)",
+    )
     parser.add_argument("--root", type=Path, default=Path("."), help="folder holding the dbt projects (default: .)")
     add_registry_options(parser)
-    parser.add_argument("--deprecation-window-days", type=int, default=30, metavar="N",
-                        help="warn when a consumed version is deprecated within N days (default: 30)")
-    parser.add_argument("--record-consumer", action="store_true",
-                        help="write {upstream}/{env}/consumers/{project}.json for each upstream a project reads")
+    parser.add_argument(
+        "--deprecation-window-days",
+        type=int,
+        default=30,
+        metavar="N",
+        help="warn when a consumed version is deprecated within N days (default: 30)",
+    )
+    parser.add_argument(
+        "--record-consumer",
+        action="store_true",
+        help="write {upstream}/{env}/consumers/{project}.json for each upstream a project reads",
+    )
     parser.add_argument("--git-commit", help="commit to record (default: $GITHUB_SHA or git rev-parse HEAD)")
     parser.add_argument("--today", type=iso_date, help=argparse.SUPPRESS)
     add_format_option(parser, FORMATS_REPORT)
@@ -64,14 +83,23 @@ def run(args: argparse.Namespace) -> int:
         raise InputError("nothing to validate: pass --all, --project NAME or --manifest PATH")
     env = check_env(args.env)
     registry = registry_from(args)
-    manifests, skipped = load_targets(root=args.root, manifest_paths=args.manifest, projects=args.project,
-                                      all_projects=args.all_projects)
+    manifests, skipped = load_targets(
+        root=args.root, manifest_paths=args.manifest, projects=args.project, all_projects=args.all_projects
+    )
     recording = None
     if args.record_consumer:
-        recording = Recording(datetime.now(timezone.utc), args.git_commit or current_commit(args.root),
-                              recording_repository(args.environ))
-    report, keys = validate_and_record(registry, manifests, env=env, today=args.today or utc_today(),
-                                       window_days=args.deprecation_window_days, skipped=skipped, recording=recording)
+        recording = Recording(
+            datetime.now(timezone.utc), args.git_commit or current_commit(args.root), recording_repository(args.environ)
+        )
+    report, keys = validate_and_record(
+        registry,
+        manifests,
+        env=env,
+        today=args.today or utc_today(),
+        window_days=args.deprecation_window_days,
+        skipped=skipped,
+        recording=recording,
+    )
     sys.stdout.write(render_validate(report, args.format))
     write_markdown_output(args.markdown_output, lambda: validate_markdown(report))
     for key in keys:

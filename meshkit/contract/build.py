@@ -13,16 +13,27 @@ from typing import Any
 
 import msgspec
 
-from meshkit.errors import ManifestError
 from meshkit.contract.manifest import Manifest
 from meshkit.contract.model import ContractMetadata, ContractNode, Node, PublicModel
+from meshkit.errors import ManifestError
 
 CONTRACT_FORMAT = "meshkit-contract/1"
 
 # Sections a dbt manifest has and a contract leaves empty (dbt-loom and dbt expect them present).
 _EMPTY_SECTIONS = (
-    "sources", "macros", "docs", "exposures", "metrics", "selectors", "disabled",
-    "parent_map", "child_map", "group_map", "semantic_models", "saved_queries", "unit_tests",
+    "sources",
+    "macros",
+    "docs",
+    "exposures",
+    "metrics",
+    "selectors",
+    "disabled",
+    "parent_map",
+    "child_map",
+    "group_map",
+    "semantic_models",
+    "saved_queries",
+    "unit_tests",
 )
 _CONTRACT_FIELDS = ContractNode.__struct_fields__
 _ENCODER = msgspec.json.Encoder()

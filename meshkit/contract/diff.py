@@ -35,7 +35,7 @@ class Severity(StrEnum):
 
 
 class ChangeCode(StrEnum):
-    """Every kind of change `diff_surfaces` reports; check.schema.json lists the same set (tests/unit/test_schemas.py)."""
+    """Every kind of change `diff_surfaces` reports; check.schema.json lists the same set (test_schemas.py)."""
 
     ACCESS_LOWERED = "access-lowered"
     COLUMN_ADDED = "column-added"
@@ -80,20 +80,32 @@ _ENFORCED_CONSTRAINTS: dict[str, frozenset[str]] = {
 }
 # Spellings of one type across warehouses; applied after dbt's own lower-casing and parameter stripping.
 _TYPE_ALIASES = {
-    "int": "integer", "int4": "integer", "signed": "integer",
-    "int8": "bigint", "long": "bigint",
-    "int2": "smallint", "short": "smallint",
+    "int": "integer",
+    "int4": "integer",
+    "signed": "integer",
+    "int8": "bigint",
+    "long": "bigint",
+    "int2": "smallint",
+    "short": "smallint",
     "int1": "tinyint",
-    "bool": "boolean", "logical": "boolean",
-    "float8": "double", "double precision": "double",
+    "bool": "boolean",
+    "logical": "boolean",
+    "float8": "double",
+    "double precision": "double",
     "float4": "real",
     "numeric": "decimal",
-    "text": "varchar", "string": "varchar", "character varying": "varchar", "char varying": "varchar",
-    "bpchar": "char", "character": "char",
+    "text": "varchar",
+    "string": "varchar",
+    "character varying": "varchar",
+    "char varying": "varchar",
+    "bpchar": "char",
+    "character": "char",
     "timestamp without time zone": "timestamp",
     "timestamptz": "timestamp with time zone",
     "timetz": "time with time zone",
-    "bytea": "blob", "binary": "blob", "varbinary": "blob",
+    "bytea": "blob",
+    "binary": "blob",
+    "varbinary": "blob",
 }
 # Size, precision and scale: `(10)`, `(18, 2)`, `(max)`; struct or enum bodies in parentheses are kept.
 _TYPE_PARAMETERS = re.compile(r"\(\s*(?:-?\d+|max)(?:\s*,\s*-?\d+)*\s*\)")
@@ -160,16 +172,24 @@ def _applies_constraints(node: Node) -> bool:
     return node.enforced and node.materialized in _ENFORCING_MATERIALIZATIONS
 
 
-def _column_changes(old: Node, new: Node, enforced: frozenset[str], file: str | None,
-                    *, owner: str | None = None) -> list[Change]:
+def _column_changes(
+    old: Node, new: Node, enforced: frozenset[str], file: str | None, *, owner: str | None = None
+) -> list[Change]:
     """Column by column; `owner` names the model in messages read on their own (text lines, annotations)."""
     of = f" of {owner}" if owner else ""
     changes: list[Change] = []
 
-    def add(code: ChangeCode, severity: Severity, message: str, column: str,
-            before: str | None = None, after: str | None = None) -> None:
-        changes.append(Change(code, severity, old.name, old.unique_id, message, old.version_key, before, after,
-                              (column,), file))
+    def add(
+        code: ChangeCode,
+        severity: Severity,
+        message: str,
+        column: str,
+        before: str | None = None,
+        after: str | None = None,
+    ) -> None:
+        changes.append(
+            Change(code, severity, old.name, old.unique_id, message, old.version_key, before, after, (column,), file)
+        )
 
     new_columns: dict[str, Column] = {name.lower(): column for name, column in new.columns.items()}
     constraints_matter = _applies_constraints(old)
@@ -183,12 +203,23 @@ def _column_changes(old: Node, new: Node, enforced: frozenset[str], file: str | 
             if before and normalise_type(before) != normalise_type(after):
                 add(C.TYPE_CHANGED, BREAKING, f"column {name}{of} changed type {before} → {after}", name, before, after)
             else:
-                add(C.TYPE_RESPELLED, INFO, f"column {name}{of} type {before} → {after} (same type for dbt)",
-                    name, before, after)
+                add(
+                    C.TYPE_RESPELLED,
+                    INFO,
+                    f"column {name}{of} type {before} → {after} (same type for dbt)",
+                    name,
+                    before,
+                    after,
+                )
         if constraints_matter:
             for gone in _removed_constraints(column.constraints, current.constraints, enforced):
-                add(C.CONSTRAINT_REMOVED, BREAKING,
-                    f"enforced {gone.describe()} constraint on column {name}{of} was removed", name, gone.describe())
+                add(
+                    C.CONSTRAINT_REMOVED,
+                    BREAKING,
+                    f"enforced {gone.describe()} constraint on column {name}{of} was removed",
+                    name,
+                    gone.describe(),
+                )
     old_names = {n.lower() for n in old.columns}
     for name, column in sorted(new.columns.items()):
         if name.lower() not in old_names:
@@ -200,33 +231,52 @@ def _model_changes(old: Node, new: Node, enforced: frozenset[str]) -> list[Chang
     file = new.file
     changes: list[Change] = []
 
-    def add(code: ChangeCode, severity: Severity, message: str, before: str | None = None,
-            after: str | None = None) -> None:
-        changes.append(Change(code, severity, old.name, old.unique_id, message, old.version_key, before, after,
-                              (), file))
+    def add(
+        code: ChangeCode, severity: Severity, message: str, before: str | None = None, after: str | None = None
+    ) -> None:
+        changes.append(
+            Change(code, severity, old.name, old.unique_id, message, old.version_key, before, after, (), file)
+        )
 
     if old.enforced and not new.enforced:
         add(C.CONTRACT_DISABLED, BREAKING, f"{old.label} no longer enforces its contract", "enforced", "not enforced")
     elif not old.enforced and new.enforced:
         add(C.CONTRACT_ENFORCED, INFO, f"{old.label} now enforces its contract", "not enforced", "enforced")
     if old.relation != new.relation:
-        add(C.RELATION_MOVED, BREAKING, f"{old.label} moved from {old.relation} to {new.relation}",
-            str(old.relation), str(new.relation))
+        add(
+            C.RELATION_MOVED,
+            BREAKING,
+            f"{old.label} moved from {old.relation} to {new.relation}",
+            str(old.relation),
+            str(new.relation),
+        )
     old_mat, new_mat = old.materialized, new.materialized
     has_constraints = bool(old.constraints) or any(c.constraints for c in old.columns.values())
     if _applies_constraints(old) and new_mat not in _ENFORCING_MATERIALIZATIONS and has_constraints:
-        add(C.MATERIALIZATION_CHANGED, BREAKING,
+        add(
+            C.MATERIALIZATION_CHANGED,
+            BREAKING,
             f"{old.label} changed from {old_mat} to {new_mat}, which drops its enforced constraints",
-            str(old_mat), str(new_mat))
+            str(old_mat),
+            str(new_mat),
+        )
     if _applies_constraints(old):
         for gone in _removed_constraints(old.constraints, new.constraints, enforced):
-            add(C.CONSTRAINT_REMOVED, BREAKING,
-                f"enforced model constraint {gone.describe()} of {old.label} was removed", gone.describe())
+            add(
+                C.CONSTRAINT_REMOVED,
+                BREAKING,
+                f"enforced model constraint {gone.describe()} of {old.label} was removed",
+                gone.describe(),
+            )
     if old.deprecation_date != new.deprecation_date:
         if new.deprecation_date:
-            add(C.DEPRECATION_CHANGED if old.deprecation_date else C.DEPRECATION_ADDED, WARNING,
+            add(
+                C.DEPRECATION_CHANGED if old.deprecation_date else C.DEPRECATION_ADDED,
+                WARNING,
                 f"{new.label} is deprecated from {_day(new.deprecation_date)}: consumers should migrate",
-                _day(old.deprecation_date), _day(new.deprecation_date))
+                _day(old.deprecation_date),
+                _day(new.deprecation_date),
+            )
         else:
             add(C.DEPRECATION_REMOVED, INFO, f"{new.label} is no longer deprecated", _day(old.deprecation_date))
     if (old.description or None) != (new.description or None):
@@ -248,30 +298,80 @@ def _removal(old: Node, new_node: Node | None, siblings: list[Node], today: date
     if new_node is not None:
         access = new_node.access_level or "protected"
         message = f"{old.label} is no longer public (access {access})"
-        return Change(C.ACCESS_LOWERED, severity, old.name, old.unique_id, message, old.version_key, "public",
-                      str(access), (), file)
+        return Change(
+            C.ACCESS_LOWERED,
+            severity,
+            old.name,
+            old.unique_id,
+            message,
+            old.version_key,
+            "public",
+            str(access),
+            (),
+            file,
+        )
     deprecated = _day(old.deprecation_date)
-    when = f" (deprecated since {deprecated})" if past else (
-        f" before its deprecation date {deprecated}" if deprecated else "")
+    when = (
+        f" (deprecated since {deprecated})"
+        if past
+        else (f" before its deprecation date {deprecated}" if deprecated else "")
+    )
     if old.version_key and siblings:
-        return Change(C.VERSION_REMOVED, severity, old.name, old.unique_id, f"{old.label} was removed{when}",
-                      old.version_key, old.label, None, (), file)
-    return Change(C.MODEL_REMOVED, severity, old.name, old.unique_id, f"{old.label} was removed or renamed{when}",
-                  old.version_key, old.label, None, (), file)
+        return Change(
+            C.VERSION_REMOVED,
+            severity,
+            old.name,
+            old.unique_id,
+            f"{old.label} was removed{when}",
+            old.version_key,
+            old.label,
+            None,
+            (),
+            file,
+        )
+    return Change(
+        C.MODEL_REMOVED,
+        severity,
+        old.name,
+        old.unique_id,
+        f"{old.label} was removed or renamed{when}",
+        old.version_key,
+        old.label,
+        None,
+        (),
+        file,
+    )
 
 
-_VERSIONING_KEEPS = frozenset({
-    C.CONTRACT_DISABLED, C.RELATION_MOVED, C.MATERIALIZATION_CHANGED, C.CONSTRAINT_REMOVED,
-    C.COLUMN_REMOVED, C.TYPE_CHANGED, C.COLUMN_ADDED, C.TYPE_RESPELLED,
-})
+_VERSIONING_KEEPS = frozenset(
+    {
+        C.CONTRACT_DISABLED,
+        C.RELATION_MOVED,
+        C.MATERIALIZATION_CHANGED,
+        C.CONSTRAINT_REMOVED,
+        C.COLUMN_REMOVED,
+        C.TYPE_CHANGED,
+        C.COLUMN_ADDED,
+        C.TYPE_RESPELLED,
+    }
+)
 
 
 def _versioned(old: Node, latest: Node, enforced: frozenset[str]) -> list[Change]:
     """An unversioned model that gained versions: unpinned refs now resolve to its latest version,
     so it is judged like an edit of the old model into that version (columns, relation, contract)."""
-    moved = Change(C.MODEL_VERSIONED, INFO, old.name, old.unique_id,
-                   f"{old.name} is now versioned; unpinned refs resolve to {latest.label}", None,
-                   old.name, latest.label, (), latest.file)
+    moved = Change(
+        C.MODEL_VERSIONED,
+        INFO,
+        old.name,
+        old.unique_id,
+        f"{old.name} is now versioned; unpinned refs resolve to {latest.label}",
+        None,
+        old.name,
+        latest.label,
+        (),
+        latest.file,
+    )
     return [moved, *(c for c in _model_changes(old, latest, enforced) if c.code in _VERSIONING_KEEPS)]
 
 
@@ -290,12 +390,35 @@ def _latest_moves(base: Surface, current: Surface, enforced: frozenset[str]) -> 
             detail = "; ".join(c.message for c in diffs)
             message = f"{name} latest version moved v{before} → v{after}, and unpinned refs now break: {detail}"
             columns = tuple(col for c in diffs for col in c.columns)
-            found.append(Change(C.LATEST_VERSION_MOVED, BREAKING, name, old.unique_id, message, before,
-                                f"v{before}", f"v{after}", columns, new.file))
+            found.append(
+                Change(
+                    C.LATEST_VERSION_MOVED,
+                    BREAKING,
+                    name,
+                    old.unique_id,
+                    message,
+                    before,
+                    f"v{before}",
+                    f"v{after}",
+                    columns,
+                    new.file,
+                )
+            )
         else:
-            found.append(Change(C.LATEST_VERSION_MOVED, INFO, name, old.unique_id,
-                                f"{name} latest version moved v{before} → v{after} with compatible columns", before,
-                                f"v{before}", f"v{after}", (), new.file))
+            found.append(
+                Change(
+                    C.LATEST_VERSION_MOVED,
+                    INFO,
+                    name,
+                    old.unique_id,
+                    f"{name} latest version moved v{before} → v{after} with compatible columns",
+                    before,
+                    f"v{before}",
+                    f"v{after}",
+                    (),
+                    new.file,
+                )
+            )
     return found
 
 

@@ -50,8 +50,9 @@ class LazyIndex(Mapping[str, T], Generic[T]):
     def __getitem__(self, key: str) -> T:
         found = self._decoded.get(key)
         if found is None:
-            found = self._decoded[key] = decode_part(self._decoder, self._raw[key], self._origin,
-                                                     f"$.{self._section}[{key!r}]")
+            found = self._decoded[key] = decode_part(
+                self._decoder, self._raw[key], self._origin, f"$.{self._section}[{key!r}]"
+            )
         return found
 
     def __iter__(self) -> Iterator[str]:

@@ -13,14 +13,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Union
+from typing import Any
 
 import msgspec
 
 from meshkit.contract.words import model_label
 
 # dbt writes a model version as an int, a float or a string; it compares them as strings.
-VersionValue = Union[int, float, str, None]
+VersionValue = int | float | str | None
 
 
 def version_str(value: object) -> str | None:
@@ -110,7 +110,7 @@ class Column(_Strict, kw_only=True):
 class ModelContract(_Strict, kw_only=True):
     enforced: bool = False
     alias_types: bool = True
-    checksum: str | None | msgspec.UnsetType = msgspec.UNSET  # the node's has one, the config's not
+    checksum: str | msgspec.UnsetType | None = msgspec.UNSET  # the node's has one, the config's not
 
 
 class NodeConfig(_Strict, kw_only=True):
@@ -273,7 +273,7 @@ class Group(_Strict, kw_only=True):
     name: str
     unique_id: str
     owner: dict[str, Any] = {}
-    description: str | None | msgspec.UnsetType = msgspec.UNSET  # dbt writes it from 1.9
+    description: str | msgspec.UnsetType | None = msgspec.UNSET  # dbt writes it from 1.9
     package_name: str = ""
     resource_type: str = "group"
 
@@ -351,4 +351,4 @@ class PublishMetadata(_Strict, kw_only=True):
     dbt_version: str | None = None
     dbt_schema_version: str | None = None
     public_models: list[PublicModel] = []
-    since_previous: ChangeCounts | None | msgspec.UnsetType = msgspec.UNSET  # None: first publish
+    since_previous: ChangeCounts | msgspec.UnsetType | None = msgspec.UNSET  # None: first publish

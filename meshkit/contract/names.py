@@ -31,8 +31,7 @@ def check_project(name: str, *, what: str = "project") -> str:
 def check_env(name: str) -> str:
     if not isinstance(name, str) or not _ENV.fullmatch(name):
         raise UnsafeNameError(
-            f"env name {name!r} is not allowed: use letters, digits, '_' and '-' "
-            "(for example prod, staging, dev)"
+            f"env name {name!r} is not allowed: use letters, digits, '_' and '-' (for example prod, staging, dev)"
         )
     return name
 
@@ -65,7 +64,9 @@ def is_repository_name(name: object) -> bool:
 
 def check_repository(name: object, *, what: str = "repository") -> str:
     if not is_repository_name(name):
-        raise UnsafeNameError(f"{what} {name!r} is not a GitHub repository: use OWNER/REPO (letters, digits, '-', '.', '_')")
+        raise UnsafeNameError(
+            f"{what} {name!r} is not a GitHub repository: use OWNER/REPO (letters, digits, '-', '.', '_')"
+        )
     return name  # type: ignore[return-value]
 
 

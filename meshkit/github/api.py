@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from typing import Any, Callable, Mapping
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import requests
@@ -148,11 +149,13 @@ class GitHubClient:
     def __post_init__(self) -> None:
         self.base_url = self.base_url.rstrip("/")
         self.session.auth = _bearer(self.token)
-        self.session.headers.update({
-            "Accept": "application/vnd.github+json",
-            "X-GitHub-Api-Version": API_VERSION,
-            "User-Agent": f"meshkit/{__version__}",
-        })
+        self.session.headers.update(
+            {
+                "Accept": "application/vnd.github+json",
+                "X-GitHub-Api-Version": API_VERSION,
+                "User-Agent": f"meshkit/{__version__}",
+            }
+        )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], **options: Any) -> GitHubClient:
@@ -176,9 +179,17 @@ class GitHubClient:
         """1, 2, 4 … seconds after the first, second, third … failed attempt."""
         return float(2 ** (attempt - 1))
 
-    def request(self, method: str, path: str, *, json: Any = None, params: Mapping[str, Any] | None = None,
-                permission: str = "", subject: str = "the repository, pull request or comment",
-                idempotent: bool = True) -> requests.Response:
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, Any] | None = None,
+        permission: str = "",
+        subject: str = "the repository, pull request or comment",
+        idempotent: bool = True,
+    ) -> requests.Response:
         """One API call with retries; any failure is a one-line GitHubError.
 
         idempotent=False is for creates: a 5xx or a dropped connection raises
@@ -254,8 +265,10 @@ class GitHubClient:
         seen: set[str] = set()
         while url is not None:
             if url in seen or len(seen) >= MAX_PAGES:
-                raise GitHubError(f"GitHub API GET {urlsplit(url).path}: the next-page links repeat or never end: "
-                                  "check GITHUB_API_URL")
+                raise GitHubError(
+                    f"GitHub API GET {urlsplit(url).path}: the next-page links repeat or never end: "
+                    "check GITHUB_API_URL"
+                )
             seen.add(url)
             response = self.request("GET", url, params=params, **options)
             page = self.json(response)
@@ -293,6 +306,8 @@ def _status_error(response: requests.Response, where: str, permission: str, subj
 def _exhausted_error(response: requests.Response, where: str, attempts: int) -> GitHubError:
     status, message = response.status_code, _message(response)
     if _is_rate_limited(response):
-        return GitHubError(f"GitHub API {where}: still rate-limited after {attempts} attempts ({status} {message}): "
-                           "wait a few minutes and rerun")
+        return GitHubError(
+            f"GitHub API {where}: still rate-limited after {attempts} attempts ({status} {message}): "
+            "wait a few minutes and rerun"
+        )
     return GitHubError(f"GitHub API {where} failed: {status} {message} after {attempts} attempts: rerun later")

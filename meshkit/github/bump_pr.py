@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
+from meshkit.contract.names import check_env, check_project, check_repository
 from meshkit.errors import GitHubError, InputError
 from meshkit.github.api import GitHubClient, NotFoundError
-from meshkit.contract.names import check_env, check_project, check_repository
 
 CONTENTS_PERMISSION = "contents: write"
 PULLS_PERMISSION = "pull-requests: write"
@@ -76,8 +76,13 @@ class _Repo:
         self.api = f"/repos/{repository}"
 
     def _json(self, method: str, path: str, *, permission: str = "", subject: str = "", **options: Any) -> Any:
-        response = self.client.request(method, self.api + path, permission=permission,
-                                       subject=subject or f"repository {self.repository}", **options)
+        response = self.client.request(
+            method,
+            self.api + path,
+            permission=permission,
+            subject=subject or f"repository {self.repository}",
+            **options,
+        )
         return self.client.json(response)
 
     def branch_sha(self, branch: str) -> str | None:
@@ -105,40 +110,84 @@ class _Repo:
         base = self._json("GET", f"/git/commits/{base_sha}")
         tree = []
         for path, data in sorted(files.items()):
-            blob = self._json("POST", "/git/blobs", permission=CONTENTS_PERMISSION, idempotent=False,
-                              json={"content": base64.b64encode(data).decode(), "encoding": "base64"})
+            blob = self._json(
+                "POST",
+                "/git/blobs",
+                permission=CONTENTS_PERMISSION,
+                idempotent=False,
+                json={"content": base64.b64encode(data).decode(), "encoding": "base64"},
+            )
             tree.append({"path": path, "mode": _FILE_MODE, "type": "blob", "sha": blob["sha"]})
-        new_tree = self._json("POST", "/git/trees", permission=CONTENTS_PERMISSION, idempotent=False,
-                              json={"base_tree": base["tree"]["sha"], "tree": tree})
-        commit = self._json("POST", "/git/commits", permission=CONTENTS_PERMISSION, idempotent=False,
-                            json={"message": message, "tree": new_tree["sha"], "parents": [base_sha]})
+        new_tree = self._json(
+            "POST",
+            "/git/trees",
+            permission=CONTENTS_PERMISSION,
+            idempotent=False,
+            json={"base_tree": base["tree"]["sha"], "tree": tree},
+        )
+        commit = self._json(
+            "POST",
+            "/git/commits",
+            permission=CONTENTS_PERMISSION,
+            idempotent=False,
+            json={"message": message, "tree": new_tree["sha"], "parents": [base_sha]},
+        )
         return str(commit["sha"])
 
     def set_branch(self, branch: str, sha: str, *, exists: bool) -> None:
         if exists:
-            self._json("PATCH", f"/git/refs/heads/{quote(branch, safe='/')}", permission=CONTENTS_PERMISSION,
-                       json={"sha": sha, "force": True})
+            self._json(
+                "PATCH",
+                f"/git/refs/heads/{quote(branch, safe='/')}",
+                permission=CONTENTS_PERMISSION,
+                json={"sha": sha, "force": True},
+            )
         else:
-            self._json("POST", "/git/refs", permission=CONTENTS_PERMISSION, idempotent=False,
-                       json={"ref": f"refs/heads/{branch}", "sha": sha})
+            self._json(
+                "POST",
+                "/git/refs",
+                permission=CONTENTS_PERMISSION,
+                idempotent=False,
+                json={"ref": f"refs/heads/{branch}", "sha": sha},
+            )
 
     def delete_branch(self, branch: str) -> None:
-        self.client.request("DELETE", f"{self.api}/git/refs/heads/{quote(branch, safe='/')}",
-                            permission=CONTENTS_PERMISSION, subject=f"branch {branch}")
+        self.client.request(
+            "DELETE",
+            f"{self.api}/git/refs/heads/{quote(branch, safe='/')}",
+            permission=CONTENTS_PERMISSION,
+            subject=f"branch {branch}",
+        )
 
     def open_pull(self, branch: str, base: str) -> dict[str, Any] | None:
-        pulls = self.client.get_all(f"{self.api}/pulls?state=open&head={quote(self.owner)}:{quote(branch, safe='/')}"
-                                    f"&base={quote(base, safe='/')}", subject=f"pull requests of {self.repository}")
+        pulls = self.client.get_all(
+            f"{self.api}/pulls?state=open&head={quote(self.owner)}:{quote(branch, safe='/')}"
+            f"&base={quote(base, safe='/')}",
+            subject=f"pull requests of {self.repository}",
+        )
         return pulls[0] if pulls else None
 
     def create_pull(self, branch: str, base: str, title: str, body: str) -> dict[str, Any]:
-        return dict(self._json("POST", "/pulls", permission=PULLS_PERMISSION, idempotent=False,
-                               json={"title": title, "head": branch, "base": base, "body": body,
-                                     "maintainer_can_modify": True}))
+        return dict(
+            self._json(
+                "POST",
+                "/pulls",
+                permission=PULLS_PERMISSION,
+                idempotent=False,
+                json={"title": title, "head": branch, "base": base, "body": body, "maintainer_can_modify": True},
+            )
+        )
 
     def update_pull(self, number: int, **fields: Any) -> dict[str, Any]:
-        return dict(self._json("PATCH", f"/pulls/{number}", permission=PULLS_PERMISSION, json=fields,
-                               subject=f"{self.repository}#{number}"))
+        return dict(
+            self._json(
+                "PATCH",
+                f"/pulls/{number}",
+                permission=PULLS_PERMISSION,
+                json=fields,
+                subject=f"{self.repository}#{number}",
+            )
+        )
 
 
 def bump_pr(client: GitHubClient, request: BumpRequest) -> BumpResult:
@@ -147,8 +196,15 @@ def bump_pr(client: GitHubClient, request: BumpRequest) -> BumpResult:
     branch = request.branch
 
     def result(action: str, pull: dict[str, Any] | None, commit: str | None) -> BumpResult:
-        return BumpResult(action, request.repository, branch, request.base,
-                          pull.get("number") if pull else None, pull.get("html_url") if pull else None, commit)
+        return BumpResult(
+            action,
+            request.repository,
+            branch,
+            request.base,
+            pull.get("number") if pull else None,
+            pull.get("html_url") if pull else None,
+            commit,
+        )
 
     base_sha = repo.branch_sha(request.base)
     if base_sha is None:
@@ -158,8 +214,11 @@ def bump_pr(client: GitHubClient, request: BumpRequest) -> BumpResult:
     if all(repo.file_sha(path, base_sha) == sha for path, sha in wanted.items()):
         if pull is None:
             return result("up-to-date", None, None)
-        closed = repo.update_pull(pull["number"], state="closed", body=(
-            f"{request.base} already has these files, so this PR is no longer needed.\n\n" + request.body))
+        closed = repo.update_pull(
+            pull["number"],
+            state="closed",
+            body=(f"{request.base} already has these files, so this PR is no longer needed.\n\n" + request.body),
+        )
         if repo.branch_sha(branch) is not None:
             repo.delete_branch(branch)
         return result("closed", closed, None)

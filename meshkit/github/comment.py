@@ -53,8 +53,9 @@ def find_marked(client: GitHubClient, repository: str, pr: int, marker: str) -> 
     Anyone can post a comment that starts with the marker; preferring the bot's own comment
     keeps the report from being written into a person's comment under their name.
     """
-    items = client.get_all(f"/repos/{repository}/issues/{pr}/comments", permission=COMMENT_PERMISSION,
-                           subject=f"{repository}#{pr}")
+    items = client.get_all(
+        f"/repos/{repository}/issues/{pr}/comments", permission=COMMENT_PERMISSION, subject=f"{repository}#{pr}"
+    )
     marked = (c for c in map(_comment, items) if first_line(c.body) == marker)
     return sorted(marked, key=lambda c: (not c.by_bot, c.id))
 
@@ -68,14 +69,26 @@ def upsert_comment(client: GitHubClient, repository: str, pr: int, marker: str, 
     """
 
     def result(action: str, comment: Comment | None, duplicates: int = 0) -> CommentResult:
-        return CommentResult(action, repository, pr, marker, comment.id if comment else None,
-                             comment.url if comment else None, duplicates)
+        return CommentResult(
+            action,
+            repository,
+            pr,
+            marker,
+            comment.id if comment else None,
+            comment.url if comment else None,
+            duplicates,
+        )
 
     def update(comment: Comment, duplicates: int, *, unchanged: str = "unchanged") -> CommentResult:
         if same_body(comment.body, body):
             return result(unchanged, comment, duplicates)
-        response = client.request("PATCH", f"/repos/{repository}/issues/comments/{comment.id}", json={"body": body},
-                                  permission=COMMENT_PERMISSION, subject=f"comment {comment.id} on {repository}#{pr}")
+        response = client.request(
+            "PATCH",
+            f"/repos/{repository}/issues/comments/{comment.id}",
+            json={"body": body},
+            permission=COMMENT_PERMISSION,
+            subject=f"comment {comment.id} on {repository}#{pr}",
+        )
         patched = _comment(client.json(response))
         return result("updated", Comment(patched.id, body, patched.url or comment.url), duplicates)
 
@@ -85,8 +98,14 @@ def upsert_comment(client: GitHubClient, repository: str, pr: int, marker: str, 
             return update(ours[0], len(ours) - 1)
         for attempt in range(1, client.attempts + 1):
             try:
-                response = client.request("POST", f"/repos/{repository}/issues/{pr}/comments", json={"body": body},
-                                          permission=COMMENT_PERMISSION, subject=f"{repository}#{pr}", idempotent=False)
+                response = client.request(
+                    "POST",
+                    f"/repos/{repository}/issues/{pr}/comments",
+                    json={"body": body},
+                    permission=COMMENT_PERMISSION,
+                    subject=f"{repository}#{pr}",
+                    idempotent=False,
+                )
             except UncertainWriteError as exc:
                 if attempt == client.attempts:
                     raise GitHubError(f"{exc} after {client.attempts} attempts: rerun later") from None

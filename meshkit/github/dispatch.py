@@ -9,9 +9,9 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
-from meshkit.registry import layout
-from meshkit.errors import GitHubError, InputError
 from meshkit.contract.names import check_repository
+from meshkit.errors import GitHubError, InputError
+from meshkit.registry import layout
 from meshkit.registry.published import Published
 
 if TYPE_CHECKING:  # requests is imported only when a request is sent
@@ -58,7 +58,10 @@ def send_dispatch(client: GitHubClient, repository: str, event_type: str, client
     check_event_type(event_type)
     if len(client_payload) > MAX_PAYLOAD_KEYS:
         raise GitHubError(f"client_payload has {len(client_payload)} top-level keys; GitHub allows {MAX_PAYLOAD_KEYS}")
-    client.request("POST", f"/repos/{repository}/dispatches",
-                   json={"event_type": event_type, "client_payload": client_payload},
-                   permission=DISPATCH_PERMISSION.format(repository=repository),
-                   subject=f"repository {repository}")
+    client.request(
+        "POST",
+        f"/repos/{repository}/dispatches",
+        json={"event_type": event_type, "client_payload": client_payload},
+        permission=DISPATCH_PERMISSION.format(repository=repository),
+        subject=f"repository {repository}",
+    )

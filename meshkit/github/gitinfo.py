@@ -13,8 +13,9 @@ _SHA = re.compile(r"[0-9a-f]{7,64}")
 def git_output(directory: Path, *args: str) -> str | None:
     """What a git command prints in directory, or None when git is missing or the command fails."""
     try:
-        result = subprocess.run(["git", "-C", str(directory), *args], capture_output=True, text=True, timeout=10,
-                                check=False)
+        result = subprocess.run(
+            ["git", "-C", str(directory), *args], capture_output=True, text=True, timeout=10, check=False
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return result.stdout.strip() if result.returncode == 0 else None

@@ -19,11 +19,11 @@ from pathlib import Path
 from typing import Any
 
 from meshkit import __version__
-from meshkit.mesh.dbt_project import project_name_from
+from meshkit.contract.names import check_env, check_project, check_repository
 from meshkit.errors import InputError
 from meshkit.github.gitinfo import git_output
 from meshkit.mesh.config import CONFIG_FILE, VERSION, MeshConfig, ProjectConfig, UpstreamRef, load_mesh_config
-from meshkit.contract.names import check_env, check_project, check_repository
+from meshkit.mesh.dbt_project import project_name_from
 from meshkit.report.templating import yaml_scalar
 
 ROLES = ("upstream", "downstream", "both")
@@ -40,8 +40,10 @@ _ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{
 _REGION = re.compile(r"[a-z]{2}(?:-[a-z]+)+-[0-9]")
 _BRANCH = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._/-]{0,199}")
 _SHA = re.compile(r"[0-9a-f]{40}")
-_GITHUB_REMOTE = re.compile(r"(?:https://github\.com/|git@github\.com:|ssh://git@github\.com/)"
-                            r"([A-Za-z0-9-]+/[A-Za-z0-9._-]+?)(?:\.git)?/?")
+_GITHUB_REMOTE = re.compile(
+    r"(?:https://github\.com/|git@github\.com:|ssh://git@github\.com/)"
+    r"([A-Za-z0-9-]+/[A-Za-z0-9._-]+?)(?:\.git)?/?"
+)
 
 
 def _checked(pattern: re.Pattern[str], value: str, what: str, example: str) -> str:
@@ -55,7 +57,9 @@ def check_relative_path(value: str, what: str) -> str:
     """A repository path: relative, no '..', plain characters (it is written into YAML and globs)."""
     if value in ("", "."):
         return "."
-    return _checked(_PATH, value.rstrip("/"), what, "use a path inside the repository (letters, digits, '.', '_', '-', '/')")
+    return _checked(
+        _PATH, value.rstrip("/"), what, "use a path inside the repository (letters, digits, '.', '_', '-', '/')"
+    )
 
 
 @dataclass(frozen=True)
@@ -111,9 +115,14 @@ class InitPlan:
         return [f for f in self.files if f.status in ("created", "updated")]
 
     def as_dict(self) -> dict[str, Any]:
-        return {"project": self.project, "role": self.role, "meshkit_repository": self.meshkit_repository,
-                "meshkit_ref": self.meshkit_ref, "notes": self.notes,
-                "files": [{"path": f.path, "status": f.status} for f in self.files]}
+        return {
+            "project": self.project,
+            "role": self.role,
+            "meshkit_repository": self.meshkit_repository,
+            "meshkit_ref": self.meshkit_ref,
+            "notes": self.notes,
+            "files": [{"path": f.path, "status": f.status} for f in self.files],
+        }
 
 
 def running_meshkit() -> tuple[str | None, str | None]:
@@ -130,13 +139,19 @@ def _meshkit_pin(request: InitRequest) -> tuple[str, str]:
     repository = request.meshkit_repository or repository
     commit = request.meshkit_ref or commit
     if not repository:
-        raise InputError("cannot tell which GitHub repository this meshkit comes from: pass --meshkit-repository OWNER/REPO")
+        raise InputError(
+            "cannot tell which GitHub repository this meshkit comes from: pass --meshkit-repository OWNER/REPO"
+        )
     if not commit:
-        raise InputError("this meshkit is not a git checkout, so its commit is unknown: pass --meshkit-ref with the "
-                         "full commit SHA of the meshkit release to pin")
+        raise InputError(
+            "this meshkit is not a git checkout, so its commit is unknown: pass --meshkit-ref with the "
+            "full commit SHA of the meshkit release to pin"
+        )
     check_repository(repository, what="--meshkit-repository")
     if not _SHA.fullmatch(commit):
-        raise InputError(f"--meshkit-ref {commit!r} is not a full commit SHA (40 hex digits): pin a commit, not a branch")
+        raise InputError(
+            f"--meshkit-ref {commit!r} is not a full commit SHA (40 hex digits): pin a commit, not a branch"
+        )
     return repository, commit
 
 
@@ -159,14 +174,21 @@ def _dbt_requirements(request: InitRequest, project_dir: str) -> tuple[str, list
     if request.dbt_requirements is not None:
         path = check_relative_path(request.dbt_requirements, "--dbt-requirements") if request.dbt_requirements else ""
         if path and not (request.root / path).is_file():
-            raise InputError(f"--dbt-requirements {path} does not exist: write the dbt stack there first, "
-                             "e.g. dbt-postgres==1.11.0 and dbt-loom==0.9.6, one per line")
+            raise InputError(
+                f"--dbt-requirements {path} does not exist: write the dbt stack there first, "
+                "e.g. dbt-postgres==1.11.0 and dbt-loom==0.9.6, one per line"
+            )
         return path, []
-    for candidate in (f"{project_dir}/{DBT_REQUIREMENTS}" if project_dir != "." else DBT_REQUIREMENTS, DBT_REQUIREMENTS):
+    for candidate in (
+        f"{project_dir}/{DBT_REQUIREMENTS}" if project_dir != "." else DBT_REQUIREMENTS,
+        DBT_REQUIREMENTS,
+    ):
         if (request.root / candidate).is_file():
             return candidate, []
-    return "", [f"no {DBT_REQUIREMENTS} found: the workflow uses the runner's own dbt; to install your dbt stack, "
-                f"write it in a requirements file (e.g. dbt-postgres==1.11.0) and pass --dbt-requirements"]
+    return "", [
+        f"no {DBT_REQUIREMENTS} found: the workflow uses the runner's own dbt; to install your dbt stack, "
+        f"write it in a requirements file (e.g. dbt-postgres==1.11.0) and pass --dbt-requirements"
+    ]
 
 
 def _merged_config(request: InitRequest, project: str, upstreams: tuple[str, ...], consumers: tuple[str, ...]) -> bytes:
@@ -176,9 +198,11 @@ def _merged_config(request: InitRequest, project: str, upstreams: tuple[str, ...
     projects = dict(config.projects)
     kept_upstreams = upstreams if request.consumes else old.upstreams
     reads = {text.split("@")[0] for text in kept_upstreams}
-    projects[project] = ProjectConfig(consumers if request.publishes and consumers else old.consumers,
-                                      kept_upstreams,
-                                      {name: tables for name, tables in old.include.items() if name in reads})
+    projects[project] = ProjectConfig(
+        consumers if request.publishes and consumers else old.consumers,
+        kept_upstreams,
+        {name: tables for name, tables in old.include.items() if name in reads},
+    )
     return render_mesh_config(projects)
 
 
@@ -233,19 +257,26 @@ def plan_init(request: InitRequest) -> InitPlan:
     is_upstream, is_downstream = request.publishes, request.consumes
     project_dir = check_relative_path(request.project_dir, "--project-dir")
     if not (request.root / project_dir / "dbt_project.yml").is_file():
-        raise InputError(f"{project_dir} is not a dbt project (no dbt_project.yml): run meshkit init from the "
-                         "repository's root and pass --project-dir")
+        raise InputError(
+            f"{project_dir} is not a dbt project (no dbt_project.yml): run meshkit init from the "
+            "repository's root and pass --project-dir"
+        )
     project = check_project(request.project or project_name_from(request.root / project_dir))
     env = check_env(request.env)
     registry = _registry(request.registry)
-    endpoint_url = _checked(_URL, request.endpoint_url, "--endpoint-url", "use http(s)://HOST[:PORT][/PATH]") \
-        if request.endpoint_url else ""
+    endpoint_url = (
+        _checked(_URL, request.endpoint_url, "--endpoint-url", "use http(s)://HOST[:PORT][/PATH]")
+        if request.endpoint_url
+        else ""
+    )
     if request.approach not in APPROACHES:
         raise InputError(f"--approach {request.approach!r} is not one of {', '.join(APPROACHES)}")
     upstreams = tuple(request.upstreams)
     parsed_upstreams = [UpstreamRef.parse(text, env) for text in upstreams]
     if is_downstream and not upstreams:
-        raise InputError("a downstream reads at least one upstream: pass --upstream NAME (repeatable, NAME@ENV to pin an env)")
+        raise InputError(
+            "a downstream reads at least one upstream: pass --upstream NAME (repeatable, NAME@ENV to pin an env)"
+        )
     if not is_downstream and upstreams:
         raise InputError("--upstream is for --role downstream or both")
     consumers = tuple(check_repository(c, what="--consumer") for c in request.consumers)
@@ -269,16 +300,36 @@ def plan_init(request: InitRequest) -> InitPlan:
         paths = [f"{project_dir}/**", config, workflow]
         if dbt_requirements and not dbt_requirements.startswith(f"{project_dir}/"):
             paths.append(dbt_requirements)
-    roles_text = {"upstream": "it publishes its public contract",
-                  "downstream": f"it reads {', '.join(u.project for u in parsed_upstreams)} through "
-                                + ("generated sources" if request.approach == "sources" else "dbt-loom"),
-                  "both": f"it publishes its public contract and reads {', '.join(u.project for u in parsed_upstreams)}"}
-    caller = init_env().get_template("init/caller.yml.j2").render(
-        project=project, roles_text=roles_text[request.role], version=__version__,
-        meshkit_repository=meshkit_repository, meshkit_ref=meshkit_ref, upstream=is_upstream, downstream=is_downstream,
-        paths=paths, default_branch=branch, project_dir=project_dir, registry=registry, endpoint_url=endpoint_url,
-        env=env, dbt_requirements=dbt_requirements, profiles_dir=profiles_dir, approach=request.approach,
-        aws_role=request.aws_role, aws_read_role=request.aws_read_role, aws_region=request.aws_region,
+    roles_text = {
+        "upstream": "it publishes its public contract",
+        "downstream": f"it reads {', '.join(u.project for u in parsed_upstreams)} through "
+        + ("generated sources" if request.approach == "sources" else "dbt-loom"),
+        "both": f"it publishes its public contract and reads {', '.join(u.project for u in parsed_upstreams)}",
+    }
+    caller = (
+        init_env()
+        .get_template("init/caller.yml.j2")
+        .render(
+            project=project,
+            roles_text=roles_text[request.role],
+            version=__version__,
+            meshkit_repository=meshkit_repository,
+            meshkit_ref=meshkit_ref,
+            upstream=is_upstream,
+            downstream=is_downstream,
+            paths=paths,
+            default_branch=branch,
+            project_dir=project_dir,
+            registry=registry,
+            endpoint_url=endpoint_url,
+            env=env,
+            dbt_requirements=dbt_requirements,
+            profiles_dir=profiles_dir,
+            approach=request.approach,
+            aws_role=request.aws_role,
+            aws_read_role=request.aws_read_role,
+            aws_region=request.aws_region,
+        )
     )
     _self_check(caller, workflow, meshkit_repository, meshkit_ref)
 
@@ -286,10 +337,19 @@ def plan_init(request: InitRequest) -> InitPlan:
     plan.files.append(_planned(request.root, config, _merged_config(request, project, upstreams, consumers)))
     plan.files.append(_planned(request.root, workflow, caller.encode()))
     if is_downstream and request.approach == "dbt-loom":
-        loom = init_env().get_template("init/dbt_loom.config.yml.j2").render(
-            project=project, registry=registry, s3=registry.startswith("s3://"),
-            upstreams=[{"project": u.project, "env_text": "${MESHKIT_ENV}" if "@" not in text else u.env}
-                       for u, text in zip(parsed_upstreams, upstreams)])
+        loom = (
+            init_env()
+            .get_template("init/dbt_loom.config.yml.j2")
+            .render(
+                project=project,
+                registry=registry,
+                s3=registry.startswith("s3://"),
+                upstreams=[
+                    {"project": u.project, "env_text": "${MESHKIT_ENV}" if "@" not in text else u.env}
+                    for u, text in zip(parsed_upstreams, upstreams, strict=True)
+                ],
+            )
+        )
         loom_path = LOOM_CONFIG if project_dir == "." else f"{project_dir}/{LOOM_CONFIG}"
         plan.files.append(_planned(request.root, loom_path, loom.encode(), keep_edited=True))
     if is_upstream and not consumers and not (request.root / config).is_file():

@@ -9,15 +9,15 @@ from typing import Any
 
 import msgspec
 
-from meshkit.mesh.consumers import ConsumerIndex, ConsumerStatus, Use, read_consumers
 from meshkit.contract.dates import utc_today
-from meshkit.contract.diff import BREAKING, ChangeCode, INFO, PLANNED, WARNING, Change, Surface, diff_surfaces
-from meshkit.errors import EXIT_FINDINGS, EXIT_OK, NotPublishedError
+from meshkit.contract.diff import BREAKING, INFO, PLANNED, WARNING, Change, ChangeCode, Surface, diff_surfaces
 from meshkit.contract.manifest import load_manifest, require_project
 from meshkit.contract.names import check_env, check_project
-from meshkit.registry.published import read_latest
-from meshkit.registry import Registry
+from meshkit.errors import EXIT_FINDINGS, EXIT_OK, NotPublishedError
+from meshkit.mesh.consumers import ConsumerIndex, ConsumerStatus, Use, read_consumers
 from meshkit.mesh.validate import VIA_SOURCE
+from meshkit.registry import Registry
+from meshkit.registry.published import read_latest
 
 
 @dataclass(frozen=True)
@@ -121,8 +121,17 @@ def impacts_of(change: Change, index: ConsumerIndex) -> tuple[Impact, ...]:
         assert status.record is not None
         for use in status.record.uses:
             if affects(change, use):
-                found.append(Impact(status.downstream, use.via, use.node, use.downstream_models, status.stale,
-                                    status.age_days, status.record.repository))
+                found.append(
+                    Impact(
+                        status.downstream,
+                        use.via,
+                        use.node,
+                        use.downstream_models,
+                        status.stale,
+                        status.age_days,
+                        status.record.repository,
+                    )
+                )
     return tuple(found)
 
 
@@ -143,7 +152,9 @@ def check(
     path = manifest_path or project_dir / "target" / "manifest.json"
     current = load_manifest(path, build_hint=f"run `dbt build` (or `dbt parse`) in {project_dir} first")
     require_project(current, project)
-    report = CheckReport(project, env, registry.url, str(path), today.isoformat(), warn_only, consumer_max_age_days, None)
+    report = CheckReport(
+        project, env, registry.url, str(path), today.isoformat(), warn_only, consumer_max_age_days, None
+    )
     try:
         published = read_latest(registry, project, env)
     except NotPublishedError:

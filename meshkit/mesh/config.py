@@ -114,8 +114,10 @@ def _upstream_entry(entry: Any) -> tuple[str, tuple[str, ...]]:
 def check_table_name(name: Any, *, what: str) -> str:
     """A source table name as sync writes them: a plain SQL identifier (`orders`, `customers_v2`)."""
     if not is_safe_identifier(name):
-        raise InputError(f"{what}: {name!r} is not a table name: use letters, digits, '_' and '$', "
-                         "not starting with a digit (e.g. orders or customers_v2)")
+        raise InputError(
+            f"{what}: {name!r} is not a table name: use letters, digits, '_' and '$', "
+            "not starting with a digit (e.g. orders or customers_v2)"
+        )
     return name  # type: ignore[no-any-return]
 
 
@@ -199,8 +201,9 @@ def _include_parts(text: str) -> tuple[str | None, str]:
     return (project if dot else None), table
 
 
-def parse_includes(texts: list[str], upstreams: list[UpstreamRef],
-                   others: list[UpstreamRef] | None = None) -> dict[str, tuple[str, ...]]:
+def parse_includes(
+    texts: list[str], upstreams: list[UpstreamRef], others: list[UpstreamRef] | None = None
+) -> dict[str, tuple[str, ...]]:
     """--include TABLE (with one upstream) or UPSTREAM.TABLE, per upstream project, in the order given.
 
     others: the project's upstreams this run skips (--only), whose UPSTREAM.TABLE includes are not errors.
@@ -212,14 +215,18 @@ def parse_includes(texts: list[str], upstreams: list[UpstreamRef],
     for text, project, table in parts:
         if project is None:
             if len(projects) != 1:
-                raise InputError(f"--include {text!r} does not say which upstream it is for: write UPSTREAM.TABLE "
-                                 f"(this sync reads {', '.join(projects) or 'no upstream'})")
+                raise InputError(
+                    f"--include {text!r} does not say which upstream it is for: write UPSTREAM.TABLE "
+                    f"(this sync reads {', '.join(projects) or 'no upstream'})"
+                )
             project = projects[0]
         elif project in skipped:
             continue
         elif project not in projects:
-            raise InputError(f"--include {text!r} names upstream {project!r}, which this sync does not read "
-                             f"(it reads {', '.join(projects) or 'no upstream'})")
+            raise InputError(
+                f"--include {text!r} names upstream {project!r}, which this sync does not read "
+                f"(it reads {', '.join(projects) or 'no upstream'})"
+            )
         include[project] = tuple(dict.fromkeys(include.get(project, ()) + (table,)))
     return include
 

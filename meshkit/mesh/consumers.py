@@ -16,14 +16,11 @@ from typing import Any
 import orjson
 
 from meshkit import __version__
-
-from meshkit.registry import layout
 from meshkit.contract.build import serialise
-from meshkit.errors import RegistryError, UnsafeNameError
 from meshkit.contract.manifest import Manifest
 from meshkit.contract.model import Node, version_str
 from meshkit.contract.names import check_env, check_project, is_project_name, is_repository_name
-from meshkit.registry import Registry
+from meshkit.errors import RegistryError, UnsafeNameError
 from meshkit.mesh.validate import (
     VIA_LOOM,
     VIA_SOURCE,
@@ -33,6 +30,7 @@ from meshkit.mesh.validate import (
     ValidateReport,
     validate_loaded,
 )
+from meshkit.registry import Registry, layout
 
 CONSUMER_FORMAT = "meshkit-consumer/1"
 
@@ -52,8 +50,13 @@ class Use:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "unique_id": self.unique_id, "model": self.model, "version": self.version, "pinned": self.pinned,
-            "via": self.via, "node": self.node, "columns": None if self.columns is None else list(self.columns),
+            "unique_id": self.unique_id,
+            "model": self.model,
+            "version": self.version,
+            "pinned": self.pinned,
+            "via": self.via,
+            "node": self.node,
+            "columns": None if self.columns is None else list(self.columns),
             "downstream_models": list(self.downstream_models),
         }
 
@@ -71,9 +74,15 @@ class ConsumerRecord:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "format": CONSUMER_FORMAT, "meshkit_version": __version__, "downstream": self.downstream,
-            "upstream": self.upstream, "env": self.env, "recorded_at": self.recorded_at,
-            "git_commit": self.git_commit, "contract_sha256": self.contract_sha256, "repository": self.repository,
+            "format": CONSUMER_FORMAT,
+            "meshkit_version": __version__,
+            "downstream": self.downstream,
+            "upstream": self.upstream,
+            "env": self.env,
+            "recorded_at": self.recorded_at,
+            "git_commit": self.git_commit,
+            "contract_sha256": self.contract_sha256,
+            "repository": self.repository,
             "uses": [use.as_dict() for use in self.uses],
         }
 
@@ -93,7 +102,8 @@ class ConsumerStatus:
 def _follows_latest(consumer: Node | None, upstream: str, model: str) -> bool:
     """A downstream model whose ref to the upstream model names no version follows latest_version."""
     return consumer is not None and any(
-        ref.name == model and ref.package == upstream and version_str(ref.version) is None for ref in consumer.refs)
+        ref.name == model and ref.package == upstream and version_str(ref.version) is None for ref in consumer.refs
+    )
 
 
 def _uses(dep: Dependency, manifest: Manifest, contracts: ContractCache) -> list[Use]:
@@ -112,8 +122,11 @@ def _uses(dep: Dependency, manifest: Manifest, contracts: ContractCache) -> list
         return [Use(dep.contract_id, model, None, True, dep.via, dep.parent_id, None, dep.consumers)]
     unpinned = tuple(c for c in dep.consumers if _follows_latest(manifest.nodes.get(c), dep.upstream, model))
     pinning = tuple(c for c in dep.consumers if c not in unpinned)
-    return [Use(dep.contract_id, model, dep.version, pins, dep.via, dep.parent_id, None, models)
-            for pins, models in ((True, pinning), (False, unpinned)) if models]
+    return [
+        Use(dep.contract_id, model, dep.version, pins, dep.via, dep.parent_id, None, models)
+        for pins, models in ((True, pinning), (False, unpinned))
+        if models
+    ]
 
 
 def _stamp(now: datetime) -> str:
@@ -121,7 +134,12 @@ def _stamp(now: datetime) -> str:
 
 
 def build_records(
-    report: ProjectReport, manifest: Manifest, contracts: ContractCache, *, git_commit: str | None, now: datetime,
+    report: ProjectReport,
+    manifest: Manifest,
+    contracts: ContractCache,
+    *,
+    git_commit: str | None,
+    now: datetime,
     repository: str | None = None,
 ) -> list[ConsumerRecord]:
     """One record per (upstream, env) the downstream reads."""
@@ -133,13 +151,31 @@ def build_records(
     for (upstream, env), uses in sorted(grouped.items()):
         published = contracts.get(upstream, env)
         sha = None if isinstance(published, Exception) else published.sha256
-        records.append(ConsumerRecord(report.project, upstream, env, stamp, git_commit, sha,
-                                      tuple(sorted(uses, key=lambda u: (u.unique_id, u.node, u.pinned))), repository))
+        records.append(
+            ConsumerRecord(
+                report.project,
+                upstream,
+                env,
+                stamp,
+                git_commit,
+                sha,
+                tuple(sorted(uses, key=lambda u: (u.unique_id, u.node, u.pinned))),
+                repository,
+            )
+        )
     return records
 
 
-def write_records(registry: Registry, downstream: str, env: str, records: list[ConsumerRecord],
-                  *, now: datetime, git_commit: str | None, repository: str | None = None) -> list[str]:
+def write_records(
+    registry: Registry,
+    downstream: str,
+    env: str,
+    records: list[ConsumerRecord],
+    *,
+    now: datetime,
+    git_commit: str | None,
+    repository: str | None = None,
+) -> list[str]:
     """Write each record, and empty ones for upstreams this downstream no longer reads."""
     check_project(downstream)
     check_env(env)
@@ -148,9 +184,9 @@ def write_records(registry: Registry, downstream: str, env: str, records: list[C
     stamp = _stamp(now)
     for key in registry.list(""):
         parts = key.split("/")
-        if len(parts) == 4 and parts[1] == env and parts[2] == "consumers" and parts[3] == f"{downstream}.json":
-            if (parts[0], env) not in current and is_project_name(parts[0]):
-                records = [*records, ConsumerRecord(downstream, parts[0], env, stamp, git_commit, None, (), repository)]
+        mine = len(parts) == 4 and parts[1] == env and parts[2] == "consumers" and parts[3] == f"{downstream}.json"
+        if mine and (parts[0], env) not in current and is_project_name(parts[0]):
+            records = [*records, ConsumerRecord(downstream, parts[0], env, stamp, git_commit, None, (), repository)]
     for record in records:
         key = layout.consumer_key(record.upstream, record.env, downstream)
         registry.put(key, serialise(record.as_dict()))
@@ -159,16 +195,24 @@ def write_records(registry: Registry, downstream: str, env: str, records: list[C
 
 
 def record_consumers(
-    registry: Registry, report: ValidateReport, manifests: list[Manifest], contracts: ContractCache,
-    *, now: datetime, git_commit: str | None, repository: str | None = None,
+    registry: Registry,
+    report: ValidateReport,
+    manifests: list[Manifest],
+    contracts: ContractCache,
+    *,
+    now: datetime,
+    git_commit: str | None,
+    repository: str | None = None,
 ) -> list[str]:
     """Write every validated downstream's records; the keys written, in order."""
     written: list[str] = []
-    for project_report, manifest in zip(report.projects, manifests):
-        records = build_records(project_report, manifest, contracts, git_commit=git_commit, now=now,
-                                repository=repository)
-        written += write_records(registry, project_report.project, report.env, records, now=now, git_commit=git_commit,
-                                 repository=repository)
+    for project_report, manifest in zip(report.projects, manifests, strict=True):
+        records = build_records(
+            project_report, manifest, contracts, git_commit=git_commit, now=now, repository=repository
+        )
+        written += write_records(
+            registry, project_report.project, report.env, records, now=now, git_commit=git_commit, repository=repository
+        )
     return written
 
 
@@ -185,8 +229,16 @@ def _parse_use(raw: Any) -> Use:
     if columns is not None and (not isinstance(columns, list) or not all(isinstance(c, str) for c in columns)):
         raise ValueError("columns is not a list of names")
     version = raw.get("version")
-    return Use(raw["unique_id"], raw["model"], None if version is None else str(version), bool(raw.get("pinned", True)),
-               raw["via"], raw["node"], None if columns is None else tuple(columns), tuple(models))
+    return Use(
+        raw["unique_id"],
+        raw["model"],
+        None if version is None else str(version),
+        bool(raw.get("pinned", True)),
+        raw["via"],
+        raw["node"],
+        None if columns is None else tuple(columns),
+        tuple(models),
+    )
 
 
 def parse_record(data: bytes, *, downstream: str, upstream: str, env: str) -> ConsumerRecord:
@@ -208,8 +260,16 @@ def parse_record(data: bytes, *, downstream: str, upstream: str, env: str) -> Co
     commit, sha, repository = raw.get("git_commit"), raw.get("contract_sha256"), raw.get("repository")
     if repository is not None and not is_repository_name(repository):
         raise ValueError("repository is not OWNER/REPO")
-    return ConsumerRecord(downstream, upstream, env, recorded_at, commit if isinstance(commit, str) else None,
-                          sha if isinstance(sha, str) else None, tuple(_parse_use(u) for u in uses), repository)
+    return ConsumerRecord(
+        downstream,
+        upstream,
+        env,
+        recorded_at,
+        commit if isinstance(commit, str) else None,
+        sha if isinstance(sha, str) else None,
+        tuple(_parse_use(u) for u in uses),
+        repository,
+    )
 
 
 def _recorded_date(recorded_at: str) -> date | None:
@@ -237,7 +297,7 @@ def read_consumers(registry: Registry, upstream: str, env: str, *, today: date, 
     index = ConsumerIndex(upstream, env, max_age_days)
     prefix = f"{layout.env_root(upstream, env)}/consumers/"
     for key in registry.list(prefix):
-        filename = key[len(prefix):]
+        filename = key[len(prefix) :]
         if "/" in filename or not filename.endswith(".json"):
             continue
         downstream = filename[: -len(".json")]
@@ -279,8 +339,14 @@ class Recording:
 
 
 def validate_and_record(
-    registry: Registry, manifests: list[Manifest], *, env: str, today: date, window_days: int = 30,
-    skipped: list[str] | None = None, recording: Recording | None = None,
+    registry: Registry,
+    manifests: list[Manifest],
+    *,
+    env: str,
+    today: date,
+    window_days: int = 30,
+    skipped: list[str] | None = None,
+    recording: Recording | None = None,
 ) -> tuple[ValidateReport, list[str]]:
     """Validate downstream manifests and, given a recording, write their consumer records from the same contracts.
 
@@ -288,10 +354,18 @@ def validate_and_record(
     exactly what the validation resolved, fetched once.
     """
     contracts = ContractCache(registry)
-    report = validate_loaded(manifests, contracts=contracts, env=env, today=today, window_days=window_days,
-                             skipped=skipped)
+    report = validate_loaded(
+        manifests, contracts=contracts, env=env, today=today, window_days=window_days, skipped=skipped
+    )
     if recording is None:
         return report, []
-    keys = record_consumers(registry, report, manifests, contracts, now=recording.now,
-                            git_commit=recording.git_commit, repository=recording.repository)
+    keys = record_consumers(
+        registry,
+        report,
+        manifests,
+        contracts,
+        now=recording.now,
+        git_commit=recording.git_commit,
+        repository=recording.repository,
+    )
     return report, keys

@@ -7,8 +7,8 @@ each other. An identical contract is not republished unless forced.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -16,16 +16,14 @@ from typing import Any
 import msgspec
 
 from meshkit import __version__
-
-from meshkit.registry import layout
 from meshkit.contract.build import build_contract, public_models_of, serialise, sha256_hex
 from meshkit.contract.diff import Surface, diff_surfaces
 from meshkit.contract.manifest import Manifest, load_manifest, parse_manifest, require_project
 from meshkit.contract.model import ChangeCounts, ContractNode, PublicModel, PublishMetadata
-from meshkit.errors import ConflictError, MeshkitError
 from meshkit.contract.names import check_env, check_identifier, check_project
+from meshkit.errors import ConflictError, MeshkitError
+from meshkit.registry import Blob, Registry, layout
 from meshkit.registry.published import read_latest_metadata
-from meshkit.registry import Blob, Registry
 
 
 @dataclass(frozen=True)
@@ -79,9 +77,7 @@ def publish(request: PublishRequest, registry: Registry) -> PublishResult:
     project = check_project(request.project)
     env = check_env(request.env)
     manifest_path = request.project_dir / "target" / "manifest.json"
-    manifest = load_manifest(
-        manifest_path, build_hint=f"run `dbt build` in {request.project_dir} first"
-    )
+    manifest = load_manifest(manifest_path, build_hint=f"run `dbt build` in {request.project_dir} first")
     require_project(manifest, project)
     contract = build_contract(manifest)  # also rejects a project with no public models
     _check_relations(contract["nodes"].values())
@@ -96,27 +92,41 @@ def publish(request: PublishRequest, registry: Registry) -> PublishResult:
     previous, previous_manifest = read_latest_metadata(registry, project, env)
     if previous and previous.sha256 == digest and not request.force:
         return PublishResult(
-            "unchanged", project, env, registry.url, digest, kind,
-            previous.history_id, latest_key, None, public,
+            "unchanged",
+            project,
+            env,
+            registry.url,
+            digest,
+            kind,
+            previous.history_id,
+            latest_key,
+            None,
+            public,
         )
 
     stamp = layout.history_stamp(request.now)
-    metadata = serialise(PublishMetadata(
-        meshkit_version=__version__,
-        project=project,
-        env=env,
-        kind=kind,
-        sha256=digest,
-        size=len(payload),
-        published_at=request.now.astimezone(timezone.utc).isoformat().replace("+00:00", "Z"),
-        history_id=stamp,
-        git_commit=request.git_commit,
-        dbt_version=manifest.dbt_version,
-        dbt_schema_version=manifest.doc.metadata.dbt_schema_version,
-        public_models=public,
-        since_previous=_since(previous_manifest, previous.kind if previous else None, manifest,
-                              request.now.astimezone(timezone.utc).date()),
-    ))
+    metadata = serialise(
+        PublishMetadata(
+            meshkit_version=__version__,
+            project=project,
+            env=env,
+            kind=kind,
+            sha256=digest,
+            size=len(payload),
+            published_at=request.now.astimezone(timezone.utc).isoformat().replace("+00:00", "Z"),
+            history_id=stamp,
+            git_commit=request.git_commit,
+            dbt_version=manifest.dbt_version,
+            dbt_schema_version=manifest.doc.metadata.dbt_schema_version,
+            public_models=public,
+            since_previous=_since(
+                previous_manifest,
+                previous.kind if previous else None,
+                manifest,
+                request.now.astimezone(timezone.utc).date(),
+            ),
+        )
+    )
     history_manifest = layout.history_key(project, env, stamp)
     registry.put(history_manifest, payload, if_absent=True)
     registry.put(layout.history_key(project, env, stamp, layout.METADATA), metadata, if_absent=True)
@@ -132,5 +142,14 @@ def publish(request: PublishRequest, registry: Registry) -> PublishResult:
         ) from None
     registry.put(layout.latest_key(project, env, layout.METADATA), metadata)
     return PublishResult(
-        "published", project, env, registry.url, digest, kind, stamp, latest_key, history_manifest, public,
+        "published",
+        project,
+        env,
+        registry.url,
+        digest,
+        kind,
+        stamp,
+        latest_key,
+        history_manifest,
+        public,
     )

@@ -21,7 +21,8 @@ def add_registry_flags(parser: argparse.ArgumentParser, *, default_registry_path
     parser.add_argument("--bucket", help=f"S3 bucket (default: ${BUCKET_ENV}); keys go under {S3_PREFIX}/")
     parser.add_argument("--env", default="prod", help="registry environment (default: prod)")
     parser.add_argument(
-        "--registry-path", default=default_registry_path,
+        "--registry-path",
+        default=default_registry_path,
         help=f"local registry folder, relative to the project folder (default: {default_registry_path})",
     )
     parser.add_argument("--endpoint-url", help="S3-compatible endpoint (default: AWS_ENDPOINT_URL_S3)")

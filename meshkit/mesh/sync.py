@@ -59,8 +59,9 @@ class _Plan:
     current: bytes | None
 
 
-def _plan(project_dir: Path, models_dir: str, upstream: UpstreamRef, usage: Usage, include: tuple[str, ...],
-          every: bool) -> _Plan:
+def _plan(
+    project_dir: Path, models_dir: str, upstream: UpstreamRef, usage: Usage, include: tuple[str, ...], every: bool
+) -> _Plan:
     requested = usage.used(upstream.project) | frozenset(include)
     uncertain = usage.uncertain_for(upstream.project)
     notes: tuple[str, ...] = ()
@@ -101,17 +102,26 @@ def _unknown_notes(upstream: UpstreamRef, unknown: tuple[str, ...], usage: Usage
     for table in unknown:
         where = usage.first_use.get((upstream.project, table))
         if where:
-            notes.append(f"{where} reads source({upstream.project!r}, {table!r}), which the "
-                         f"{upstream.project}/{upstream.env} contract does not publish: not written")
+            notes.append(
+                f"{where} reads source({upstream.project!r}, {table!r}), which the "
+                f"{upstream.project}/{upstream.env} contract does not publish: not written"
+            )
         else:
-            notes.append(f"included table {table!r} is not in the {upstream.project}/{upstream.env} contract: "
-                         "not written")
+            notes.append(
+                f"included table {table!r} is not in the {upstream.project}/{upstream.env} contract: not written"
+            )
     return tuple(notes)
 
 
 def sync(
-    project_dir: Path, upstreams: list[UpstreamRef], registry: Registry, *, check: bool, models_dir: str = "models",
-    include: dict[str, tuple[str, ...]] | None = None, every: bool = False,
+    project_dir: Path,
+    upstreams: list[UpstreamRef],
+    registry: Registry,
+    *,
+    check: bool,
+    models_dir: str = "models",
+    include: dict[str, tuple[str, ...]] | None = None,
+    every: bool = False,
 ) -> list[SyncOutcome]:
     """include: table names to write besides the used ones, per upstream project; every: write all tables."""
     if not (project_dir / "dbt_project.yml").is_file():
@@ -121,8 +131,10 @@ def sync(
     include = include or {}
     stray = sorted(set(include) - {u.project for u in upstreams})
     if stray:
-        raise InputError(f"tables are included for {', '.join(stray)}, which this sync does not read: "
-                         f"include tables of {', '.join(u.project for u in upstreams)} only")
+        raise InputError(
+            f"tables are included for {', '.join(stray)}, which this sync does not read: "
+            f"include tables of {', '.join(u.project for u in upstreams)} only"
+        )
     usage = scan_usage(project_dir)
     results: list[tuple[_Plan, SyncOutcome, bytes | None]] = []
     for upstream in upstreams:  # fetch everything before writing anything
@@ -151,8 +163,15 @@ def sync(
             data = rendered.data if status == "written" else None
         tables, published_tables, unknown = counts
         outcome = SyncOutcome(
-            upstream.project, upstream.env, str(plan.path), status, sha, tables, published=published_tables,
-            selection=plan.selection.mode, unknown_tables=unknown,
+            upstream.project,
+            upstream.env,
+            str(plan.path),
+            status,
+            sha,
+            tables,
+            published=published_tables,
+            selection=plan.selection.mode,
+            unknown_tables=unknown,
             notes=plan.notes + _unknown_notes(upstream, unknown, usage),
         )
         results.append((plan, outcome, data))

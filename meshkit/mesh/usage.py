@@ -161,8 +161,12 @@ def _constant(node: nodes.Expr) -> str | None:
 def _is_source(func: nodes.Node) -> bool:
     if isinstance(func, nodes.Name):
         return func.name == "source"
-    return (isinstance(func, nodes.Getattr) and func.attr == "source"
-            and isinstance(func.node, nodes.Name) and func.node.name in _SOURCE_OBJECTS)
+    return (
+        isinstance(func, nodes.Getattr)
+        and func.attr == "source"
+        and isinstance(func.node, nodes.Name)
+        and func.node.name in _SOURCE_OBJECTS
+    )
 
 
 def _walk_jinja(tree: nodes.Node, where: str, line_offset: int, usage: Usage) -> None:
@@ -175,8 +179,11 @@ def _walk_jinja(tree: nodes.Node, where: str, line_offset: int, usage: Usage) ->
             stack.extend(n for n in (*node.args, *node.kwargs, node.dyn_args, node.dyn_kwargs) if n is not None)
             continue
         if isinstance(node, nodes.Name) and node.name == "source" and node.ctx == "load" and not bound:
-            usage.uncertain.append(Uncertain(f"{where}:{node.lineno + line_offset}",
-                                             "uses source without calling it with constant names", None))
+            usage.uncertain.append(
+                Uncertain(
+                    f"{where}:{node.lineno + line_offset}", "uses source without calling it with constant names", None
+                )
+            )
         stack.extend(node.iter_child_nodes())
 
 
@@ -188,7 +195,8 @@ def _source_call(call: nodes.Call, where: str, usage: Usage) -> None:
     table = _constant(call.args[1]) if len(call.args) == 2 else None
     if table is None or call.kwargs or call.dyn_args or call.dyn_kwargs:
         usage.uncertain.append(
-            Uncertain(where, f"calls source({upstream!r}, ...) with a table name that is not a constant", upstream))
+            Uncertain(where, f"calls source({upstream!r}, ...) with a table name that is not a constant", upstream)
+        )
         return
     usage.add(upstream, table, where)
 
@@ -211,12 +219,18 @@ def _scan_python(text: str, where: str, usage: Usage) -> None:
         tree = ast.parse(text)
     except (SyntaxError, ValueError) as exc:
         line = getattr(exc, "lineno", None) or 1
-        usage.uncertain.append(Uncertain(f"{where}:{line}", f"cannot be parsed as Python ({exc.__class__.__name__})",
-                                         None))
+        usage.uncertain.append(
+            Uncertain(f"{where}:{line}", f"cannot be parsed as Python ({exc.__class__.__name__})", None)
+        )
         return
     for node in ast.walk(tree):
-        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "source"
-                and isinstance(node.func.value, ast.Name) and node.func.value.id == "dbt"):
+        if not (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "source"
+            and isinstance(node.func.value, ast.Name)
+            and node.func.value.id == "dbt"
+        ):
             continue
         at = f"{where}:{node.lineno}"
         args = [a.value if isinstance(a, ast.Constant) and isinstance(a.value, str) else None for a in node.args]
@@ -225,7 +239,8 @@ def _scan_python(text: str, where: str, usage: Usage) -> None:
             usage.uncertain.append(Uncertain(at, why, None))
         elif len(args) != 2 or args[1] is None or node.keywords:
             usage.uncertain.append(
-                Uncertain(at, f"calls dbt.source({args[0]!r}, ...) with a table name that is not a constant", args[0]))
+                Uncertain(at, f"calls dbt.source({args[0]!r}, ...) with a table name that is not a constant", args[0])
+            )
         else:
             usage.add(args[0], args[1], at)
 
@@ -324,8 +339,9 @@ def _folders(settings: dict[str, Any], key: str, legacy: str | None, default: st
         raise InputError(f"dbt_project.yml: {key} must be a list of folders (found {value!r}): fix the file")
     dynamic = [item for item in value if "{{" in item or "{%" in item]
     if dynamic:
-        usage.uncertain.append(Uncertain("dbt_project.yml", f"sets {key} with Jinja, so some files may be unseen",
-                                         None))
+        usage.uncertain.append(
+            Uncertain("dbt_project.yml", f"sets {key} with Jinja, so some files may be unseen", None)
+        )
     return [item for item in value if item not in dynamic]
 
 

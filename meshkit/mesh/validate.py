@@ -12,13 +12,13 @@ from datetime import date
 from pathlib import Path
 
 from meshkit.contract.dates import utc_today
-from meshkit.errors import EXIT_FINDINGS, EXIT_OK, InputError, NotPublishedError, UnsafeNameError
 from meshkit.contract.manifest import Manifest, load_manifest, require_project
 from meshkit.contract.model import Node, SourceNode, deprecation_day, is_deprecated
 from meshkit.contract.names import check_env, check_project
-from meshkit.registry.published import Published, read_latest
-from meshkit.registry import Registry
+from meshkit.errors import EXIT_FINDINGS, EXIT_OK, InputError, NotPublishedError, UnsafeNameError
 from meshkit.mesh.sources import table_names
+from meshkit.registry import Registry
+from meshkit.registry.published import Published, read_latest
 
 VIA_LOOM = "dbt-loom"
 VIA_SOURCE = "mesh-source"
@@ -158,24 +158,33 @@ def _resolve_source(source: SourceNode, published: Published) -> tuple[Node | No
         return None, []
     problems: list[tuple[str, str, str]] = []
     if node.relation != source.relation:
-        problems.append((
-            "error", "relation-mismatch",
-            f"reads {source.relation} but {node.unique_id} is published at {node.relation}: run meshkit sync",
-        ))
+        problems.append(
+            (
+                "error",
+                "relation-mismatch",
+                f"reads {source.relation} but {node.unique_id} is published at {node.relation}: run meshkit sync",
+            )
+        )
     contract_columns = {name.lower() for name in node.columns}
     for column in source.columns:
         if column.lower() not in contract_columns:
-            problems.append((
-                "error", "column-missing",
-                f"declares column {column!r}, which {node.unique_id} no longer publishes: run meshkit sync",
-            ))
+            problems.append(
+                (
+                    "error",
+                    "column-missing",
+                    f"declares column {column!r}, which {node.unique_id} no longer publishes: run meshkit sync",
+                )
+            )
     stamped = meta.get("contract_sha256")
     if isinstance(stamped, str) and stamped and stamped != published.sha256:
-        problems.append((
-            "warning", "stale-sync",
-            f"(and every {published.project} source) was generated from contract {stamped[:12]}, "
-            f"the registry now has {published.sha256[:12]}: run meshkit sync",
-        ))
+        problems.append(
+            (
+                "warning",
+                "stale-sync",
+                f"(and every {published.project} source) was generated from contract {stamped[:12]}, "
+                f"the registry now has {published.sha256[:12]}: run meshkit sync",
+            )
+        )
     return node, problems
 
 
@@ -189,30 +198,44 @@ def validate_manifest(
         reader = manifest.sources.get(parent_id) if via == VIA_SOURCE else manifest.nodes.get(consumers[0])
         file = reader.original_file_path if reader else None
 
-        def add(severity: str, code: str, message: str) -> None:
+        def add(severity: str, code: str, message: str, parent_id: str = parent_id, file: str | None = file) -> None:
             report.findings.append(Finding(severity, code, project, f"{parent_id} {message}", parent_id, file))
 
         published = contracts.get(upstream, dep_env)
         node: Node | None = None
         if isinstance(published, NotPublishedError):
-            add("error", "unknown-upstream", f"comes from {upstream!r}, which has no {dep_env} contract in the registry")
+            add(
+                "error", "unknown-upstream", f"comes from {upstream!r}, which has no {dep_env} contract in the registry"
+            )
         elif via == VIA_LOOM:
             node = published.manifest.public_models().get(parent_id)
             if node is None:
-                add("error", "not-public", f"is not a public model of the {upstream}/{dep_env} contract "
-                    "(removed, renamed or no longer public)")
+                add(
+                    "error",
+                    "not-public",
+                    f"is not a public model of the {upstream}/{dep_env} contract "
+                    "(removed, renamed or no longer public)",
+                )
             else:
                 built = manifest.nodes.get(parent_id)
                 if built is not None and built.relation_name not in (None, node.relation_name):
-                    add("warning", "stale-build", f"was built against an older contract (relation "
-                        f"{built.relation_name}, now {node.relation_name}): rebuild")
+                    add(
+                        "warning",
+                        "stale-build",
+                        f"was built against an older contract (relation "
+                        f"{built.relation_name}, now {node.relation_name}): rebuild",
+                    )
         else:
             source = manifest.sources.get(parent_id) or SourceNode(name=parent_id.split(".")[-1], unique_id=parent_id)
             table = source.name
             node, problems = _resolve_source(source, published)
             if node is None:
-                add("error", "not-public", f"names table {table!r}, which is not a public model of the "
-                    f"{upstream}/{dep_env} contract: run meshkit sync and fix the reference")
+                add(
+                    "error",
+                    "not-public",
+                    f"names table {table!r}, which is not a public model of the "
+                    f"{upstream}/{dep_env} contract: run meshkit sync and fix the reference",
+                )
             for severity, code, message in problems:
                 if code == "stale-sync":
                     if upstream in stale_upstreams:
@@ -223,10 +246,17 @@ def validate_manifest(
             deprecation = _deprecation(node, today, window_days)
             if deprecation:
                 add("warning", *deprecation)
-        report.dependencies.append(Dependency(
-            upstream=upstream, env=dep_env, parent_id=parent_id, via=via, consumers=tuple(sorted(set(consumers))),
-            contract_id=node.unique_id if node else None, version=node.version_key if node else None,
-        ))
+        report.dependencies.append(
+            Dependency(
+                upstream=upstream,
+                env=dep_env,
+                parent_id=parent_id,
+                via=via,
+                consumers=tuple(sorted(set(consumers))),
+                contract_id=node.unique_id if node else None,
+                version=node.version_key if node else None,
+            )
+        )
     return report
 
 
@@ -244,7 +274,11 @@ def discover_manifests(root: Path) -> tuple[list[Path], list[str]]:
 
 
 def load_targets(
-    *, root: Path, manifest_paths: list[Path] | None = None, projects: list[str] | None = None, all_projects: bool = False
+    *,
+    root: Path,
+    manifest_paths: list[Path] | None = None,
+    projects: list[str] | None = None,
+    all_projects: bool = False,
 ) -> tuple[list[Manifest], list[str]]:
     """The downstream manifests to validate, and the projects skipped because they are not built."""
     paths: list[Path] = list(manifest_paths or [])
@@ -268,12 +302,20 @@ def load_targets(
 
 
 def validate_loaded(
-    manifests: list[Manifest], *, contracts: ContractCache, env: str, today: date, window_days: int = 30,
+    manifests: list[Manifest],
+    *,
+    contracts: ContractCache,
+    env: str,
+    today: date,
+    window_days: int = 30,
     skipped: list[str] | None = None,
 ) -> ValidateReport:
-    reports = [validate_manifest(m, env=env, contracts=contracts, today=today, window_days=window_days) for m in manifests]
-    return ValidateReport(env=env, registry=contracts.registry.url, today=today.isoformat(), projects=reports,
-                          skipped=list(skipped or []))
+    reports = [
+        validate_manifest(m, env=env, contracts=contracts, today=today, window_days=window_days) for m in manifests
+    ]
+    return ValidateReport(
+        env=env, registry=contracts.registry.url, today=today.isoformat(), projects=reports, skipped=list(skipped or [])
+    )
 
 
 def validate(
@@ -288,7 +330,14 @@ def validate(
     window_days: int = 30,
 ) -> ValidateReport:
     check_env(env)
-    manifests, skipped = load_targets(root=root, manifest_paths=manifest_paths, projects=projects,
-                                      all_projects=all_projects)
-    return validate_loaded(manifests, contracts=ContractCache(registry), env=env, today=today or utc_today(),
-                           window_days=window_days, skipped=skipped)
+    manifests, skipped = load_targets(
+        root=root, manifest_paths=manifest_paths, projects=projects, all_projects=all_projects
+    )
+    return validate_loaded(
+        manifests,
+        contracts=ContractCache(registry),
+        env=env,
+        today=today or utc_today(),
+        window_days=window_days,
+        skipped=skipped,
+    )

@@ -7,8 +7,9 @@ looked up in a table so that adding one (gcs://, az://) touches one line here.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Protocol
+from typing import Protocol
 
 from meshkit.errors import InputError
 
@@ -41,14 +42,14 @@ class Registry(Protocol):
 def _open_local(url: str, endpoint_url: str | None) -> Registry:
     from meshkit.registry.local import LocalRegistry
 
-    path = url[len("file://"):] if url.startswith("file://") else url
+    path = url[len("file://") :] if url.startswith("file://") else url
     return LocalRegistry(path)
 
 
 def _open_s3(url: str, endpoint_url: str | None) -> Registry:
     from meshkit.registry.s3 import S3Registry
 
-    bucket, _, prefix = url[len("s3://"):].partition("/")
+    bucket, _, prefix = url[len("s3://") :].partition("/")
     if not bucket:
         raise InputError(f"registry URL {url!r} has no bucket: use s3://BUCKET/PREFIX")
     return S3Registry(bucket=bucket, prefix=prefix.strip("/"), endpoint_url=endpoint_url)
@@ -63,9 +64,7 @@ _BACKENDS: dict[str, Callable[[str, str | None], Registry]] = {
 def resolve_registry_url(url: str | None) -> str:
     resolved = url or os.environ.get(REGISTRY_ENV)
     if not resolved:
-        raise InputError(
-            f"no registry given: pass --registry PATH_OR_S3_URL or set {REGISTRY_ENV}"
-        )
+        raise InputError(f"no registry given: pass --registry PATH_OR_S3_URL or set {REGISTRY_ENV}")
     return resolved
 
 

@@ -1,9 +1,9 @@
 """Registry keys. The layout is the proof of concept's, kept exactly so old readers work.
 
-    {prefix}/{project}/{env}/latest/manifest.json
-    {prefix}/{project}/{env}/history/{UTC timestamp}/manifest.json
-    {prefix}/{project}/{env}/consumers/{downstream}.json
-    ... and metadata.json beside each manifest.
+{prefix}/{project}/{env}/latest/manifest.json
+{prefix}/{project}/{env}/history/{UTC timestamp}/manifest.json
+{prefix}/{project}/{env}/consumers/{downstream}.json
+... and metadata.json beside each manifest.
 """
 
 from __future__ import annotations

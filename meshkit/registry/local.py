@@ -12,8 +12,8 @@ import fcntl
 import hashlib
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from meshkit.errors import ConflictError, RegistryError
 from meshkit.registry import Blob
@@ -52,7 +52,7 @@ class LocalRegistry:
     def _locked(self) -> Iterator[None]:
         try:
             self.root.mkdir(parents=True, exist_ok=True)
-            handle = open(self.root / _LOCK_NAME, "a+b")
+            handle = open(self.root / _LOCK_NAME, "a+b")  # noqa: SIM115 - opened here so its error is ours, closed below
         except OSError as exc:
             raise RegistryError(f"cannot use registry folder {self.root}: {exc.strerror}") from None
         with handle:
@@ -79,9 +79,7 @@ class LocalRegistry:
                 if if_absent and current is not None:
                     raise ConflictError(f"{path} already exists; another publisher wrote it first")
                 if if_match is not None and (current is None or current.etag != if_match):
-                    raise ConflictError(
-                        f"{path} changed while this publish ran; another publisher won the race"
-                    )
+                    raise ConflictError(f"{path} changed while this publish ran; another publisher won the race")
                 os.replace(tmp_name, path)
         finally:
             with contextlib.suppress(FileNotFoundError):
@@ -92,7 +90,5 @@ class LocalRegistry:
         if not base.is_dir():
             return []
         return sorted(
-            str(p.relative_to(self.root))
-            for p in base.rglob("*")
-            if p.is_file() and not p.name.startswith(".")
+            str(p.relative_to(self.root)) for p in base.rglob("*") if p.is_file() and not p.name.startswith(".")
         )

@@ -12,12 +12,11 @@ from dataclasses import dataclass
 
 import msgspec
 
-from meshkit.registry import layout
 from meshkit.contract.build import sha256_hex
-from meshkit.errors import IntegrityError, NotPublishedError, RegistryError
 from meshkit.contract.manifest import Manifest, parse_manifest
 from meshkit.contract.model import PublishMetadata
-from meshkit.registry import Blob, Registry
+from meshkit.errors import IntegrityError, NotPublishedError, RegistryError
+from meshkit.registry import Blob, Registry, layout
 
 _RETRIES = 3
 _RETRY_PAUSE_SECONDS = 0.5

@@ -51,8 +51,10 @@ class S3Registry:
         from botocore.exceptions import (
             BotoCoreError,
             ClientError,
-            ConnectionError as BotoConnectionError,
             NoCredentialsError,
+        )
+        from botocore.exceptions import (
+            ConnectionError as BotoConnectionError,
         )
 
         where = f"s3://{self.bucket}/{self._key(key)}"

@@ -17,7 +17,6 @@ from meshkit.registry import Registry, layout
 from meshkit.registry.published import parse_metadata, read_latest
 
 
-
 @dataclass(frozen=True)
 class Column:
     name: str
@@ -110,12 +109,20 @@ def _card(node: Node, readers: tuple[Reader, ...], today: date) -> ModelCard:
         for name, column in node.columns.items()
     )
     return ModelCard(
-        unique_id=node.unique_id, name=node.name, version=node.version_key,
-        is_latest=node.is_latest, latest_version=node.latest_key,
+        unique_id=node.unique_id,
+        name=node.name,
+        version=node.version_key,
+        is_latest=node.is_latest,
+        latest_version=node.latest_key,
         deprecation_date=node.deprecation_date[:10] if node.deprecation_date else None,
-        deprecated=is_deprecated(node.deprecation_date, today), relation=str(node.relation),
-        description=node.description or "", group=node.group, materialized=node.materialized,
-        contract_enforced=node.enforced, columns=columns, readers=readers,
+        deprecated=is_deprecated(node.deprecation_date, today),
+        relation=str(node.relation),
+        description=node.description or "",
+        group=node.group,
+        materialized=node.materialized,
+        contract_enforced=node.enforced,
+        columns=columns,
+        readers=readers,
     )
 
 
@@ -126,7 +133,8 @@ def _readers(consumers: list[ConsumerStatus]) -> dict[str, list[Reader]]:
             continue
         for use in status.record.uses:
             found.setdefault(use.unique_id, []).append(
-                Reader(status.downstream, use.via, use.downstream_models, status.stale))
+                Reader(status.downstream, use.via, use.downstream_models, status.stale)
+            )
     return found
 
 
@@ -137,7 +145,7 @@ def _history(registry: Registry, project: str, env: str) -> list[Publish]:
     by meshkit versions that did not count it show no figures. Broken entries are listed with the reason.
     """
     prefix = f"{layout.env_root(project, env)}/history/"
-    stamps = sorted({key[len(prefix):].split("/")[0] for key in registry.list(prefix)}, reverse=True)
+    stamps = sorted({key[len(prefix) :].split("/")[0] for key in registry.list(prefix)}, reverse=True)
     entries: list[Publish] = []
     for stamp in stamps:
         key = layout.history_key(project, env, stamp, layout.METADATA)
@@ -150,9 +158,18 @@ def _history(registry: Registry, project: str, env: str) -> list[Publish]:
             entries.append(Publish(stamp, None, None, None, None, 0, None, None, "metadata.json missing or corrupt"))
             continue
         since = metadata.since_previous if isinstance(metadata.since_previous, ChangeCounts) else None
-        entries.append(Publish(
-            stamp, metadata.published_at, metadata.sha256, metadata.git_commit, metadata.dbt_version,
-            len(metadata.public_models), since.changes if since else None, since.breaking if since else None))
+        entries.append(
+            Publish(
+                stamp,
+                metadata.published_at,
+                metadata.sha256,
+                metadata.git_commit,
+                metadata.dbt_version,
+                len(metadata.public_models),
+                since.changes if since else None,
+                since.breaking if since else None,
+            )
+        )
     return entries
 
 
@@ -160,14 +177,15 @@ def _envs(registry: Registry) -> list[tuple[str, str]]:
     pairs = set()
     for key in registry.list(""):
         parts = key.split("/")
-        if len(parts) == 4 and parts[2:] == ["latest", layout.METADATA]:
-            if is_project_name(parts[0]) and is_env_name(parts[1]):
-                pairs.add((parts[0], parts[1]))
+        latest = len(parts) == 4 and parts[2:] == ["latest", layout.METADATA]
+        if latest and is_project_name(parts[0]) and is_env_name(parts[1]):
+            pairs.add((parts[0], parts[1]))
     return sorted(pairs)
 
 
-def build_catalog(registry: Registry, *, today: date, consumer_max_age_days: int = 30,
-                  envs: list[str] | None = None) -> Catalog:
+def build_catalog(
+    registry: Registry, *, today: date, consumer_max_age_days: int = 30, envs: list[str] | None = None
+) -> Catalog:
     catalog = Catalog(registry=registry.url, today=today.isoformat())
     for project, env in _envs(registry):
         if envs and env not in envs:
@@ -179,8 +197,14 @@ def build_catalog(registry: Registry, *, today: date, consumer_max_age_days: int
             continue
         consumers = read_consumers(registry, project, env, today=today, max_age_days=consumer_max_age_days).statuses
         readers = _readers(consumers)
-        entry = EnvEntry(project, env, published.sha256, published.metadata.published_at,
-                         published.metadata.git_commit, consumers=consumers)
+        entry = EnvEntry(
+            project,
+            env,
+            published.sha256,
+            published.metadata.published_at,
+            published.metadata.git_commit,
+            consumers=consumers,
+        )
         for uid, node in published.manifest.public_models().items():
             entry.models.append(_card(node, tuple(readers.get(uid, ())), today))
         entry.history = _history(registry, project, env)

@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from importlib import resources
 
 from meshkit import __version__
+from meshkit.contract.words import model_label
 from meshkit.report.catalog import Catalog
 from meshkit.report.templating import html_env
-from meshkit.contract.words import model_label
 
 NODE_WIDTH = 250
 NODE_HEIGHT = 24
@@ -89,8 +89,14 @@ def draw_env(catalog: Catalog, env: str) -> Drawing:
             for reader in card.readers:
                 feeds.setdefault(entry.project, set()).add(reader.downstream)
                 for model in reader.models:
-                    edges.append((card.unique_id, model, "stale" if reader.stale else (
-                        "deprecated" if card.deprecation_date else "normal"), f"{reader.via}: {reader.downstream}"))
+                    edges.append(
+                        (
+                            card.unique_id,
+                            model,
+                            "stale" if reader.stale else ("deprecated" if card.deprecation_date else "normal"),
+                            f"{reader.via}: {reader.downstream}",
+                        )
+                    )
                     lanes.setdefault(reader.downstream, [])
                     if all(model != key for key, _, _ in lanes[reader.downstream]):
                         lanes[reader.downstream].append((model, model.split(".")[-1], "consumer"))
@@ -138,9 +144,17 @@ def render_catalog_html(catalog: Catalog) -> str:
     style = (assets / "catalog.css").read_text(encoding="utf-8")
     script = (assets / "catalog.js").read_text(encoding="utf-8")
     drawings = [draw_env(catalog, name) for name in sorted({e.env for e in catalog.entries})]
-    csp = (f"default-src 'none'; style-src {_csp_hash(style)}; script-src {_csp_hash(script)}; "
-           "img-src data:; base-uri 'none'; form-action 'none'")
+    csp = (
+        f"default-src 'none'; style-src {_csp_hash(style)}; script-src {_csp_hash(script)}; "
+        "img-src data:; base-uri 'none'; form-action 'none'"
+    )
     return env.get_template("catalog.html.j2").render(
-        catalog=catalog, drawings=drawings, style=style, script=script, csp=csp, version=__version__,
-        node_width=NODE_WIDTH, node_height=NODE_HEIGHT,
+        catalog=catalog,
+        drawings=drawings,
+        style=style,
+        script=script,
+        csp=csp,
+        version=__version__,
+        node_width=NODE_WIDTH,
+        node_height=NODE_HEIGHT,
     )

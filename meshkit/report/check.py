@@ -5,57 +5,94 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from meshkit.report import mermaid
+from meshkit.contract.diff import BREAKING, PLANNED, WARNING
+from meshkit.contract.words import plural
 from meshkit.github.annotations import annotation, append_step_summary, repo_path
 from meshkit.mesh.check import Assessed, CheckReport, Impact
-from meshkit.contract.diff import BREAKING, PLANNED, WARNING
+from meshkit.report import mermaid
 from meshkit.report.lineage import check_lineage, node_name
 from meshkit.report.markdown import comment_marker, fit_comment
 from meshkit.report.render import to_json
 from meshkit.report.templating import markdown_env
-from meshkit.contract.words import plural
 
 CHECK_SCHEMA = "meshkit-check/1"
+
+
 def _impact_dict(impact: Impact) -> dict[str, Any]:
-    return {"downstream": impact.downstream, "repository": impact.repository, "via": impact.via, "node": impact.node, "models": list(impact.models),
-            "stale": impact.stale, "age_days": impact.age_days}
+    return {
+        "downstream": impact.downstream,
+        "repository": impact.repository,
+        "via": impact.via,
+        "node": impact.node,
+        "models": list(impact.models),
+        "stale": impact.stale,
+        "age_days": impact.age_days,
+    }
 
 
 def _change_dict(assessed: Assessed) -> dict[str, Any]:
     c = assessed.change
     return {
-        "code": c.code, "severity": c.severity, "breaking": c.breaking, "model": c.model, "unique_id": c.unique_id,
-        "version": c.version, "before": c.before, "after": c.after, "columns": list(c.columns), "file": c.file,
-        "message": c.message, "impacts": [_impact_dict(i) for i in assessed.impacts],
+        "code": c.code,
+        "severity": c.severity,
+        "breaking": c.breaking,
+        "model": c.model,
+        "unique_id": c.unique_id,
+        "version": c.version,
+        "before": c.before,
+        "after": c.after,
+        "columns": list(c.columns),
+        "file": c.file,
+        "message": c.message,
+        "impacts": [_impact_dict(i) for i in assessed.impacts],
     }
 
 
 def check_json(report: CheckReport) -> str:
     base = report.base or None
-    return to_json("check", {
-        "schema": CHECK_SCHEMA,
-        "ok": not report.breaking,
-        "exit_code": report.exit_code,
-        "project": report.project, "env": report.env, "registry": report.registry, "manifest": report.manifest,
-        "today": report.today, "warn_only": report.warn_only,
-        "base": None if base is None else {k: base.get(k) for k in ("sha256", "history_id", "published_at", "git_commit")},
-        "summary": {
-            "breaking": len(report.breaking), "planned_removals": len(report.planned),
-            "warnings": len(report.warnings), "info": len(report.info),
-            "consumers": len(report.consumers), "stale_consumers": len(report.stale_consumers),
-            "unreadable_consumers": len(report.unreadable_consumers),
-            "broken_downstreams": report.broken_downstreams,
+    return to_json(
+        "check",
+        {
+            "schema": CHECK_SCHEMA,
+            "ok": not report.breaking,
+            "exit_code": report.exit_code,
+            "project": report.project,
+            "env": report.env,
+            "registry": report.registry,
+            "manifest": report.manifest,
+            "today": report.today,
+            "warn_only": report.warn_only,
+            "base": None
+            if base is None
+            else {k: base.get(k) for k in ("sha256", "history_id", "published_at", "git_commit")},
+            "summary": {
+                "breaking": len(report.breaking),
+                "planned_removals": len(report.planned),
+                "warnings": len(report.warnings),
+                "info": len(report.info),
+                "consumers": len(report.consumers),
+                "stale_consumers": len(report.stale_consumers),
+                "unreadable_consumers": len(report.unreadable_consumers),
+                "broken_downstreams": report.broken_downstreams,
+            },
+            "changes": [_change_dict(a) for a in report.assessed],
+            "consumers": [
+                {
+                    "downstream": s.downstream,
+                    "repository": s.record.repository if s.record else None,
+                    "key": s.key,
+                    "stale": s.stale,
+                    "age_days": s.age_days,
+                    "problem": s.problem,
+                    "recorded_at": s.record.recorded_at if s.record else None,
+                    "git_commit": s.record.git_commit if s.record else None,
+                    "uses": len(s.record.uses) if s.record else 0,
+                }
+                for s in report.consumers
+            ],
+            "consumer_max_age_days": report.consumer_max_age_days,
         },
-        "changes": [_change_dict(a) for a in report.assessed],
-        "consumers": [
-            {"downstream": s.downstream, "repository": s.record.repository if s.record else None, "key": s.key, "stale": s.stale, "age_days": s.age_days, "problem": s.problem,
-             "recorded_at": s.record.recorded_at if s.record else None,
-             "git_commit": s.record.git_commit if s.record else None,
-             "uses": len(s.record.uses) if s.record else 0}
-            for s in report.consumers
-        ],
-        "consumer_max_age_days": report.consumer_max_age_days,
-    })
+    )
 
 
 def _impacts_text(impacts: tuple[Impact, ...]) -> str:
@@ -97,8 +134,10 @@ def check_text(report: CheckReport) -> str:
         if status.problem:
             lines.append(f"  warning: consumer record {status.key} is unreadable ({status.problem}); it was ignored")
         elif status.stale:
-            lines.append(f"  warning: consumer {status.downstream} last validated {status.age_days} days ago "
-                         f"(over {report.consumer_max_age_days}): its impact may be out of date")
+            lines.append(
+                f"  warning: consumer {status.downstream} last validated {status.age_days} days ago "
+                f"(over {report.consumer_max_age_days}): its impact may be out of date"
+            )
     lines += ["", verdict_line(report)]
     return "\n".join(lines) + "\n"
 
@@ -124,9 +163,17 @@ def check_markdown(report: CheckReport) -> str:
         # could push the body over the limit and leave only the table cut.
         planned = report.planned if max_rows is None else report.planned[:max_rows]
         return template.render(
-            report=report, marker=comment_marker("check", report.project), verdict=verdict(report), rows=shown,
-            hidden_rows=len(rows) - len(shown), details=details, diagram=diagram, diagram_level=level,
-            impacts_text=_impacts_text, planned=planned, hidden_planned=len(report.planned) - len(planned),
+            report=report,
+            marker=comment_marker("check", report.project),
+            verdict=verdict(report),
+            rows=shown,
+            hidden_rows=len(rows) - len(shown),
+            details=details,
+            diagram=diagram,
+            diagram_level=level,
+            impacts_text=_impacts_text,
+            planned=planned,
+            hidden_planned=len(report.planned) - len(planned),
         )
 
     return fit_comment(render, len(rows))
@@ -140,15 +187,31 @@ def check_github(report: CheckReport, *, project_dir: Path) -> str:
         if change.severity not in levels:
             continue
         reach = f" (affects {_impacts_text(assessed.impacts)})" if assessed.impacts else ""
-        lines.append(annotation(levels[change.severity], f"{report.project}: {change.message}{reach}",
-                                title=f"meshkit check: {change.code}", file=repo_path(project_dir, change.file)))
+        lines.append(
+            annotation(
+                levels[change.severity],
+                f"{report.project}: {change.message}{reach}",
+                title=f"meshkit check: {change.code}",
+                file=repo_path(project_dir, change.file),
+            )
+        )
     for status in report.consumers:
         if status.problem:
-            lines.append(annotation("warning", f"consumer record {status.key} is unreadable ({status.problem})",
-                                    title="meshkit check: consumer record"))
+            lines.append(
+                annotation(
+                    "warning",
+                    f"consumer record {status.key} is unreadable ({status.problem})",
+                    title="meshkit check: consumer record",
+                )
+            )
         elif status.stale:
-            lines.append(annotation("warning", f"consumer {status.downstream} last validated {status.age_days} days ago",
-                                    title="meshkit check: stale consumer"))
+            lines.append(
+                annotation(
+                    "warning",
+                    f"consumer {status.downstream} last validated {status.age_days} days ago",
+                    title="meshkit check: stale consumer",
+                )
+            )
     append_step_summary(check_markdown(report))
     lines.append(verdict_line(report))
     return "\n".join(lines) + "\n"

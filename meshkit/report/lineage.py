@@ -38,8 +38,12 @@ def check_lineage(report: CheckReport) -> Lineage:
     for assessed in report.assessed:
         change = assessed.change
         if focus is None or change.unique_id in focus:
-            lineage.add_node(upstream, change.unique_id, model_label(change.model, change.version),
-                             broken=change.severity == BREAKING)
+            lineage.add_node(
+                upstream,
+                change.unique_id,
+                model_label(change.model, change.version),
+                broken=change.severity == BREAKING,
+            )
     broken_pairs = {(a.change.unique_id, i.node) for a in report.breaking for i in a.impacts}
     for status in report.consumers:
         if status.record is None:

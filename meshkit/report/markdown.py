@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Callable
+from collections.abc import Callable
 
 # GitHub rejects issue and PR comment bodies over 65,536 characters; keep a margin for
 # characters GitHub may count differently from Python.

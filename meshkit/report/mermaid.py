@@ -135,8 +135,9 @@ def _project_level(lineage: Lineage) -> tuple[str, int]:
     return "\n".join(lines) + "\n", len(counts)
 
 
-def render(lineage: Lineage, *, limit: int = MAX_MERMAID_TEXT_SIZE,
-           max_edges: int = MAX_MERMAID_EDGES) -> tuple[str | None, str]:
+def render(
+    lineage: Lineage, *, limit: int = MAX_MERMAID_TEXT_SIZE, max_edges: int = MAX_MERMAID_EDGES
+) -> tuple[str | None, str]:
     """(diagram text or None, level): "models", "projects" when too big, or "omitted" when even that is.
 
     Too big means over Mermaid's default maxTextSize or maxEdges, either of which makes

@@ -52,8 +52,15 @@ def catalog_json(catalog: Catalog) -> str:
 
 def dispatch_json(event_type: str, client_payload: dict[str, Any], repositories: list[dict[str, Any]]) -> str:
     """repositories: {repository, status (sent, failed or dry-run), error} per repository notified."""
-    return to_json("dispatch", {"schema": DISPATCH_SCHEMA, "event_type": event_type, "client_payload": client_payload,
-                                "repositories": repositories})
+    return to_json(
+        "dispatch",
+        {
+            "schema": DISPATCH_SCHEMA,
+            "event_type": event_type,
+            "client_payload": client_payload,
+            "repositories": repositories,
+        },
+    )
 
 
 def comment_json(result: CommentResult) -> str:
@@ -91,8 +98,15 @@ def render_publish(result: PublishResult, fmt: str) -> str:
 def render_sync(outcomes: list[SyncOutcome], fmt: str, *, note: str | None = None) -> str:
     """note: why nothing was synced (an --only upstream this project does not read)."""
     if fmt == "json":
-        return to_json("sync", {"schema": SYNC_SCHEMA, "ok": not any(o.is_finding for o in outcomes), "note": note,
-                                "upstreams": [o.as_dict() for o in outcomes]})
+        return to_json(
+            "sync",
+            {
+                "schema": SYNC_SCHEMA,
+                "ok": not any(o.is_finding for o in outcomes),
+                "note": note,
+                "upstreams": [o.as_dict() for o in outcomes],
+            },
+        )
     lines = [note] if note else []
     for o in outcomes:
         scope = "used by the project" if o.selection == "used" else "all"
@@ -152,8 +166,14 @@ def validate_markdown(report: ValidateReport) -> str:
     total = report.dependency_count
 
     def render(max_rows: int | None, details: bool) -> str:
-        return template.render(report=report, dependency_count=total, marker=marker, diagram=diagram,
-                               diagram_level=level, max_rows=total if max_rows is None else max_rows)
+        return template.render(
+            report=report,
+            dependency_count=total,
+            marker=marker,
+            diagram=diagram,
+            diagram_level=level,
+            max_rows=total if max_rows is None else max_rows,
+        )
 
     return fit_comment(render, total)
 
@@ -163,9 +183,14 @@ def validate_github(report: ValidateReport) -> str:
     for project in report.projects:
         project_dir = Path(project.manifest).parent.parent
         for finding in project.findings:
-            lines.append(annotation(finding.severity if finding.severity == "error" else "warning",
-                                    f"{project.project}: {finding.message}", title=f"meshkit validate: {finding.code}",
-                                    file=repo_path(project_dir, finding.file)))
+            lines.append(
+                annotation(
+                    finding.severity if finding.severity == "error" else "warning",
+                    f"{project.project}: {finding.message}",
+                    title=f"meshkit validate: {finding.code}",
+                    file=repo_path(project_dir, finding.file),
+                )
+            )
     append_step_summary(validate_markdown(report))
     return "\n".join([*lines, validate_verdict(report)]) + "\n"
 

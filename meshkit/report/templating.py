@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
-from functools import lru_cache
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
+from functools import cache
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # imported when a template is first rendered: text and JSON output never pay for Jinja
     import jinja2
@@ -52,18 +53,18 @@ def _text_env(**filters: Callable[..., str]) -> jinja2.Environment:
     return env
 
 
-@lru_cache(maxsize=None)
+@cache
 def markdown_env() -> jinja2.Environment:
     return _text_env(cell=md_cell, code=md_code)
 
 
-@lru_cache(maxsize=None)
+@cache
 def init_env() -> jinja2.Environment:
     """For the YAML files `meshkit init` writes: values go through the yaml filter, already pattern-checked."""
     return _text_env(yaml=yaml_scalar)
 
 
-@lru_cache(maxsize=None)
+@cache
 def html_env() -> jinja2.Environment:
     import jinja2
 

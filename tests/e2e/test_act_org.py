@@ -23,13 +23,23 @@ import json
 import shutil
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import boto3
 import pytest
 
-from support.act_runner import ActHome, ActRun, commit_all, git, make_git_repository, make_workspace, run_act, step_seconds
+from support.act_runner import (
+    ActHome,
+    ActRun,
+    commit_all,
+    git,
+    make_git_repository,
+    make_workspace,
+    run_act,
+    step_seconds,
+)
 from support.github_api import GitHubAPI
 from support.helpers import REPO, clean_env, run
 from support.pgserver import PostgresServer, postgres_server  # noqa: F401  (session fixture)
@@ -62,17 +72,37 @@ class Team:
         self.pg_port = org.pg.port
         shutil.copytree(ORG / folder, self.workspace)
         make_git_repository(self.workspace, full_name, f"{project}: the dbt project")
-        done = run([sys.executable, "-m", "meshkit", "init", *init_args, "--registry", REGISTRY,
-                    "--aws-role", f"{ACCOUNT}/acme-mesh-{self.role}", "--aws-read-role", f"{ACCOUNT}/acme-mesh-read"],
-                   cwd=self.workspace, env={**clean_env(), "PYTHONPATH": str(org.meshkit)})
+        done = run(
+            [
+                sys.executable,
+                "-m",
+                "meshkit",
+                "init",
+                *init_args,
+                "--registry",
+                REGISTRY,
+                "--aws-role",
+                f"{ACCOUNT}/acme-mesh-{self.role}",
+                "--aws-read-role",
+                f"{ACCOUNT}/acme-mesh-read",
+            ],
+            cwd=self.workspace,
+            env={**clean_env(), "PYTHONPATH": str(org.meshkit)},
+        )
         assert done.returncode == 0, done.stderr
         self.init_output = done.stdout
         self.head = commit_all(self.workspace, "meshkit init")
 
     @property
     def warehouse_env(self) -> str:
-        return "\n".join([f"ACME_PG_HOST={PostgresServer.host}", f"ACME_PG_PORT={self.pg_port}",
-                          f"ACME_PG_USER={self.role}", f"ACME_PG_PASSWORD={self.password}"])
+        return "\n".join(
+            [
+                f"ACME_PG_HOST={PostgresServer.host}",
+                f"ACME_PG_PORT={self.pg_port}",
+                f"ACME_PG_USER={self.role}",
+                f"ACME_PG_PASSWORD={self.password}",
+            ]
+        )
 
 
 class Org:
@@ -84,19 +114,43 @@ class Org:
         self.act_home.home.mkdir(parents=True)
         self.timings: dict[str, float] = {}
         self.logs: dict[str, str] = {}
-        self.s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1",
-                               aws_access_key_id="testing", aws_secret_access_key="testing")
+        self.s3 = boto3.client(
+            "s3",
+            endpoint_url=moto_endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
         self.s3.create_bucket(Bucket=BUCKET)
         # meshkit as a team would fetch it: a checkout of meshkit-dev/meshkit at one commit.
         self.meshkit = make_workspace(root / "meshkit", MESHKIT)
         self.meshkit_sha = git(self.meshkit, "rev-parse", "HEAD")
-        self.orders = Team(self, "acme-data/orders", "orders", "orders_core", [
-            "--role", "upstream", "--project-dir", "transform",
-            "--consumer", "acme-data/finance", "--consumer", "acme-data/growth"])
-        self.finance = Team(self, "acme-data/finance", "finance", "finance_marts", [
-            "--role", "downstream", "--upstream", "orders_core"])
-        self.growth = Team(self, "acme-data/growth", "growth", "growth_analytics", [
-            "--role", "downstream", "--project-dir", "dbt", "--approach", "dbt-loom", "--upstream", "orders_core"])
+        self.orders = Team(
+            self,
+            "acme-data/orders",
+            "orders",
+            "orders_core",
+            [
+                "--role",
+                "upstream",
+                "--project-dir",
+                "transform",
+                "--consumer",
+                "acme-data/finance",
+                "--consumer",
+                "acme-data/growth",
+            ],
+        )
+        self.finance = Team(
+            self, "acme-data/finance", "finance", "finance_marts", ["--role", "downstream", "--upstream", "orders_core"]
+        )
+        self.growth = Team(
+            self,
+            "acme-data/growth",
+            "growth",
+            "growth_analytics",
+            ["--role", "downstream", "--project-dir", "dbt", "--approach", "dbt-loom", "--upstream", "orders_core"],
+        )
         self.teams = {team.full_name: team for team in (self.orders, self.finance, self.growth)}
         for team in self.teams.values():
             pg.psql(f"create role {team.role} login password '{team.password}'")
@@ -109,20 +163,36 @@ class Org:
             pg.psql(f"create schema {schema} authorization {team.role}", database="acme")
         pg.psql("grant usage on schema orders_core to finance, growth", database="acme")
 
-    def act(self, team: Team, event_name: str, event: dict[str, Any], *, label: str,
-            workspace: Path | None = None) -> ActRun:
+    def act(
+        self, team: Team, event_name: str, event: dict[str, Any], *, label: str, workspace: Path | None = None
+    ) -> ActRun:
         owner, name = team.full_name.split("/")
-        event = {"repository": {"full_name": team.full_name, "name": name, "default_branch": "main",
-                                "owner": {"login": owner}}, **event}
+        event = {
+            "repository": {
+                "full_name": team.full_name,
+                "name": name,
+                "default_branch": "main",
+                "owner": {"login": owner},
+            },
+            **event,
+        }
         secrets = {"GITHUB_TOKEN": team.token, "MESHKIT_WAREHOUSE_ENV": team.warehouse_env}
         if team is self.orders:
             secrets["MESHKIT_DISPATCH_TOKEN"] = DISPATCH_TOKEN
         started = time.monotonic()
         result = run_act(
-            workspace or team.workspace, self.act_home, event_name=event_name, workflow=team.workflow, event=event,
+            workspace or team.workspace,
+            self.act_home,
+            event_name=event_name,
+            workflow=team.workflow,
+            event=event,
             env={"GITHUB_API_URL": self.github.base_url, "AWS_ENDPOINT_URL": self.moto_endpoint},
-            variables={}, secrets=secrets, repositories={MESHKIT: self.meshkit},
-            served={f"{MESHKIT}@{self.meshkit_sha}": self.meshkit}, extra_roots=(self.meshkit,), timeout=1200,
+            variables={},
+            secrets=secrets,
+            repositories={MESHKIT: self.meshkit},
+            served={f"{MESHKIT}@{self.meshkit_sha}": self.meshkit},
+            extra_roots=(self.meshkit,),
+            timeout=1200,
         )
         label = label if label not in self.timings else f"{label} #{sum(k.startswith(label) for k in self.timings) + 1}"
         self.timings[label] = round(time.monotonic() - started, 1)
@@ -132,8 +202,12 @@ class Org:
         return result
 
     def push(self, team: Team) -> ActRun:
-        return self.act(team, "push", {"ref": "refs/heads/main", "after": git(team.workspace, "rev-parse", "HEAD")},
-                        label=f"push {team.role}")
+        return self.act(
+            team,
+            "push",
+            {"ref": "refs/heads/main", "after": git(team.workspace, "rev-parse", "HEAD")},
+            label=f"push {team.role}",
+        )
 
     def deliver_dispatches(self, since: int) -> dict[str, ActRun]:
         """Route each recorded repository_dispatch to the repository it names, as GitHub does."""
@@ -149,8 +223,11 @@ class Org:
 
 
 @pytest.fixture(scope="module")
-def org(tmp_path_factory: pytest.TempPathFactory, postgres_server: PostgresServer,  # noqa: F811
-        moto_server: str) -> Iterator[Org]:  # noqa: F811
+def org(
+    tmp_path_factory: pytest.TempPathFactory,
+    postgres_server: PostgresServer,
+    moto_server: str,
+) -> Iterator[Org]:
     with GitHubAPI() as github:
         org = Org(tmp_path_factory.mktemp("org"), postgres_server, moto_server, github)
         yield org
@@ -170,8 +247,10 @@ def test_init_pinned_every_repository_to_the_running_meshkit(org: Org) -> None:
         assert f"uses: {MESHKIT}/.github/workflows/" in text and text.count(org.meshkit_sha) == 2
         assert not (team.workspace / ".github" / "actions").exists()  # nothing of meshkit is copied in
     assert (org.growth.workspace / "dbt" / "dbt_loom.config.yml").is_file()
-    assert "dbt-requirements: transform/requirements-dbt.txt" in (
-        org.orders.workspace / ".github/workflows/meshkit-orders_core.yml").read_text()
+    assert (
+        "dbt-requirements: transform/requirements-dbt.txt"
+        in (org.orders.workspace / ".github/workflows/meshkit-orders_core.yml").read_text()
+    )
 
 
 def test_an_upstream_merge_builds_publishes_and_notifies_both_consumer_repositories(org: Org) -> None:
@@ -185,16 +264,24 @@ def test_an_upstream_merge_builds_publishes_and_notifies_both_consumer_repositor
     assert metadata["git_commit"] == org.orders.head and metadata["dbt_version"].startswith("1.11.")
     # Built in the team's schema, by the team's role, with grants to the consumer roles only.
     assert org.pg.psql("select count(*) from orders_core.public_orders", database="acme") == "4"
-    assert org.pg.psql("select tableowner from pg_tables where tablename = 'public_orders'", database="acme") == "orders"
+    assert (
+        org.pg.psql("select tableowner from pg_tables where tablename = 'public_orders'", database="acme") == "orders"
+    )
     assert [(d.repository, d.event_type, d.token) for d in org.github.dispatches] == [
-        ("acme-data/finance", EVENT_TYPE, DISPATCH_TOKEN), ("acme-data/growth", EVENT_TYPE, DISPATCH_TOKEN)]
+        ("acme-data/finance", EVENT_TYPE, DISPATCH_TOKEN),
+        ("acme-data/growth", EVENT_TYPE, DISPATCH_TOKEN),
+    ]
     assert org.github.dispatches[0].client_payload["sha256"] == metadata["sha256"]
 
 
 def test_each_consumer_repository_runs_on_its_dispatch_and_records_what_it_reads(org: Org) -> None:
     # The finance team adopted meshkit: it generated its sources once and committed them.
-    env = clean_env(AWS_ENDPOINT_URL=org.moto_endpoint, AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing",
-                    AWS_DEFAULT_REGION="us-east-1")
+    env = clean_env(
+        AWS_ENDPOINT_URL=org.moto_endpoint,
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_DEFAULT_REGION="us-east-1",
+    )
     synced = run([sys.executable, "-m", "meshkit", "sync", "--registry", REGISTRY], cwd=org.finance.workspace, env=env)
     assert synced.returncode == 0, synced.stderr
     org.finance.head = commit_all(org.finance.workspace, "meshkit sync: orders_core sources")
@@ -203,7 +290,7 @@ def test_each_consumer_repository_runs_on_its_dispatch_and_records_what_it_reads
     runs = org.deliver_dispatches(0)
 
     assert sorted(runs) == ["acme-data/finance", "acme-data/growth"]
-    for name, run_ in runs.items():
+    for run_ in runs.values():
         assert run_.returncode == 0, run_.log[-8000:]
         assert run_.job_succeeded(f"{DOWN}/consume")
     # finance's committed sources are current: its bump job finds nothing to propose; growth has no file to bump.
@@ -213,8 +300,10 @@ def test_each_consumer_repository_runs_on_its_dispatch_and_records_what_it_reads
     assert org.github.pull_requests(org.finance.full_name) == []
     assert f"dbt-loom reads the registry at {REGISTRY}, env prod" in runs["acme-data/growth"].log
     # Both built their models in PostgreSQL from the upstream's public table.
-    assert org.pg.psql("select revenue from finance.revenue_by_status where status = 'shipped'", database="acme") == \
-        "62.00"
+    assert (
+        org.pg.psql("select revenue from finance.revenue_by_status where status = 'shipped'", database="acme")
+        == "62.00"
+    )
     assert org.pg.psql("select count(*) from growth.active_customers", database="acme") == "3"
     for team, via in ((org.finance, "mesh-source"), (org.growth, "dbt-loom")):
         record = org.read_json(f"orders_core/prod/consumers/{team.project}.json")
@@ -227,12 +316,17 @@ def test_a_new_upstream_column_gives_finance_one_contract_bump_pull_request(org:
     public = org.orders.workspace / "transform" / "models" / "marts"
     (public / "public_orders.sql").write_text(
         "select order_id, customer_id, status, amount, (amount * 0.1)::numeric(10, 2) as discount\n"
-        "from {{ ref('stg_orders') }}\n")
+        "from {{ ref('stg_orders') }}\n"
+    )
     yml = (public / "_public.yml").read_text()
-    (public / "_public.yml").write_text(yml.replace(
-        "      - name: amount\n        data_type: numeric(10, 2)\n",
-        "      - name: amount\n        data_type: numeric(10, 2)\n"
-        "      - name: discount\n        data_type: numeric(10, 2)\n        description: Loyalty discount.\n", 1))
+    (public / "_public.yml").write_text(
+        yml.replace(
+            "      - name: amount\n        data_type: numeric(10, 2)\n",
+            "      - name: amount\n        data_type: numeric(10, 2)\n"
+            "      - name: discount\n        data_type: numeric(10, 2)\n        description: Loyalty discount.\n",
+            1,
+        )
+    )
     org.orders.head = commit_all(org.orders.workspace, "public_orders: add discount")
     before = len(org.github.dispatches)
 
@@ -262,12 +356,17 @@ def test_an_upstream_pr_dropping_a_column_gets_one_sticky_comment_naming_both_co
     git(branch, "checkout", "--quiet", "-b", "drop-status")
     public = branch / "transform" / "models" / "marts"
     (public / "public_orders.sql").write_text(
-        (public / "public_orders.sql").read_text().replace("customer_id, status, amount", "customer_id, amount"))
+        (public / "public_orders.sql").read_text().replace("customer_id, status, amount", "customer_id, amount")
+    )
     (public / "_public.yml").write_text(
-        (public / "_public.yml").read_text().replace("      - name: status\n        data_type: text\n", "", 1))
+        (public / "_public.yml").read_text().replace("      - name: status\n        data_type: text\n", "", 1)
+    )
     head = commit_all(branch, "public_orders: drop status")
-    event = {"action": "opened", "number": UPSTREAM_PR,
-             "pull_request": {"number": UPSTREAM_PR, "head": {"ref": "drop-status", "sha": head}, "base": {"ref": "main"}}}
+    event = {
+        "action": "opened",
+        "number": UPSTREAM_PR,
+        "pull_request": {"number": UPSTREAM_PR, "head": {"ref": "drop-status", "sha": head}, "base": {"ref": "main"}},
+    }
 
     checked = org.act(org.orders, "pull_request", event, label="pull_request orders", workspace=branch)
 

@@ -11,10 +11,10 @@ runs pytest-xdist with --dist loadfile, so they run in order on one worker.
 from __future__ import annotations
 
 import json
-import re
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import boto3
 import pytest
@@ -50,22 +50,43 @@ class Mesh:
         self.act_home.home.mkdir(parents=True)
         self.moto_endpoint = moto_endpoint
         self.github = github
-        self.s3 = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1",
-                               aws_access_key_id="testing", aws_secret_access_key="testing")
+        self.s3 = boto3.client(
+            "s3",
+            endpoint_url=moto_endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
         self.s3.create_bucket(Bucket=BUCKET)
         self.main = make_workspace(root / "main")
         self.head = git(self.main, "rev-parse", "HEAD")
         github.import_branch(GITHUB_REPOSITORY, self.main, "main")  # what the contract-bump job compares with
 
-    def act(self, workspace: Path, event_name: str, workflow: str, event: dict[str, Any],
-            *, verbose: bool = False) -> ActRun:
-        event = {"repository": {"full_name": GITHUB_REPOSITORY, "name": "mesh", "default_branch": "main",
-                                "owner": {"login": "meshkit-demo"}}, **event}
+    def act(
+        self, workspace: Path, event_name: str, workflow: str, event: dict[str, Any], *, verbose: bool = False
+    ) -> ActRun:
+        event = {
+            "repository": {
+                "full_name": GITHUB_REPOSITORY,
+                "name": "mesh",
+                "default_branch": "main",
+                "owner": {"login": "meshkit-demo"},
+            },
+            **event,
+        }
         return run_act(
-            workspace, self.act_home, event_name=event_name, workflow=workflow, event=event,
+            workspace,
+            self.act_home,
+            event_name=event_name,
+            workflow=workflow,
+            event=event,
             env={"GITHUB_API_URL": self.github.base_url, "AWS_ENDPOINT_URL": self.moto_endpoint},
-            variables={"MESHKIT_REGISTRY": REGISTRY, "MESHKIT_AWS_ROLE_ARN": ROLE_ARN,
-                       "MESHKIT_AWS_READ_ROLE_ARN": READ_ROLE_ARN, "AWS_REGION": "us-east-1"},
+            variables={
+                "MESHKIT_REGISTRY": REGISTRY,
+                "MESHKIT_AWS_ROLE_ARN": ROLE_ARN,
+                "MESHKIT_AWS_READ_ROLE_ARN": READ_ROLE_ARN,
+                "AWS_REGION": "us-east-1",
+            },
             secrets={"GITHUB_TOKEN": WORKFLOW_TOKEN, "MESHKIT_DISPATCH_TOKEN": DISPATCH_TOKEN},
             repositories={GITHUB_REPOSITORY: workspace},
             verbose=verbose,
@@ -92,14 +113,17 @@ class Mesh:
 def pull_request_event(number: int, workspace: Path) -> dict[str, Any]:
     head = git(workspace, "rev-parse", "HEAD")
     branch = git(workspace, "rev-parse", "--abbrev-ref", "HEAD")
-    return {"action": "synchronize", "number": number,
-            "pull_request": {"number": number, "head": {"ref": branch, "sha": head}, "base": {"ref": "main"}}}
+    return {
+        "action": "synchronize",
+        "number": number,
+        "pull_request": {"number": number, "head": {"ref": branch, "sha": head}, "base": {"ref": "main"}},
+    }
 
 
 # Session scope: the scenarios' state must outlive any reordering, and act's HOME (with the
 # setup action's virtualenv in its tool cache) is worth building once.
 @pytest.fixture(scope="session")
-def mesh(tmp_path_factory: pytest.TempPathFactory, moto_server: str) -> Iterator[Mesh]:  # noqa: F811
+def mesh(tmp_path_factory: pytest.TempPathFactory, moto_server: str) -> Iterator[Mesh]:
     with GitHubAPI() as github:
         github.add_repository(GITHUB_REPOSITORY, pull_requests=[UPSTREAM_PR, DOWNSTREAM_PR])
         github.add_token(WORKFLOW_TOKEN, write=True)
@@ -131,9 +155,14 @@ def test_upstream_push_to_main_publishes_and_dispatches(mesh: Mesh) -> None:
     assert dispatch.event_type == EVENT_TYPE
     assert dispatch.token == DISPATCH_TOKEN
     assert dispatch.client_payload == {
-        "schema": "meshkit-dispatch/1", "project": "dbt_up", "env": "prod", "sha256": metadata["sha256"],
-        "key": "dbt_up/prod/latest/manifest.json", "history_key": dispatch.client_payload["history_key"],
-        "commit": mesh.head, "published_at": metadata["published_at"],
+        "schema": "meshkit-dispatch/1",
+        "project": "dbt_up",
+        "env": "prod",
+        "sha256": metadata["sha256"],
+        "key": "dbt_up/prod/latest/manifest.json",
+        "history_key": dispatch.client_payload["history_key"],
+        "commit": mesh.head,
+        "published_at": metadata["published_at"],
     }
     assert dispatch.client_payload["history_key"].startswith("dbt_up/prod/history/")
 
@@ -163,15 +192,22 @@ def test_replayed_dispatch_revalidates_downstreams_and_records_consumers(mesh: M
 
 
 def test_repository_dispatch_of_another_type_runs_no_job(mesh: Mesh) -> None:
-    run = mesh.act(mesh.main, "repository_dispatch", "downstream.yml",
-                   {"action": "something-else", "client_payload": {"project": "dbt_up"}}, verbose=True)
+    run = mesh.act(
+        mesh.main,
+        "repository_dispatch",
+        "downstream.yml",
+        {"action": "something-else", "client_payload": {"project": "dbt_up"}},
+        verbose=True,
+    )
 
     assert run.returncode == 0, run.log[-4000:]
     assert not any(run.job_ran(f"{caller}/{job}") for caller in (DOWN, LOOM) for job in ("consume", "bump", "comment"))
     # Skipped by the event-type guard, not for any other reason (act ignores `types:`).
     for job in ("dbt_down", "dbt_down_loom"):
-        assert f"Skipping job '{job}' due to 'github.event_name != 'repository_dispatch' || " \
-               "github.event.action == 'meshkit-upstream-published''" in run.log, run.log[-4000:]
+        assert (
+            f"Skipping job '{job}' due to 'github.event_name != 'repository_dispatch' || "
+            "github.event.action == 'meshkit-upstream-published''" in run.log
+        ), run.log[-4000:]
 
 
 def commit_dropped_column(workspace: Path, model: str, column: str) -> None:
@@ -231,7 +267,9 @@ def test_downstream_pr_comments_validation_and_lineage(mesh: Mesh) -> None:
     assert run.job_succeeded(f"{DOWN}/comment") and run.job_succeeded(f"{LOOM}/comment")
     assert f"assumed role {READ_ROLE_ARN} as" in run.log and f"{ROLE_ARN} as" not in run.log
     # The PR builds nothing in the warehouse: `dbt parse`, and the committed sources only checked.
-    assert "meshkit build: dbt parse (in dbt_down)" in run.log and "meshkit build: dbt parse (in dbt_down_loom)" in run.log
+    assert (
+        "meshkit build: dbt parse (in dbt_down)" in run.log and "meshkit build: dbt parse (in dbt_down_loom)" in run.log
+    )
     assert "meshkit build: ../scripts/demo_warehouse.sh" not in run.log
     assert "meshkit sync: dbt_up@prod up-to-date:" in run.log
     comments = mesh.github.comments(GITHUB_REPOSITORY, DOWNSTREAM_PR)
@@ -247,8 +285,12 @@ def test_downstream_pr_comments_validation_and_lineage(mesh: Mesh) -> None:
 
 def test_workflow_dispatch_reruns_for_another_env(mesh: Mesh) -> None:
     before = len(mesh.github.dispatches)
-    upstream = mesh.act(mesh.main, "workflow_dispatch", "upstream.yml",
-                        {"ref": "refs/heads/main", "inputs": {"env": "staging", "force": "false"}})
+    upstream = mesh.act(
+        mesh.main,
+        "workflow_dispatch",
+        "upstream.yml",
+        {"ref": "refs/heads/main", "inputs": {"env": "staging", "force": "false"}},
+    )
 
     assert upstream.returncode == 0, upstream.log[-8000:]
     assert mesh.read_json("dbt_up/staging/latest/metadata.json")["git_commit"] == mesh.head
@@ -256,8 +298,12 @@ def test_workflow_dispatch_reruns_for_another_env(mesh: Mesh) -> None:
     assert dispatch.client_payload["env"] == "staging"
     assert dispatch.client_payload["key"] == "dbt_up/staging/latest/manifest.json"
 
-    downstream = mesh.act(mesh.main, "workflow_dispatch", "downstream.yml",
-                          {"ref": "refs/heads/main", "inputs": {"env": "staging", "upstream": "dbt_up"}})
+    downstream = mesh.act(
+        mesh.main,
+        "workflow_dispatch",
+        "downstream.yml",
+        {"ref": "refs/heads/main", "inputs": {"env": "staging", "upstream": "dbt_up"}},
+    )
 
     assert downstream.returncode == 0, downstream.log[-8000:]
     assert downstream.job_succeeded(f"{DOWN}/consume") and downstream.job_succeeded(f"{LOOM}/consume")

@@ -20,9 +20,17 @@ pytestmark = [pytest.mark.dbt, pytest.mark.s3]
 
 N = 300
 MESHKIT_COMMANDS = (
-    "meshkit --help", "publish (first)", "publish (unchanged)", "check (unchanged)", "check (column removed)",
-    "sync (first)", "sync (unchanged)", "validate (generated sources)", "validate (dbt-loom)",
-    "catalog (1 project)", "catalog (3 projects x 3 envs x 4 publishes)",
+    "meshkit --help",
+    "publish (first)",
+    "publish (unchanged)",
+    "check (unchanged)",
+    "check (column removed)",
+    "sync (first)",
+    "sync (unchanged)",
+    "validate (generated sources)",
+    "validate (dbt-loom)",
+    "catalog (1 project)",
+    "catalog (3 projects x 3 envs x 4 publishes)",
 )
 PARSE_WAYS = ("dbt parse (generated sources)", "dbt parse (dbt-loom)")
 NUMBER = r"[0-9]+(?:\.[0-9]+)?"
@@ -32,8 +40,25 @@ NUMBER = r"[0-9]+(?:\.[0-9]+)?"
 def bench_output(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("bench")
     out = root / "out"
-    result = run([sys.executable, REPO / "bench" / "run.py", "--models", str(N), "--repeat", "1", "--warmup", "0",
-                  "--cache-dir", root / "cache", "--output-dir", out], cwd=REPO, env=clean_env(), timeout=900)
+    result = run(
+        [
+            sys.executable,
+            REPO / "bench" / "run.py",
+            "--models",
+            str(N),
+            "--repeat",
+            "1",
+            "--warmup",
+            "0",
+            "--cache-dir",
+            root / "cache",
+            "--output-dir",
+            out,
+        ],
+        cwd=REPO,
+        env=clean_env(),
+        timeout=900,
+    )
     assert result.returncode == 0, f"{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
     return out
 
@@ -77,4 +102,6 @@ def test_results_md_has_a_numeric_row_per_command(bench_output: Path) -> None:
         assert re.search(counts, text, re.MULTILINE), f"no counts row for {name}:\n{text}"
     for name in PARSE_WAYS:
         way = name.removeprefix("dbt parse (").rstrip(")")
-        assert re.search(rf"^\| {re.escape(way)} \| {N} \| {NUMBER} \| {NUMBER} \| {NUMBER} \|", text, re.MULTILINE), way
+        assert re.search(rf"^\| {re.escape(way)} \| {N} \| {NUMBER} \| {NUMBER} \| {NUMBER} \|", text, re.MULTILINE), (
+            way
+        )

@@ -44,15 +44,20 @@ def test_registry_has_the_seed_layout(built_mesh: Path) -> None:
     assert metadata["history_id"] == history[0].name
     assert metadata["dbt_version"].startswith("1.11.")
     assert {(m["name"], m["version"]) for m in metadata["public_models"]} == {
-        ("public_orders", None), ("public_payments", None), ("public_customers", "1"), ("public_customers", "2"),
+        ("public_orders", None),
+        ("public_payments", None),
+        ("public_customers", "1"),
+        ("public_customers", "2"),
     }
 
 
 def test_contract_hides_upstream_code(built_mesh: Path) -> None:
     contract = json.loads((built_mesh / "registry/dbt_up/prod/latest/manifest.json").read_text())
     assert set(contract["nodes"]) == {
-        "model.dbt_up.public_orders", "model.dbt_up.public_payments",
-        "model.dbt_up.public_customers.v1", "model.dbt_up.public_customers.v2",
+        "model.dbt_up.public_orders",
+        "model.dbt_up.public_payments",
+        "model.dbt_up.public_customers.v1",
+        "model.dbt_up.public_customers.v2",
     }
     text = json.dumps(contract)
     for leaked in ("raw_code", "compiled_code", "stg_orders", "int_order_payments", "depends_on", "original_file_path"):
@@ -93,8 +98,10 @@ def test_lineage_is_whole_in_parent_maps(built_mesh: Path) -> None:
     assert "source.dbt_down.dbt_up.public_customers_v1" in native["model.dbt_down.legacy_customer_names"]
 
 
-@pytest.mark.parametrize("target", [["--project", "dbt_down_loom"], ["--project", "dbt_down"],
-                                    ["--manifest", "dbt_down/target/manifest.json"]])
+@pytest.mark.parametrize(
+    "target",
+    [["--project", "dbt_down_loom"], ["--project", "dbt_down"], ["--manifest", "dbt_down/target/manifest.json"]],
+)
 def test_seed_validate_variants(built_mesh: Path, target: list[str]) -> None:
     result = run(["python3", "validate_lineage.py", *target], cwd=built_mesh)
     assert result.returncode == 0, result.stderr
@@ -105,13 +112,17 @@ def test_committed_generated_sources_match_the_demo_contract(built_mesh: Path) -
     """The repository's own models/_mesh_dbt_up.yml is what sync produces: CI's staleness guard."""
     generated = (built_mesh / "dbt_down/models/_mesh_dbt_up.yml").read_bytes()
     assert (REPO / "dbt_down/models/_mesh_dbt_up.yml").read_bytes() == generated
-    check = meshkit("sync", "--project-dir", "dbt_down", "--upstream", "dbt_up", "--registry", "registry",
-                    "--check", cwd=built_mesh)
+    check = meshkit(
+        "sync", "--project-dir", "dbt_down", "--upstream", "dbt_up", "--registry", "registry", "--check", cwd=built_mesh
+    )
     assert check.returncode == 0, check.stderr
     assert "up to date (3 of 5 tables, used by the project)" in check.stdout
     # what dbt_down's models read, and nothing else: public_payments is published but unread
     assert [line.strip() for line in generated.decode().splitlines() if line.startswith("  - name: ")] == [
-        "- name: public_customers", "- name: public_customers_v1", "- name: public_orders"]
+        "- name: public_customers",
+        "- name: public_customers_v1",
+        "- name: public_orders",
+    ]
 
 
 def test_republishing_the_same_contract_adds_no_history(mesh: Path) -> None:
@@ -125,8 +136,19 @@ def test_republishing_the_same_contract_adds_no_history(mesh: Path) -> None:
 
 
 def test_full_publish_ships_the_unstripped_manifest(mesh: Path) -> None:
-    result = meshkit("publish", "--project-dir", "dbt_up", "--registry", "registry", "--env", "dev", "--full",
-                     "--format", "json", cwd=mesh)
+    result = meshkit(
+        "publish",
+        "--project-dir",
+        "dbt_up",
+        "--registry",
+        "registry",
+        "--env",
+        "dev",
+        "--full",
+        "--format",
+        "json",
+        cwd=mesh,
+    )
     assert result.returncode == 0, result.stderr
     payload = json.loads(result.stdout)
     assert payload["kind"] == "full" and payload["status"] == "published"

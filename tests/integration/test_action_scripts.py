@@ -28,23 +28,32 @@ class Runner:
         (root / "temp").mkdir()
         (root / "tool-cache").mkdir()
 
-    def run(self, action: str, script: str, *, env_extra: dict[str, str] | None = None,
-            **inputs: str) -> subprocess.CompletedProcess[str]:
+    def run(
+        self, action: str, script: str, *, env_extra: dict[str, str] | None = None, **inputs: str
+    ) -> subprocess.CompletedProcess[str]:
         """Run one action script; inputs become MESHKIT_INPUT_* variables, as the action.yml maps them."""
         env = {
-            "PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", str(self.root)), "LANG": "C.UTF-8",
-            "GITHUB_ACTION_PATH": str(ACTIONS / action), "GITHUB_WORKSPACE": str(self.workspace),
-            "GITHUB_OUTPUT": str(self.root / "output"), "GITHUB_ENV": str(self.root / "env"),
-            "GITHUB_PATH": str(self.root / "path"), "RUNNER_TEMP": str(self.root / "temp"),
-            "RUNNER_TOOL_CACHE": str(self.root / "tool-cache"), "RUNNER_OS": "Linux", "RUNNER_ARCH": "X64",
+            "PATH": os.environ["PATH"],
+            "HOME": os.environ.get("HOME", str(self.root)),
+            "LANG": "C.UTF-8",
+            "GITHUB_ACTION_PATH": str(ACTIONS / action),
+            "GITHUB_WORKSPACE": str(self.workspace),
+            "GITHUB_OUTPUT": str(self.root / "output"),
+            "GITHUB_ENV": str(self.root / "env"),
+            "GITHUB_PATH": str(self.root / "path"),
+            "RUNNER_TEMP": str(self.root / "temp"),
+            "RUNNER_TOOL_CACHE": str(self.root / "tool-cache"),
+            "RUNNER_OS": "Linux",
+            "RUNNER_ARCH": "X64",
             **{f"MESHKIT_INPUT_{k.upper()}": v for k, v in inputs.items()},
             **(env_extra or {}),
         }
         for name in ("PIP_CACHE_DIR", "PIP_CERT", "PIP_FIND_LINKS", "PIP_DEFAULT_TIMEOUT"):
             if name in os.environ:
                 env[name] = os.environ[name]
-        return subprocess.run([str(ACTIONS / action / script)], cwd=self.workspace, env=env, capture_output=True,
-                              text=True, timeout=600)
+        return subprocess.run(
+            [str(ACTIONS / action / script)], cwd=self.workspace, env=env, capture_output=True, text=True, timeout=600
+        )
 
     def outputs(self) -> dict[str, str]:
         return dict(line.split("=", 1) for line in (self.root / "output").read_text().splitlines() if "=" in line)
@@ -59,12 +68,21 @@ def annotations(result: subprocess.CompletedProcess[str]) -> list[str]:
     return [line for line in result.stdout.splitlines() if line.startswith("::error")]
 
 
-@pytest.mark.parametrize(("value", "message"), [
-    ("missing.txt", "dbt-requirements file 'missing.txt' does not exist: commit it (e.g. dbt-postgres==1.11.0 and "
-                    "dbt-loom==0.9.6, one per line) or clear the input"),
-    ("../outside.txt", "dbt-requirements '../outside.txt' must be a path inside the repository, relative to its root"),
-    ("/etc/passwd", "dbt-requirements '/etc/passwd' must be a path inside the repository, relative to its root"),
-])
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        (
+            "missing.txt",
+            "dbt-requirements file 'missing.txt' does not exist: commit it (e.g. dbt-postgres==1.11.0 and "
+            "dbt-loom==0.9.6, one per line) or clear the input",
+        ),
+        (
+            "../outside.txt",
+            "dbt-requirements '../outside.txt' must be a path inside the repository, relative to its root",
+        ),
+        ("/etc/passwd", "dbt-requirements '/etc/passwd' must be a path inside the repository, relative to its root"),
+    ],
+)
 def test_setup_refuses_a_dbt_requirements_file_it_cannot_use(runner: Runner, value: str, message: str) -> None:
     result = runner.run("setup", "plan.sh", dbt_requirements=value)
     assert result.returncode == 2
@@ -90,14 +108,22 @@ def test_setup_reports_a_dbt_stack_that_does_not_install_on_its_file(runner: Run
     assert runner.run("setup", "plan.sh", dbt_requirements="requirements-dbt.txt").returncode == 0
     plan = runner.outputs()
 
-    result = runner.run("setup", "install.sh", env_extra={
-        "MESHKIT_VENV": plan["venv"], "MESHKIT_ROOT": plan["root"], "MESHKIT_DBT_VENV": plan["dbt-venv"],
-        "MESHKIT_DBT_REQUIREMENTS": plan["dbt-requirements"]})
+    result = runner.run(
+        "setup",
+        "install.sh",
+        env_extra={
+            "MESHKIT_VENV": plan["venv"],
+            "MESHKIT_ROOT": plan["root"],
+            "MESHKIT_DBT_VENV": plan["dbt-venv"],
+            "MESHKIT_DBT_REQUIREMENTS": plan["dbt-requirements"],
+        },
+    )
 
     assert result.returncode == 2, result.stdout[-2000:] + result.stderr[-2000:]
     [annotation] = annotations(result)
     assert annotation.startswith(
-        "::error file=requirements-dbt.txt,title=meshkit setup::the dbt stack in this file did not install: ")
+        "::error file=requirements-dbt.txt,title=meshkit setup::the dbt stack in this file did not install: "
+    )
     assert "meshkit-no-such-distribution-7d1f" in annotation
     assert not Path(plan["dbt-venv"]).exists()
     assert (Path(plan["venv"]) / ".meshkit-complete").is_file()  # meshkit's own venv was fine and stays
@@ -108,9 +134,13 @@ def test_build_exports_warehouse_credentials_to_the_command_only(runner: Runner)
     project.mkdir()
     (project / "dbt_project.yml").write_text("name: p\n")
     secret = "s3cr3t value=with equals"
-    result = runner.run("build", "build.sh", project_dir="proj",
-                        command='printf "%s|%s|%s\\n" "$ACME_USER" "$ACME_PASSWORD" "$PWD" > seen.txt',
-                        warehouse_env=f"# the warehouse\n\nACME_USER=finance\r\nACME_PASSWORD={secret}\n")
+    result = runner.run(
+        "build",
+        "build.sh",
+        project_dir="proj",
+        command='printf "%s|%s|%s\\n" "$ACME_USER" "$ACME_PASSWORD" "$PWD" > seen.txt',
+        warehouse_env=f"# the warehouse\n\nACME_USER=finance\r\nACME_PASSWORD={secret}\n",
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert (project / "seen.txt").read_text() == f"finance|{secret}|{project}\n"
     assert f"::add-mask::{secret}" in result.stdout.splitlines() and "::add-mask::finance" in result.stdout
@@ -118,12 +148,20 @@ def test_build_exports_warehouse_credentials_to_the_command_only(runner: Runner)
     assert (runner.root / "env").read_text() == ""  # nothing reaches later steps
 
 
-@pytest.mark.parametrize(("warehouse_env", "message"), [
-    ("PATH=/tmp/evil", "warehouse-env may not set PATH: use your warehouse's own variable names"),
-    ("GITHUB_TOKEN=x", "warehouse-env may not set GITHUB_TOKEN: use your warehouse's own variable names"),
-    ("ACME_USER=ok\nnot a pair hunter2", "warehouse-env line 2 is not NAME=value (the value is not shown: it may be a secret)"),
-])
-def test_build_refuses_bad_credentials_lines_without_showing_them(runner: Runner, warehouse_env: str, message: str) -> None:
+@pytest.mark.parametrize(
+    ("warehouse_env", "message"),
+    [
+        ("PATH=/tmp/evil", "warehouse-env may not set PATH: use your warehouse's own variable names"),
+        ("GITHUB_TOKEN=x", "warehouse-env may not set GITHUB_TOKEN: use your warehouse's own variable names"),
+        (
+            "ACME_USER=ok\nnot a pair hunter2",
+            "warehouse-env line 2 is not NAME=value (the value is not shown: it may be a secret)",
+        ),
+    ],
+)
+def test_build_refuses_bad_credentials_lines_without_showing_them(
+    runner: Runner, warehouse_env: str, message: str
+) -> None:
     (runner.workspace / "dbt_project.yml").write_text("name: p\n")
     result = runner.run("build", "build.sh", command="touch ran", warehouse_env=warehouse_env)
     assert result.returncode == 2 and annotations(result) == [f"::error title=meshkit build::{message}"]
@@ -138,10 +176,16 @@ def test_build_can_report_a_failure_without_failing(runner: Runner) -> None:
     assert runner.run("build", "build.sh", command="exit 3").returncode == 3
 
 
-@pytest.mark.parametrize(("registry", "expected"), [
-    ("s3://acme-mesh/mesh/contracts/", ["MESHKIT_ENV=prod", "MESHKIT_S3_BUCKET=acme-mesh", "MESHKIT_S3_PREFIX=mesh/contracts"]),
-    ("/srv/registry", ["MESHKIT_ENV=prod", "MESHKIT_REGISTRY_PATH=/srv/registry"]),
-])
+@pytest.mark.parametrize(
+    ("registry", "expected"),
+    [
+        (
+            "s3://acme-mesh/mesh/contracts/",
+            ["MESHKIT_ENV=prod", "MESHKIT_S3_BUCKET=acme-mesh", "MESHKIT_S3_PREFIX=mesh/contracts"],
+        ),
+        ("/srv/registry", ["MESHKIT_ENV=prod", "MESHKIT_REGISTRY_PATH=/srv/registry"]),
+    ],
+)
 def test_loom_points_dbt_loom_at_the_registry(runner: Runner, registry: str, expected: list[str]) -> None:
     result = runner.run("loom", "loom.sh", registry=registry, env="prod")
     assert result.returncode == 0, result.stdout
@@ -149,10 +193,15 @@ def test_loom_points_dbt_loom_at_the_registry(runner: Runner, registry: str, exp
 
 
 def test_loom_sets_the_config_and_endpoint_when_given_and_refuses_a_bad_bucket(runner: Runner) -> None:
-    result = runner.run("loom", "loom.sh", registry="s3://b-ucket/p", env="dev", config="loom.yml",
-                        endpoint_url="http://127.0.0.1:9000")
+    result = runner.run(
+        "loom", "loom.sh", registry="s3://b-ucket/p", env="dev", config="loom.yml", endpoint_url="http://127.0.0.1:9000"
+    )
     assert result.returncode == 0
     assert (runner.root / "env").read_text().splitlines()[-2:] == [
-        "DBT_LOOM_CONFIG=loom.yml", "AWS_ENDPOINT_URL_S3=http://127.0.0.1:9000"]
+        "DBT_LOOM_CONFIG=loom.yml",
+        "AWS_ENDPOINT_URL_S3=http://127.0.0.1:9000",
+    ]
     bad = runner.run("loom", "loom.sh", registry="s3://Bad_Bucket/p")
-    assert bad.returncode == 2 and annotations(bad) == ["::error title=meshkit loom::'Bad_Bucket' is not an S3 bucket name"]
+    assert bad.returncode == 2 and annotations(bad) == [
+        "::error title=meshkit loom::'Bad_Bucket' is not an S3 bucket name"
+    ]

@@ -45,7 +45,9 @@ def test_corrupt_manifest(mesh: Path, damage: str) -> None:
 
 
 def test_json_that_is_not_a_manifest(mesh: Path) -> None:
-    (mesh / "dbt_up/target/manifest.json").write_text(json.dumps({"metadata": {"dbt_schema_version": "x/run-results/v6"}}))
+    (mesh / "dbt_up/target/manifest.json").write_text(
+        json.dumps({"metadata": {"dbt_schema_version": "x/run-results/v6"}})
+    )
     assert_publish_fails(mesh, "is not a dbt manifest")
 
 
@@ -69,10 +71,18 @@ def test_upstream_with_no_public_models(mesh: Path) -> None:
     assert_publish_fails(mesh, "has no public models")
 
 
-@pytest.mark.parametrize("flag,value", [
-    ("--project", "../dbt_up"), ("--project", "dbt_up/x"), ("--project", "a b"),
-    ("--env", ".."), ("--env", "prod/../../etc"), ("--env", "prod;rm"), ("--env", ""),
-])
+@pytest.mark.parametrize(
+    "flag,value",
+    [
+        ("--project", "../dbt_up"),
+        ("--project", "dbt_up/x"),
+        ("--project", "a b"),
+        ("--env", ".."),
+        ("--env", "prod/../../etc"),
+        ("--env", "prod;rm"),
+        ("--env", ""),
+    ],
+)
 def test_hostile_names_in_publish(mesh: Path, flag: str, value: str) -> None:
     assert_publish_fails(mesh, "is not allowed", flag, value)
 
@@ -102,8 +112,18 @@ def test_registry_without_the_project(mesh: Path) -> None:
 
 
 def test_registry_without_the_env(mesh: Path) -> None:
-    result = meshkit("sync", "--project-dir", "dbt_down", "--upstream", "dbt_up", "--env", "staging",
-                     "--registry", "registry", cwd=mesh)
+    result = meshkit(
+        "sync",
+        "--project-dir",
+        "dbt_down",
+        "--upstream",
+        "dbt_up",
+        "--env",
+        "staging",
+        "--registry",
+        "registry",
+        cwd=mesh,
+    )
     assert result.returncode == 2
     assert "has project 'dbt_up' but not env 'staging' (it has: prod)" in one_line_error(result)
 
@@ -115,6 +135,7 @@ def test_unreachable_s3_endpoint_for_publish_and_sync(mesh: Path) -> None:
     endpoint = f"http://127.0.0.1:{port}"
     env_args = ["--registry", "s3://meshkit-test/registry", "--endpoint-url", endpoint]
     from support.helpers import clean_env
+
     env = clean_env(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1")
     before = snapshot(mesh)
     pub = meshkit("publish", "--project-dir", "dbt_up", *env_args, cwd=mesh, env=env)
@@ -153,6 +174,7 @@ def test_no_registry_configured(built_mesh: Path) -> None:
 
 # --- check, catalog and the consumer index --------------------------------------------------------
 
+
 def check(mesh: Path, *args: str):
     return meshkit("check", "--project-dir", "dbt_up", "--registry", "registry", *args, cwd=mesh)
 
@@ -163,10 +185,13 @@ def test_check_without_a_build(repo_copy: Path) -> None:
     assert "run `dbt build` (or `dbt parse`) in dbt_up first" in one_line_error(result)
 
 
-@pytest.mark.parametrize(("damage", "expected"), [
-    (b"{truncated", "is not valid JSON"),
-    (b'{"metadata": {"dbt_schema_version": "x/catalog/v1"}}', "is not a dbt manifest"),
-])
+@pytest.mark.parametrize(
+    ("damage", "expected"),
+    [
+        (b"{truncated", "is not valid JSON"),
+        (b'{"metadata": {"dbt_schema_version": "x/catalog/v1"}}', "is not a dbt manifest"),
+    ],
+)
 def test_check_corrupt_manifest(mesh: Path, damage: bytes, expected: str) -> None:
     (mesh / "dbt_up/target/manifest.json").write_bytes(damage)
     result = check(mesh)
@@ -191,6 +216,7 @@ def test_check_and_catalog_on_unreachable_registry(built_mesh: Path, tmp_path: P
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     from support.helpers import clean_env
+
     env = clean_env(AWS_ACCESS_KEY_ID="testing", AWS_SECRET_ACCESS_KEY="testing", AWS_DEFAULT_REGION="us-east-1")
     remote = ["--registry", "s3://meshkit-test/registry", "--endpoint-url", f"http://127.0.0.1:{port}"]
     page = tmp_path / "catalog.html"

@@ -31,24 +31,51 @@ CUSTOMERS_V1 = "model.dbt_up.public_customers.v1"
 CUSTOMERS_V2 = "model.dbt_up.public_customers.v2"
 # What dbt_up's models/marts/_public.yml declares: every public model version's columns and types, in order.
 COLUMNS = {
-    ORDERS: [("order_id", "integer"), ("customer_id", "integer"), ("order_date", "date"), ("status", "varchar"),
-             ("amount", "decimal(18,2)"), ("payment_count", "integer")],
-    PAYMENTS: [("payment_id", "integer"), ("order_id", "integer"), ("payment_method", "varchar"),
-               ("amount", "decimal(18,2)")],
-    CUSTOMERS_V1: [("customer_id", "integer"), ("first_name", "varchar"), ("last_name", "varchar"),
-                   ("email", "varchar"), ("first_order_date", "date"), ("number_of_orders", "integer")],
-    CUSTOMERS_V2: [("customer_id", "integer"), ("full_name", "varchar"), ("email", "varchar"),
-                   ("first_order_date", "date"), ("number_of_orders", "integer")],
+    ORDERS: [
+        ("order_id", "integer"),
+        ("customer_id", "integer"),
+        ("order_date", "date"),
+        ("status", "varchar"),
+        ("amount", "decimal(18,2)"),
+        ("payment_count", "integer"),
+    ],
+    PAYMENTS: [
+        ("payment_id", "integer"),
+        ("order_id", "integer"),
+        ("payment_method", "varchar"),
+        ("amount", "decimal(18,2)"),
+    ],
+    CUSTOMERS_V1: [
+        ("customer_id", "integer"),
+        ("first_name", "varchar"),
+        ("last_name", "varchar"),
+        ("email", "varchar"),
+        ("first_order_date", "date"),
+        ("number_of_orders", "integer"),
+    ],
+    CUSTOMERS_V2: [
+        ("customer_id", "integer"),
+        ("full_name", "varchar"),
+        ("email", "varchar"),
+        ("first_order_date", "date"),
+        ("number_of_orders", "integer"),
+    ],
 }
 # Who reads what, as both downstreams' consumer records say: downstream -> (via, downstream models).
 READERS = {
-    ORDERS: {"dbt_down": ("mesh-source", ["customer_lifetime_value", "orders_by_status"]),
-             "dbt_down_loom": ("dbt-loom", ["loom_customer_orders", "loom_orders_by_status"])},
+    ORDERS: {
+        "dbt_down": ("mesh-source", ["customer_lifetime_value", "orders_by_status"]),
+        "dbt_down_loom": ("dbt-loom", ["loom_customer_orders", "loom_orders_by_status"]),
+    },
     PAYMENTS: {},
-    CUSTOMERS_V1: {"dbt_down": ("mesh-source", ["legacy_customer_names"]),
-                   "dbt_down_loom": ("dbt-loom", ["loom_legacy_customers"])},
-    CUSTOMERS_V2: {"dbt_down": ("mesh-source", ["customer_lifetime_value"]),
-                   "dbt_down_loom": ("dbt-loom", ["loom_customer_orders"])},
+    CUSTOMERS_V1: {
+        "dbt_down": ("mesh-source", ["legacy_customer_names"]),
+        "dbt_down_loom": ("dbt-loom", ["loom_legacy_customers"]),
+    },
+    CUSTOMERS_V2: {
+        "dbt_down": ("mesh-source", ["customer_lifetime_value"]),
+        "dbt_down_loom": ("dbt-loom", ["loom_customer_orders"]),
+    },
 }
 DOWNSTREAM_MODELS = {
     "dbt_down": {"legacy_customer_names", "customer_lifetime_value", "orders_by_status"},
@@ -57,8 +84,24 @@ DOWNSTREAM_MODELS = {
 V1_DEPRECATION = "2027-06-30"
 SVG_NAMESPACE = "http://www.w3.org/2000/svg"  # an XML namespace name, never fetched
 # Attributes through which a page can make the browser fetch something.
-URL_ATTRIBUTES = {"src", "href", "xlink:href", "srcset", "action", "formaction", "poster", "data", "background",
-                  "manifest", "ping", "longdesc", "cite", "codebase", "archive", "imagesrcset"}
+URL_ATTRIBUTES = {
+    "src",
+    "href",
+    "xlink:href",
+    "srcset",
+    "action",
+    "formaction",
+    "poster",
+    "data",
+    "background",
+    "manifest",
+    "ping",
+    "longdesc",
+    "cite",
+    "codebase",
+    "archive",
+    "imagesrcset",
+}
 
 SCRIPT = "<script>alert(1)</script>"
 IMG = '"><img src=x onerror=alert(2)>'
@@ -141,7 +184,11 @@ def test_lineage_lanes_nodes_and_edges(dom: browser.Element) -> None:
     lanes = {lane.get("data-project"): lane for lane in svg.find_all("g", "lane")}
     assert set(lanes) == {"dbt_up", "dbt_down", "dbt_down_loom"}
     assert {n.get("data-node"): sorted(n.classes - {"node"}) for n in lanes["dbt_up"].find_all("g", "node")} == {
-        ORDERS: ["public"], PAYMENTS: ["public"], CUSTOMERS_V1: ["deprecated"], CUSTOMERS_V2: ["public"]}
+        ORDERS: ["public"],
+        PAYMENTS: ["public"],
+        CUSTOMERS_V1: ["deprecated"],
+        CUSTOMERS_V2: ["public"],
+    }
     for project, models in DOWNSTREAM_MODELS.items():
         nodes = lanes[project].find_all("g", "node")
         assert {n.get("data-node") for n in nodes} == {f"model.{project}.{m}" for m in models}
@@ -153,7 +200,8 @@ def test_lineage_lanes_nodes_and_edges(dom: browser.Element) -> None:
     # The two links out of the deprecated v1 are drawn as deprecated, the rest as normal.
     assert sorted(" ".join(sorted(e.classes - {"edge"})) for e in edges) == ["deprecated"] * 2 + ["normal"] * 6
     assert sorted(e.one("title").text() for e in edges) == sorted(
-        ["mesh-source: dbt_down"] * 4 + ["dbt-loom: dbt_down_loom"] * 4)
+        ["mesh-source: dbt_down"] * 4 + ["dbt-loom: dbt_down_loom"] * 4
+    )
 
 
 @pytest.mark.parametrize("unique_id", list(COLUMNS))
@@ -167,9 +215,13 @@ def test_model_card_columns_and_types(dom: browser.Element, unique_id: str) -> N
 @pytest.mark.parametrize("unique_id", list(READERS))
 def test_model_card_consumers(dom: browser.Element, unique_id: str) -> None:
     readers = card(dom, unique_id).one("div", "readers")
-    found = {li.get("data-downstream"): (li.squashed().split(" via ")[1].split(":")[0],
-                                         [c.text() for c in li.find_all("code")])
-             for li in readers.find_all("li", data_downstream=True)}
+    found = {
+        li.get("data-downstream"): (
+            li.squashed().split(" via ")[1].split(":")[0],
+            [c.text() for c in li.find_all("code")],
+        )
+        for li in readers.find_all("li", data_downstream=True)
+    }
     assert found == READERS[unique_id]
     if not READERS[unique_id]:
         assert "none on record" in readers.squashed()
@@ -193,8 +245,10 @@ def test_versions_and_deprecation_badges(dom: browser.Element) -> None:
 
 def test_consumer_records_table(dom: browser.Element) -> None:
     section = dom.one("section", "project", data_project="dbt_up", data_env="prod")
-    rows = {tr.get("data-downstream"): [td.squashed() for td in tr.find_all("td")]
-            for tr in section.one("table", "consumers").find_all("tr", data_downstream=True)}
+    rows = {
+        tr.get("data-downstream"): [td.squashed() for td in tr.find_all("td")]
+        for tr in section.one("table", "consumers").find_all("tr", data_downstream=True)
+    }
     assert set(rows) == {"dbt_down", "dbt_down_loom"}
     for downstream, cells in rows.items():
         assert cells[0] == downstream
@@ -239,15 +293,15 @@ def test_screenshot_artefact(page_file: Path) -> None:
     assert (width, height) == (1280, 2000)
     assert len(data) > 50_000, len(data)
     # Not a blank page: the decoded pixels take many distinct values.
-    pixels = b"".join(data[pos + 8: pos + 8 + length] for pos, length in _chunks(data, b"IDAT"))
+    pixels = b"".join(data[pos + 8 : pos + 8 + length] for pos, length in _chunks(data, b"IDAT"))
     assert len(set(zlib.decompress(pixels))) > 64
 
 
 def _chunks(data: bytes, kind: bytes) -> list[tuple[int, int]]:
     found, pos = [], 8
     while pos < len(data):
-        (length,) = struct.unpack(">I", data[pos:pos + 4])
-        if data[pos + 4:pos + 8] == kind:
+        (length,) = struct.unpack(">I", data[pos : pos + 4])
+        if data[pos + 4 : pos + 8] == kind:
             found.append((pos, length))
         pos += 12 + length
     return found
@@ -270,7 +324,8 @@ def test_page_fetches_nothing(page_file: Path) -> None:
         assert element.tag not in {"link", "iframe", "img", "object", "embed", "base", "video", "audio", "source"}
     assert dom.one("svg").get("xmlns") == SVG_NAMESPACE
     assert re.findall(r"[a-z][a-z0-9+.-]*://[^\s\"'<>)]*", html, re.IGNORECASE) == [SVG_NAMESPACE] * len(
-        dom.find_all("svg"))
+        dom.find_all("svg")
+    )
     assert not re.search(r"url\(|@import|//[a-z0-9-]+\.[a-z]", html.replace(SVG_NAMESPACE, ""), re.IGNORECASE)
 
 
@@ -289,12 +344,30 @@ def hostile_page(built_mesh: Path, tmp_path_factory: pytest.TempPathFactory) -> 
     consumers = mesh / "registry/dbt_up/prod/consumers"
     consumers.mkdir(parents=True, exist_ok=True)
     record = {
-        "format": "meshkit-consumer/1", "meshkit_version": "0", "downstream": "dbt_down", "upstream": "dbt_up",
-        "env": "prod", "recorded_at": "2000-01-01T00:00:00Z", "git_commit": SCRIPT, "contract_sha256": IMG,
-        "uses": [{"unique_id": ORDERS, "model": IMG, "version": None, "pinned": True, "via": "dbt-loom",
-                  "node": SCRIPT, "columns": [IMG], "downstream_models": [f"model.dbt_down.{SCRIPT}",
-                                                                         f"model.dbt_down.{IMG}",
-                                                                         f"model.dbt_down.{LONG_MODEL}"]}],
+        "format": "meshkit-consumer/1",
+        "meshkit_version": "0",
+        "downstream": "dbt_down",
+        "upstream": "dbt_up",
+        "env": "prod",
+        "recorded_at": "2000-01-01T00:00:00Z",
+        "git_commit": SCRIPT,
+        "contract_sha256": IMG,
+        "uses": [
+            {
+                "unique_id": ORDERS,
+                "model": IMG,
+                "version": None,
+                "pinned": True,
+                "via": "dbt-loom",
+                "node": SCRIPT,
+                "columns": [IMG],
+                "downstream_models": [
+                    f"model.dbt_down.{SCRIPT}",
+                    f"model.dbt_down.{IMG}",
+                    f"model.dbt_down.{LONG_MODEL}",
+                ],
+            }
+        ],
     }
     (consumers / "dbt_down.json").write_bytes(orjson.dumps(record))
     (consumers / f"{IMG_FILENAME}.json").write_bytes(b"{}")
@@ -321,7 +394,11 @@ def test_hostile_registry_renders_as_text(hostile_page: tuple[browser.Page, str]
     rows = orders.one("table", "columns").one("tbody").find_all("tr")
     status = [row for row in rows if row.find("td").squashed() == "status"]
     assert [td.text() for td in status[0].find_all("td")] == [
-        "status", f"varchar{IMG}", "not_null", f"{IMG} status {SCRIPT}"]
+        "status",
+        f"varchar{IMG}",
+        "not_null",
+        f"{IMG} status {SCRIPT}",
+    ]
     reader = orders.one("li", data_downstream="dbt_down")
     assert [c.text() for c in reader.find_all("code")] == [SCRIPT, IMG, LONG_MODEL]
     assert "stale record" in reader.squashed()

@@ -38,8 +38,10 @@ ORDERS_READERS = {
 }
 V1_READERS = {"dbt_down": ["legacy_customer_names"], "dbt_down_loom": ["loom_legacy_customers"]}
 V2_READERS = {"dbt_down": ["customer_lifetime_value"], "dbt_down_loom": ["loom_customer_orders"]}
-ORDERS_IMPACT_CELL = (r"dbt\_down: customer\_lifetime\_value, orders\_by\_status; "
-                      r"dbt\_down\_loom: loom\_customer\_orders, loom\_orders\_by\_status")
+ORDERS_IMPACT_CELL = (
+    r"dbt\_down: customer\_lifetime\_value, orders\_by\_status; "
+    r"dbt\_down\_loom: loom\_customer\_orders, loom\_orders\_by\_status"
+)
 BREAKING_BOTH = r"breaking dbt\_down, dbt\_down\_loom"
 OK_HEADING = r"### ✅ meshkit check: no breaking changes to dbt\_up's public contract"
 
@@ -51,11 +53,13 @@ def failed_heading(count: str, reach: str = BREAKING_BOTH) -> str:
 
 # --- running things -------------------------------------------------------------------------------------------
 
+
 @pytest.fixture
 def up(mesh: Path) -> Path:
     """The private mesh copy, with both downstreams recorded as consumers of dbt_up by the real CLI."""
-    result = meshkit("validate", "--all", "--registry", "registry", "--record-consumer", "--git-commit", COMMIT,
-                     cwd=mesh)
+    result = meshkit(
+        "validate", "--all", "--registry", "registry", "--record-consumer", "--git-commit", COMMIT, cwd=mesh
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert sorted(p.name for p in (mesh / CONSUMERS).iterdir()) == ["dbt_down.json", "dbt_down_loom.json"]
     return mesh
@@ -82,8 +86,12 @@ def check_json(mesh: Path, *args: str) -> tuple[int, dict[str, Any]]:
     result = check(mesh, "--format", "json", *args)
     assert result.returncode in (0, 1), result.stderr
     report = json.loads(result.stdout)
-    jsonschema.validate(report, CHECK_SCHEMA, cls=jsonschema.Draft202012Validator,
-                        format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
+    jsonschema.validate(
+        report,
+        CHECK_SCHEMA,
+        cls=jsonschema.Draft202012Validator,
+        format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER,
+    )
     assert report["exit_code"] == result.returncode
     assert report["ok"] is (report["summary"]["breaking"] == 0)
     return result.returncode, report
@@ -97,9 +105,11 @@ def check_markdown(mesh: Path, *args: str) -> tuple[int, str]:
 
 # --- reading reports ------------------------------------------------------------------------------------------
 
+
 def classified(report: dict[str, Any]) -> list[tuple[str, str, bool, str, str | None, list[str]]]:
-    return [(c["code"], c["severity"], c["breaking"], c["model"], c["version"], c["columns"])
-            for c in report["changes"]]
+    return [
+        (c["code"], c["severity"], c["breaking"], c["model"], c["version"], c["columns"]) for c in report["changes"]
+    ]
 
 
 def only_change(report: dict[str, Any], code: str) -> dict[str, Any]:
@@ -124,7 +134,7 @@ def table_rows(markdown: str) -> list[str]:
     lines = markdown.splitlines()
     header = lines.index("| model | change | before → after | breaking? | affected consumers |")
     rows = []
-    for line in lines[header + 2:]:
+    for line in lines[header + 2 :]:
         if not line.startswith("|"):
             break
         rows.append(line)
@@ -136,6 +146,7 @@ def heading(markdown: str) -> str:
 
 
 # --- 1. a dropped column ---------------------------------------------------------------------------------------
+
 
 def test_dropped_column_breaks_every_consumer_of_the_model(up: Path) -> None:
     models = edit(up)
@@ -155,11 +166,19 @@ def test_dropped_column_breaks_every_consumer_of_the_model(up: Path) -> None:
     assert vias(change) == {"dbt_down": "mesh-source", "dbt_down_loom": "dbt-loom"}
     assert not any(i["stale"] for i in change["impacts"])
     assert report["summary"] == {
-        "breaking": 1, "planned_removals": 0, "warnings": 0, "info": 0, "consumers": 2, "stale_consumers": 0,
-        "unreadable_consumers": 0, "broken_downstreams": ["dbt_down", "dbt_down_loom"],
+        "breaking": 1,
+        "planned_removals": 0,
+        "warnings": 0,
+        "info": 0,
+        "consumers": 2,
+        "stale_consumers": 0,
+        "unreadable_consumers": 0,
+        "broken_downstreams": ["dbt_down", "dbt_down_loom"],
     }
-    assert {c["downstream"]: c["git_commit"] for c in report["consumers"]} == {"dbt_down": COMMIT,
-                                                                             "dbt_down_loom": COMMIT}
+    assert {c["downstream"]: c["git_commit"] for c in report["consumers"]} == {
+        "dbt_down": COMMIT,
+        "dbt_down_loom": COMMIT,
+    }
 
     md_code, markdown = check_markdown(up)
     assert md_code == 1
@@ -171,11 +190,13 @@ def test_dropped_column_breaks_every_consumer_of_the_model(up: Path) -> None:
     text = check(up)
     assert text.returncode == 1
     assert "BREAKING [column-removed] column status of public_orders was removed" in text.stdout
-    assert text.stdout.rstrip().endswith("FAILED: 1 breaking change to dbt_up's public contract, "
-                                         "breaking dbt_down, dbt_down_loom")
+    assert text.stdout.rstrip().endswith(
+        "FAILED: 1 breaking change to dbt_up's public contract, breaking dbt_down, dbt_down_loom"
+    )
 
 
 # --- 2. column types -------------------------------------------------------------------------------------------
+
 
 def test_changed_column_type_is_breaking(up: Path) -> None:
     models = edit(up)
@@ -219,10 +240,12 @@ def test_respelled_column_type_is_not_breaking(up: Path) -> None:
     assert heading(markdown) == OK_HEADING
     assert len(table_rows(markdown)) == 1
     assert table_rows(markdown)[0].startswith(
-        r"| **public\_orders** | type-respelled: `payment_count` | `integer` → `int` | no |")
+        r"| **public\_orders** | type-respelled: `payment_count` | `integer` → `int` | no |"
+    )
 
 
 # --- 3. access lowered -----------------------------------------------------------------------------------------
+
 
 def test_lowered_access_is_breaking(up: Path) -> None:
     models = edit(up)
@@ -255,6 +278,7 @@ def test_lowered_access_is_breaking(up: Path) -> None:
 
 # --- 4. a public model deleted ---------------------------------------------------------------------------------
 
+
 def test_deleted_model_is_breaking(up: Path) -> None:
     models = edit(up)
     models.drop_data_tests_to("public_payments", "public_orders")  # its relationships test would not parse
@@ -278,6 +302,7 @@ def test_deleted_model_is_breaking(up: Path) -> None:
 
 
 # --- 5. a deprecated version deleted, before and after its deprecation date --------------------------------------
+
 
 def test_deleted_version_is_breaking_before_its_deprecation_date_and_planned_after(up: Path) -> None:
     models = edit(up)
@@ -315,10 +340,12 @@ def test_deleted_version_is_breaking_before_its_deprecation_date_and_planned_aft
     planned = markdown.split("#### Planned removals\n", 1)[1]
     assert planned.lstrip().startswith(
         r"- public\_customers v1 was removed (deprecated since 2027-06-30): still read by "
-        r"dbt\_down: legacy\_customer\_names; dbt\_down\_loom: loom\_legacy\_customers")
+        r"dbt\_down: legacy\_customer\_names; dbt\_down\_loom: loom\_legacy\_customers"
+    )
 
 
 # --- 6. a column added -----------------------------------------------------------------------------------------
+
 
 def test_added_column_is_not_breaking_and_reaches_nobody(up: Path) -> None:
     models = edit(up)
@@ -341,6 +368,7 @@ def test_added_column_is_not_breaking_and_reaches_nobody(up: Path) -> None:
 
 
 # --- 7. the relation moved -------------------------------------------------------------------------------------
+
 
 def test_moved_schema_breaks_mesh_sources_but_not_loom_refs(up: Path) -> None:
     models = edit(up)
@@ -368,6 +396,7 @@ def test_moved_schema_breaks_mesh_sources_but_not_loom_refs(up: Path) -> None:
 
 
 # --- 8. latest_version moved -----------------------------------------------------------------------------------
+
 
 def test_moved_latest_version_breaks_unpinned_consumers_only(up: Path) -> None:
     models = edit(up)
@@ -400,6 +429,7 @@ def test_moved_latest_version_breaks_unpinned_consumers_only(up: Path) -> None:
 
 # --- 9. contract and constraint enforcement --------------------------------------------------------------------
 
+
 def test_disabled_contract_and_removed_constraint_are_breaking(up: Path) -> None:
     models = edit(up)
     models.config("public_orders")["contract"] = {"enforced": False}
@@ -415,8 +445,9 @@ def test_disabled_contract_and_removed_constraint_are_breaking(up: Path) -> None
     ]
     constraint = only_change(report, "constraint-removed")
     assert (constraint["before"], constraint["after"]) == ("not_null", None)
-    assert constraint["message"] == ("enforced not_null constraint on column full_name of public_customers v2 "
-                                     "was removed")
+    assert constraint["message"] == (
+        "enforced not_null constraint on column full_name of public_customers v2 was removed"
+    )
     assert impacted(constraint) == V2_READERS
     contract = only_change(report, "contract-disabled")
     assert (contract["before"], contract["after"]) == ("enforced", "not enforced")
@@ -433,6 +464,7 @@ def test_disabled_contract_and_removed_constraint_are_breaking(up: Path) -> None
 
 
 # --- 10. --warn-only -------------------------------------------------------------------------------------------
+
 
 def test_warn_only_reports_the_same_and_exits_zero(up: Path) -> None:
     models = edit(up)
@@ -460,17 +492,22 @@ def test_warn_only_reports_the_same_and_exits_zero(up: Path) -> None:
     md_code, markdown = check_markdown(up, *today)
     warn_md_code, warn_markdown = check_markdown(up, *today, "--warn-only")
     assert (md_code, warn_md_code) == (1, 0)
-    assert heading(warn_markdown) == (rf"### ⚠️ meshkit check: 2 breaking changes to dbt\_up's public contract, "
-                                      rf"{BREAKING_BOTH} (--warn-only: not failing)")
+    assert heading(warn_markdown) == (
+        rf"### ⚠️ meshkit check: 2 breaking changes to dbt\_up's public contract, "
+        rf"{BREAKING_BOTH} (--warn-only: not failing)"
+    )
     assert table_rows(warn_markdown) == table_rows(markdown) and len(table_rows(markdown)) == 2
 
     text = check(up, *today, "--warn-only")
     assert text.returncode == 0
-    assert text.stdout.rstrip().endswith("OK: 2 breaking changes to dbt_up's public contract, "
-                                         "breaking dbt_down, dbt_down_loom (--warn-only: not failing)")
+    assert text.stdout.rstrip().endswith(
+        "OK: 2 breaking changes to dbt_up's public contract, "
+        "breaking dbt_down, dbt_down_loom (--warn-only: not failing)"
+    )
 
 
 # --- 11. a deprecation announced -------------------------------------------------------------------------------
+
 
 def test_added_deprecation_date_warns_consumers(up: Path) -> None:
     models = edit(up)
@@ -497,6 +534,7 @@ def test_added_deprecation_date_warns_consumers(up: Path) -> None:
 
 # --- 12. stale consumer records --------------------------------------------------------------------------------
 
+
 def test_stale_consumer_records_are_flagged_but_still_listed(up: Path) -> None:
     models = edit(up)
     models.drop_column("public_customers", "email")  # shared by v1 and v2
@@ -516,7 +554,8 @@ def test_stale_consumer_records_are_flagged_but_still_listed(up: Path) -> None:
     assert impacted(report["changes"][0]) == V1_READERS and impacted(report["changes"][1]) == V2_READERS
     assert all(i["stale"] and i["age_days"] == 60 for c in report["changes"] for i in c["impacts"])
     assert [(c["downstream"], c["stale"], c["age_days"], c["problem"]) for c in report["consumers"]] == [
-        ("dbt_down", True, 60, None), ("dbt_down_loom", True, 60, None),
+        ("dbt_down", True, 60, None),
+        ("dbt_down_loom", True, 60, None),
     ]
     assert report["summary"]["stale_consumers"] == 2 and report["consumer_max_age_days"] == 30
     assert report["summary"]["broken_downstreams"] == ["dbt_down", "dbt_down_loom"]
@@ -526,7 +565,8 @@ def test_stale_consumer_records_are_flagged_but_still_listed(up: Path) -> None:
     assert "2 consumers on record (2 stale)." in markdown
     assert table_rows(markdown)[0].endswith(
         r"| dbt\_down (stale record): legacy\_customer\_names; "
-        r"dbt\_down\_loom (stale record): loom\_legacy\_customers |")
+        r"dbt\_down\_loom (stale record): loom\_legacy\_customers |"
+    )
     untrusted = markdown.split("#### Consumer records not trusted\n", 1)[1]
     assert "- ⚠️ `dbt_down` last validated 60 days ago (limit 30)" in untrusted
     assert "- ⚠️ `dbt_down_loom` last validated 60 days ago (limit 30)" in untrusted
@@ -538,11 +578,22 @@ def test_stale_consumer_records_are_flagged_but_still_listed(up: Path) -> None:
 
 # --- 13. publish --consumer ------------------------------------------------------------------------------------
 
+
 def test_publish_consumer_writes_the_dbt_down_record(mesh: Path) -> None:
     assert not (mesh / CONSUMERS).exists()
     before = datetime.now(timezone.utc).replace(microsecond=0)
-    result = meshkit("publish", "--consumer", "--project-dir", "dbt_down", "--registry", "registry",
-                     "--git-commit", COMMIT, cwd=mesh, env=clean_env(GITHUB_REPOSITORY="acme-data/finance"))
+    result = meshkit(
+        "publish",
+        "--consumer",
+        "--project-dir",
+        "dbt_down",
+        "--registry",
+        "registry",
+        "--git-commit",
+        COMMIT,
+        cwd=mesh,
+        env=clean_env(GITHUB_REPOSITORY="acme-data/finance"),
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("recorded dbt_down as a consumer in ")
     assert result.stdout.endswith("/registry/dbt_up/prod/consumers/dbt_down.json\n") and result.stdout.count("\n") == 1
@@ -554,21 +605,44 @@ def test_publish_consumer_writes_the_dbt_down_record(mesh: Path) -> None:
     assert before <= recorded_at <= datetime.now(timezone.utc)
     assert record.pop("meshkit_version")
     assert record == {
-        "format": "meshkit-consumer/1", "downstream": "dbt_down", "upstream": "dbt_up", "env": "prod",
-        "git_commit": COMMIT, "contract_sha256": contract["sha256"], "repository": "acme-data/finance",
+        "format": "meshkit-consumer/1",
+        "downstream": "dbt_down",
+        "upstream": "dbt_up",
+        "env": "prod",
+        "git_commit": COMMIT,
+        "contract_sha256": contract["sha256"],
+        "repository": "acme-data/finance",
         "uses": [
-            {"unique_id": "model.dbt_up.public_customers.v1", "model": "public_customers", "version": "1",
-             "pinned": True, "via": "mesh-source", "node": "source.dbt_down.dbt_up.public_customers_v1",
-             "columns": ["customer_id", "email", "first_name", "first_order_date", "last_name", "number_of_orders"],
-             "downstream_models": ["model.dbt_down.legacy_customer_names"]},
-            {"unique_id": "model.dbt_up.public_customers.v2", "model": "public_customers", "version": "2",
-             "pinned": False, "via": "mesh-source", "node": "source.dbt_down.dbt_up.public_customers",
-             "columns": ["customer_id", "email", "first_order_date", "full_name", "number_of_orders"],
-             "downstream_models": ["model.dbt_down.customer_lifetime_value"]},
-            {"unique_id": "model.dbt_up.public_orders", "model": "public_orders", "version": None,
-             "pinned": True, "via": "mesh-source", "node": "source.dbt_down.dbt_up.public_orders",
-             "columns": ["amount", "customer_id", "order_date", "order_id", "payment_count", "status"],
-             "downstream_models": ["model.dbt_down.customer_lifetime_value", "model.dbt_down.orders_by_status"]},
+            {
+                "unique_id": "model.dbt_up.public_customers.v1",
+                "model": "public_customers",
+                "version": "1",
+                "pinned": True,
+                "via": "mesh-source",
+                "node": "source.dbt_down.dbt_up.public_customers_v1",
+                "columns": ["customer_id", "email", "first_name", "first_order_date", "last_name", "number_of_orders"],
+                "downstream_models": ["model.dbt_down.legacy_customer_names"],
+            },
+            {
+                "unique_id": "model.dbt_up.public_customers.v2",
+                "model": "public_customers",
+                "version": "2",
+                "pinned": False,
+                "via": "mesh-source",
+                "node": "source.dbt_down.dbt_up.public_customers",
+                "columns": ["customer_id", "email", "first_order_date", "full_name", "number_of_orders"],
+                "downstream_models": ["model.dbt_down.customer_lifetime_value"],
+            },
+            {
+                "unique_id": "model.dbt_up.public_orders",
+                "model": "public_orders",
+                "version": None,
+                "pinned": True,
+                "via": "mesh-source",
+                "node": "source.dbt_down.dbt_up.public_orders",
+                "columns": ["amount", "customer_id", "order_date", "order_id", "payment_count", "status"],
+                "downstream_models": ["model.dbt_down.customer_lifetime_value", "model.dbt_down.orders_by_status"],
+            },
         ],
     }
 
@@ -581,6 +655,7 @@ def test_publish_consumer_writes_the_dbt_down_record(mesh: Path) -> None:
 
 
 # --- 14. GitHub annotations and the step summary ---------------------------------------------------------------
+
 
 def test_github_format_annotates_files_and_appends_the_step_summary(up: Path, tmp_path: Path) -> None:
     models = edit(up)
@@ -595,8 +670,10 @@ def test_github_format_annotates_files_and_appends_the_step_summary(up: Path, tm
     summary.write_text("earlier step\n")
     github = check(up, "--format", "github", env=clean_env(GITHUB_STEP_SUMMARY=str(summary)))
     assert github.returncode == 1, github.stderr
-    affects = ("(affects dbt_down: customer_lifetime_value, orders_by_status; "
-               "dbt_down_loom: loom_customer_orders, loom_orders_by_status)")
+    affects = (
+        "(affects dbt_down: customer_lifetime_value, orders_by_status; "
+        "dbt_down_loom: loom_customer_orders, loom_orders_by_status)"
+    )
     assert github.stdout.splitlines() == [
         "::error file=dbt_up/models/marts/_public.yml,title=meshkit check%3A type-changed::dbt_up: column order_date "
         f"of public_orders changed type date → timestamp {affects}",
@@ -607,11 +684,14 @@ def test_github_format_annotates_files_and_appends_the_step_summary(up: Path, tm
     assert appended.startswith(f"earlier step\n{MARKER}\n")
     _, markdown = check_markdown(up)
     assert appended == "earlier step\n" + markdown
-    assert any(row.startswith(r"| **public\_orders** | type-changed: `order_date` | `date` → `timestamp` | ❌ yes |")
-               for row in table_rows(markdown))
+    assert any(
+        row.startswith(r"| **public\_orders** | type-changed: `order_date` | `date` → `timestamp` | ❌ yes |")
+        for row in table_rows(markdown)
+    )
 
     lenient = check(up, "--format", "github", "--warn-only", env=clean_env(GITHUB_STEP_SUMMARY=str(summary)))
     assert lenient.returncode == 0
     assert lenient.stdout.startswith(
-        "::warning file=dbt_up/models/marts/_public.yml,title=meshkit check%3A type-changed::")
+        "::warning file=dbt_up/models/marts/_public.yml,title=meshkit check%3A type-changed::"
+    )
     assert summary.read_text().count(MARKER) == 2

@@ -29,9 +29,10 @@ import subprocess
 import sys
 import time
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 import yaml
@@ -51,8 +52,15 @@ DATA = Path(__file__).parents[1] / "data"
 COMMIT = "c0ffee0000000000000000000000000000000008"
 # What the test's own environment may carry that would steer uv, dbt or the profiles away from the test's setup.
 # PYTHONDONTWRITEBYTECODE goes too: a venv's first dbt run writes the .pyc files its later runs reuse.
-_SCRUBBED_PREFIXES = ("DBT_", "COMPAT_PG_", "MESHKIT_", "VIRTUAL_ENV", "PYTHONPATH", "PYTHONHOME",
-                      "PYTHONDONTWRITEBYTECODE")
+_SCRUBBED_PREFIXES = (
+    "DBT_",
+    "COMPAT_PG_",
+    "MESHKIT_",
+    "VIRTUAL_ENV",
+    "PYTHONPATH",
+    "PYTHONHOME",
+    "PYTHONDONTWRITEBYTECODE",
+)
 
 Result = subprocess.CompletedProcess[str]
 
@@ -102,6 +110,7 @@ def by_lock(stack: Stack) -> str:
 
 # --- processes ----------------------------------------------------------------------------------------------
 
+
 class BuildFailed(Exception):
     """A step of a shared build failed; the message is what every test that needs the build reports."""
 
@@ -122,8 +131,9 @@ def uv_exe() -> Path:
         return found
     which = shutil.which("uv")
     if which is None:
-        pytest.fail("uv is not installed: the compat tests need it (pip install -r requirements-dev.txt)",
-                    pytrace=False)
+        pytest.fail(
+            "uv is not installed: the compat tests need it (pip install -r requirements-dev.txt)", pytrace=False
+        )
     return Path(which)
 
 
@@ -178,6 +188,7 @@ def read_json(path: Path) -> Any:
 
 # --- builds shared by the whole run ---------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="session")
 def compat_root(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
     # As built_mesh: under xdist the workers' base temps share this run's parent folder.
@@ -226,16 +237,22 @@ def _build_wheel(dest: Path) -> dict[str, Any]:
     for name in ("pyproject.toml", "README.md"):
         shutil.copy2(REPO / name, src / name)
     shutil.copytree(REPO / "meshkit", src / "meshkit", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    _, seconds = timed(lambda: uv("build", "--wheel", "--python", sys.executable, "--out-dir", dest / "dist", src,
-                                  cwd=dest), "uv build --wheel")
+    _, seconds = timed(
+        lambda: uv("build", "--wheel", "--python", sys.executable, "--out-dir", dest / "dist", src, cwd=dest),
+        "uv build --wheel",
+    )
     wheels = sorted((dest / "dist").glob("meshkit-*.whl"))
     if len(wheels) != 1:
         raise BuildFailed(f"uv build --wheel left {[w.name for w in wheels]} in {dest / 'dist'}")
     with zipfile.ZipFile(wheels[0]) as archive:
         [metadata_name] = [n for n in archive.namelist() if n.endswith(".dist-info/METADATA")]
         metadata = email.parser.HeaderParser().parsestr(archive.read(metadata_name).decode())
-    return {"wheel": str(wheels[0]), "version": metadata["Version"],
-            "requires_dist": metadata.get_all("Requires-Dist") or [], "seconds": {"build": seconds}}
+    return {
+        "wheel": str(wheels[0]),
+        "version": metadata["Version"],
+        "requires_dist": metadata.get_all("Requires-Dist") or [],
+        "seconds": {"build": seconds},
+    }
 
 
 @pytest.fixture(scope="session")
@@ -249,18 +266,26 @@ def _build_stack(stack: Stack, wheel: Wheel) -> Callable[[Path], dict[str, Any]]
     def build(dest: Path) -> dict[str, Any]:
         venv = dest / "venv"
         create = new_venv(venv, dest)
-        _, stack_install = timed(lambda: uv("pip", "install", "--python", venv, "-r", stack.lock_file, cwd=dest),
-                                 f"installing the dbt stack {stack.lock_file.name}")
+        _, stack_install = timed(
+            lambda: uv("pip", "install", "--python", venv, "-r", stack.lock_file, cwd=dest),
+            f"installing the dbt stack {stack.lock_file.name}",
+        )
         before = freeze(venv, dest)
-        installed, meshkit_install = timed(lambda: uv("pip", "install", "--python", venv, wheel.path, cwd=dest),
-                                           f"installing {wheel.path.name} into the {stack.lock} virtualenv")
+        installed, meshkit_install = timed(
+            lambda: uv("pip", "install", "--python", venv, wheel.path, cwd=dest),
+            f"installing {wheel.path.name} into the {stack.lock} virtualenv",
+        )
         after = freeze(venv, dest)
         check = uv("pip", "check", "--python", venv, cwd=dest)
         return {
-            "venv": str(venv), "before": before, "after": after, "install_log": installed.stderr,
+            "venv": str(venv),
+            "before": before,
+            "after": after,
+            "install_log": installed.stderr,
             "pip_check": {"returncode": check.returncode, "output": check.stdout + check.stderr},
             "seconds": {"venv": create, "stack": stack_install, "meshkit": meshkit_install},
         }
+
     return build
 
 
@@ -277,9 +302,21 @@ class StackEnv:
         return self.venv / "bin"
 
     def dbt_parse(self, project: Path) -> Result:
-        return run([self.bin / "dbt", "parse", "--no-partial-parse", "--target", self.stack.adapter,
-                    "--project-dir", project, "--profiles-dir", project],
-                   cwd=project, env=scrubbed_env(bin_dir=self.bin))
+        return run(
+            [
+                self.bin / "dbt",
+                "parse",
+                "--no-partial-parse",
+                "--target",
+                self.stack.adapter,
+                "--project-dir",
+                project,
+                "--profiles-dir",
+                project,
+            ],
+            cwd=project,
+            env=scrubbed_env(bin_dir=self.bin),
+        )
 
     def meshkit(self, *args: str | Path, cwd: Path) -> Result:
         result = run([self.bin / "meshkit", *args], cwd=cwd, env=scrubbed_env(bin_dir=self.bin))
@@ -290,9 +327,11 @@ class StackEnv:
 @pytest.fixture(scope="session")
 def stack_env(compat_root: Path, wheel: Wheel) -> Callable[[Stack], StackEnv]:
     """One virtualenv per stack, built once per run: the stack's lock installed, then meshkit's wheel."""
+
     def get(stack: Stack) -> StackEnv:
         record = once(compat_root, stack.lock, _build_stack(stack, wheel))
         return StackEnv(stack, Path(record["venv"]), record)
+
     return get
 
 
@@ -303,21 +342,27 @@ def _parse_up(env: StackEnv) -> Callable[[Path], dict[str, Any]]:
         started = time.monotonic()
         result = env.dbt_parse(up)
         if result.returncode != 0:
-            raise BuildFailed(f"dbt parse of up with dbt {env.stack.dbt_version} failed:\n"
-                              f"{result.stdout[-4000:]}\n{result.stderr[-2000:]}")
+            raise BuildFailed(
+                f"dbt parse of up with dbt {env.stack.dbt_version} failed:\n"
+                f"{result.stdout[-4000:]}\n{result.stderr[-2000:]}"
+            )
         return {"project": str(up), "seconds": {"parse": round(time.monotonic() - started, 2)}}
+
     return build
 
 
 @pytest.fixture(scope="session")
 def parsed_up(compat_root: Path, stack_env: Callable[[Stack], StackEnv]) -> Callable[[Stack], Path]:
     """tests/compat/projects/up with target/manifest.json from the stack's own `dbt parse`. Read-only: copy it."""
+
     def get(stack: Stack) -> Path:
         return Path(once(compat_root, f"{stack.lock}-up", _parse_up(stack_env(stack)))["project"])
+
     return get
 
 
 # --- the wheel itself -----------------------------------------------------------------------------------------
+
 
 def test_the_wheel_depends_on_what_meshkit_imports_and_never_on_dbt(wheel: Wheel) -> None:
     reqs = {str(canonicalize_name(Requirement(r).name)): Requirement(r) for r in wheel.requires_dist}
@@ -368,6 +413,7 @@ def test_a_fresh_venv_gets_meshkit_and_its_own_dependencies_only(wheel: Wheel, t
 
 # --- 1. installing into a user's dbt stack changes none of its packages ------------------------------------
 
+
 @pytest.mark.parametrize("stack", STACKS, ids=by_lock)
 def test_installing_the_wheel_changes_no_package_of_the_dbt_stack(stack: Stack, stack_env, wheel: Wheel) -> None:
     env = stack_env(stack)
@@ -381,7 +427,10 @@ def test_installing_the_wheel_changes_no_package_of_the_dbt_stack(stack: Stack, 
     assert changed == {}, f"installing meshkit changed the user's packages: {changed}"
     missing = {str(canonicalize_name(r.name)) for r in wheel.requirements()} - set(before)
     assert set(after) - set(before) == {"meshkit"} | missing, env.record["install_log"]
-    assert missing == {"msgspec", "orjson"}  # the stacks hold Jinja2, PyYAML, requests and urllib3 (older ones in 1.8/1.9)
+    assert missing == {
+        "msgspec",
+        "orjson",
+    }  # the stacks hold Jinja2, PyYAML, requests and urllib3 (older ones in 1.8/1.9)
     assert after["meshkit"] == f"@ {wheel.path.as_uri()}"
     assert env.record["pip_check"]["returncode"] == 0, env.record["pip_check"]["output"]
 
@@ -390,6 +439,7 @@ def test_installing_the_wheel_changes_no_package_of_the_dbt_stack(stack: Stack, 
 
 
 # --- 2. the mesh round trip on each dbt version's own manifests --------------------------------------------
+
 
 def drop_public_orders_status(up: Path) -> None:
     """The breaking PR: public_orders loses its public column `status` (yml and SQL)."""
@@ -405,8 +455,9 @@ def drop_public_orders_status(up: Path) -> None:
 
 
 @pytest.mark.parametrize("stack", STACKS, ids=by_lock)
-def test_publish_sync_validate_check_with_the_stacks_own_dbt(stack: Stack, stack_env, parsed_up,
-                                                             tmp_path: Path) -> None:
+def test_publish_sync_validate_check_with_the_stacks_own_dbt(
+    stack: Stack, stack_env, parsed_up, tmp_path: Path
+) -> None:
     env = stack_env(stack)
     up, down = tmp_path / "up", tmp_path / "down"
     shutil.copytree(parsed_up(stack), up)
@@ -417,12 +468,17 @@ def test_publish_sync_validate_check_with_the_stacks_own_dbt(stack: Stack, stack
     assert (metadata["dbt_version"], metadata["adapter_type"]) == (stack.dbt_version, stack.adapter)
 
     # publish the upstream's contract
-    published = env.meshkit("publish", "--project-dir", up, *reg, "--git-commit", COMMIT, "--format", "json",
-                            cwd=tmp_path)
+    published = env.meshkit(
+        "publish", "--project-dir", up, *reg, "--git-commit", COMMIT, "--format", "json", cwd=tmp_path
+    )
     assert published.returncode == 0, published.stderr
     document = json.loads(published.stdout)
     assert (document["status"], document["kind"], document["project"], document["env"]) == (
-        "published", "contract", "up", "prod")
+        "published",
+        "contract",
+        "up",
+        "prod",
+    )
     assert [(m["unique_id"], m["version"], m["latest_version"]) for m in document["public_models"]] == [
         ("model.up.public_customers.v1", "1", "2"),
         ("model.up.public_customers.v2", "2", "2"),
@@ -443,12 +499,16 @@ def test_publish_sync_validate_check_with_the_stacks_own_dbt(stack: Stack, stack
     sync = ("sync", "--project-dir", down, "--upstream", "up", *reg)
     synced = env.meshkit(*sync, cwd=tmp_path)
     assert (synced.returncode, synced.stdout) == (
-        0, f"up/prod (sha256 {sha[:12]}): wrote 3 of 4 source tables (used by the project) to {mesh_file}\n")
+        0,
+        f"up/prod (sha256 {sha[:12]}): wrote 3 of 4 source tables (used by the project) to {mesh_file}\n",
+    )
     [source] = yaml.safe_load(mesh_file.read_text())["sources"]
     assert (source["name"], source["database"], source["schema"]) == ("up", "warehouse", "analytics")
     assert [(t["name"], t["identifier"]) for t in source["tables"]] == [  # those the models' source() calls name
-        ("public_customers", "public_customers_v2"), ("public_customers_v1", "public_customers_v1"),
-        ("public_orders", "public_orders")]
+        ("public_customers", "public_customers_v2"),
+        ("public_customers_v1", "public_customers_v1"),
+        ("public_orders", "public_orders"),
+    ]
     assert env.meshkit(*sync, "--check", cwd=tmp_path).returncode == 0
     parsed = env.dbt_parse(down)
     assert parsed.returncode == 0, parsed.stdout[-4000:] + parsed.stderr[-2000:]
@@ -456,22 +516,44 @@ def test_publish_sync_validate_check_with_the_stacks_own_dbt(stack: Stack, stack
     assert read_json(down_manifest)["parent_map"]["model.down.orders_by_status"] == ["source.down.up.public_orders"]
 
     # validate, recording the consumer
-    validated = env.meshkit("validate", "--manifest", down_manifest, *reg, "--record-consumer",
-                            "--git-commit", COMMIT, "--format", "json", cwd=tmp_path)
+    validated = env.meshkit(
+        "validate",
+        "--manifest",
+        down_manifest,
+        *reg,
+        "--record-consumer",
+        "--git-commit",
+        COMMIT,
+        "--format",
+        "json",
+        cwd=tmp_path,
+    )
     assert validated.returncode == 0, validated.stdout + validated.stderr
     report = json.loads(validated.stdout)
     assert (report["ok"], report["error_count"], report["warning_count"]) == (True, 0, 0)
     [project] = report["projects"]
     assert [(d["parent_id"], d["contract_id"], d["via"], d["consumers"]) for d in project["dependencies"]] == [
-        ("source.down.up.public_customers", "model.up.public_customers.v2", "mesh-source",
-         ["model.down.customer_names"]),
-        ("source.down.up.public_customers_v1", "model.up.public_customers.v1", "mesh-source",
-         ["model.down.legacy_customer_names"]),
+        (
+            "source.down.up.public_customers",
+            "model.up.public_customers.v2",
+            "mesh-source",
+            ["model.down.customer_names"],
+        ),
+        (
+            "source.down.up.public_customers_v1",
+            "model.up.public_customers.v1",
+            "mesh-source",
+            ["model.down.legacy_customer_names"],
+        ),
         ("source.down.up.public_orders", "model.up.public_orders", "mesh-source", ["model.down.orders_by_status"]),
     ]
     consumer = read_json(registry / "up" / "prod" / "consumers" / "down.json")
     assert (consumer["downstream"], consumer["upstream"], consumer["git_commit"], consumer["contract_sha256"]) == (
-        "down", "up", COMMIT, sha)
+        "down",
+        "up",
+        COMMIT,
+        sha,
+    )
     assert {u["unique_id"]: u["downstream_models"] for u in consumer["uses"]} == {
         "model.up.public_customers.v1": ["model.down.legacy_customer_names"],
         "model.up.public_customers.v2": ["model.down.customer_names"],
@@ -501,9 +583,11 @@ def test_publish_sync_validate_check_with_the_stacks_own_dbt(stack: Stack, stack
     report = json.loads(broken.stdout)
     assert (report["ok"], report["exit_code"], report["summary"]["broken_downstreams"]) == (False, 1, ["down"])
     assert [(c["code"], c["breaking"], c["unique_id"], c["columns"]) for c in report["changes"]] == [
-        ("column-removed", True, "model.up.public_orders", ["status"])]
+        ("column-removed", True, "model.up.public_orders", ["status"])
+    ]
     assert [(i["downstream"], i["via"], i["models"]) for i in report["changes"][0]["impacts"]] == [
-        ("down", "mesh-source", ["model.down.orders_by_status"])]
+        ("down", "mesh-source", ["model.down.orders_by_status"])
+    ]
     text = env.meshkit("check", "--project-dir", up, *reg, cwd=tmp_path)
     assert text.returncode == 1
     assert "BREAKING [column-removed] column status of public_orders was removed" in text.stdout
@@ -517,8 +601,17 @@ def test_a_contract_published_from_dbt_1_8_is_unchanged_for_newer_dbt(stack_env,
     (The postgres and duckdb profiles name the same database and schema, so the relations match.)"""
     oldest, *newer = STACKS
     registry = ("--registry", str(tmp_path / "registry"))
-    published = stack_env(oldest).meshkit("publish", "--project-dir", parsed_up(oldest), *registry,
-                                          "--git-commit", COMMIT, "--format", "json", cwd=tmp_path)
+    published = stack_env(oldest).meshkit(
+        "publish",
+        "--project-dir",
+        parsed_up(oldest),
+        *registry,
+        "--git-commit",
+        COMMIT,
+        "--format",
+        "json",
+        cwd=tmp_path,
+    )
     assert published.returncode == 0, published.stderr
     sha = json.loads(published.stdout)["sha256"]
     old = read_json(parsed_up(oldest) / "target" / "manifest.json")["nodes"]
@@ -528,14 +621,16 @@ def test_a_contract_published_from_dbt_1_8_is_unchanged_for_newer_dbt(stack_env,
         new = read_json(parsed_up(stack) / "target" / "manifest.json")["nodes"]
         assert new["model.up.public_customers.v1"]["version"] == 1, stack.lock
         assert new["model.up.public_orders"]["primary_key"] == ["order_id"], stack.lock
-        result = stack_env(stack).meshkit("check", "--project-dir", parsed_up(stack), *registry, "--format", "json",
-                                          cwd=tmp_path)
+        result = stack_env(stack).meshkit(
+            "check", "--project-dir", parsed_up(stack), *registry, "--format", "json", cwd=tmp_path
+        )
         assert result.returncode == 0, f"{stack.lock}: {result.stdout}{result.stderr}"
         report = json.loads(result.stdout)
         assert (report["changes"], report["base"]["sha256"]) == ([], sha), stack.lock
 
 
 # --- 3. the lower bounds are real ----------------------------------------------------------------------------
+
 
 def _build_lowest(wheel: Wheel) -> Callable[[Path], dict[str, Any]]:
     def build(dest: Path) -> dict[str, Any]:
@@ -545,10 +640,26 @@ def _build_lowest(wheel: Wheel) -> Callable[[Path], dict[str, Any]]:
         # are not among them (uv 0.13.8 installs the newest of each): name each of them, marker dropped, beside it.
         direct = [f"{r.name}{r.specifier}" for r in wheel.requirements("s3")]
         installed, seconds = timed(
-            lambda: uv("pip", "install", "--python", venv, "--resolution", "lowest-direct", f"{wheel.path}[s3]",
-                       *direct, cwd=dest), "uv pip install --resolution lowest-direct meshkit[s3]")
-        return {"venv": str(venv), "installed": freeze(venv, dest), "install_log": installed.stderr,
-                "seconds": {"venv": create, "install": seconds}}
+            lambda: uv(
+                "pip",
+                "install",
+                "--python",
+                venv,
+                "--resolution",
+                "lowest-direct",
+                f"{wheel.path}[s3]",
+                *direct,
+                cwd=dest,
+            ),
+            "uv pip install --resolution lowest-direct meshkit[s3]",
+        )
+        return {
+            "venv": str(venv),
+            "installed": freeze(venv, dest),
+            "install_log": installed.stderr,
+            "seconds": {"venv": create, "install": seconds},
+        }
+
     return build
 
 
@@ -571,10 +682,12 @@ def test_lowest_direct_installs_every_lower_bound(lowest: dict[str, Any], wheel:
         [floor] = [Version(spec.version) for spec in req.specifier if spec.operator == ">="]
         assert Version(installed[str(canonicalize_name(req.name))]) == floor, (req, lowest["install_log"])
     # Every module imports with the oldest dependencies (the CLI imports some lazily), warnings as errors.
-    script = ("import importlib, pkgutil, meshkit\n"
-              "for m in pkgutil.walk_packages(meshkit.__path__, 'meshkit.'):\n"
-              "    if m.name != 'meshkit.__main__': importlib.import_module(m.name)\n"
-              "import meshkit.registry.s3 as s3; s3._boto3()\n")
+    script = (
+        "import importlib, pkgutil, meshkit\n"
+        "for m in pkgutil.walk_packages(meshkit.__path__, 'meshkit.'):\n"
+        "    if m.name != 'meshkit.__main__': importlib.import_module(m.name)\n"
+        "import meshkit.registry.s3 as s3; s3._boto3()\n"
+    )
     imported = lowest_run(lowest, "python", "-W", "error", "-c", script, cwd=tmp_path)
     assert imported.returncode == 0, imported.stderr
     version = lowest_run(lowest, "meshkit", "--version", cwd=tmp_path)
@@ -593,8 +706,9 @@ def _down(tmp_path: Path) -> Path:
     down = tmp_path / "down"
     (down / "models").mkdir(parents=True)
     (down / "dbt_project.yml").write_text("name: down\n")
-    (down / "models" / "orders.sql").write_text("{{ config(materialized='view') }}\n"
-                                                "select * from {{ source('shop', 'orders') }}\n")
+    (down / "models" / "orders.sql").write_text(
+        "{{ config(materialized='view') }}\nselect * from {{ source('shop', 'orders') }}\n"
+    )
     return down
 
 
@@ -609,13 +723,17 @@ def test_lowest_bounds_round_trip_and_catalog(lowest: dict[str, Any], tmp_path: 
     sha = json.loads(published.stdout)["sha256"]
     again = meshkit("publish", "--project-dir", shop, *reg, "--git-commit", COMMIT)
     assert (again.returncode, again.stdout) == (
-        0, f"shop/prod: contract unchanged (sha256 {sha[:12]}), no new history entry; pass --force to republish\n")
+        0,
+        f"shop/prod: contract unchanged (sha256 {sha[:12]}), no new history entry; pass --force to republish\n",
+    )
 
     down = _down(tmp_path)
     mesh_file = down / "models" / "_mesh_shop.yml"
     synced = meshkit("sync", "--project-dir", down, "--upstream", "shop", *reg)
     assert (synced.returncode, synced.stdout) == (
-        0, f"shop/prod (sha256 {sha[:12]}): wrote 1 of 4 source tables (used by the project) to {mesh_file}\n")
+        0,
+        f"shop/prod (sha256 {sha[:12]}): wrote 1 of 4 source tables (used by the project) to {mesh_file}\n",
+    )
     assert meshkit("sync", "--project-dir", down, "--upstream", "shop", *reg, "--check").returncode == 0
 
     loom = tmp_path / "down_loom.json"
@@ -635,13 +753,15 @@ def test_lowest_bounds_round_trip_and_catalog(lowest: dict[str, Any], tmp_path: 
     [change] = json.loads(broken.stdout)["changes"]
     assert (change["code"], change["columns"]) == ("column-removed", ["status"])
     assert [(i["downstream"], i["via"], i["models"]) for i in change["impacts"]] == [
-        ("down_loom", "dbt-loom", ["model.down_loom.customer_orders"])]
+        ("down_loom", "dbt-loom", ["model.down_loom.customer_orders"])
+    ]
 
     page = tmp_path / "catalog.html"
     catalog = meshkit("catalog", *reg, "--output", page)
     assert catalog.returncode == 0, catalog.stderr
-    assert catalog.stderr == (f"wrote {page}: 1 published project, 1 env, 3 public model versions, "
-                              "1 consumer-only project\n")
+    assert catalog.stderr == (
+        f"wrote {page}: 1 published project, 1 env, 3 public model versions, 1 consumer-only project\n"
+    )
     assert page.read_text().startswith("<!doctype html>")
     as_json = meshkit("catalog", *reg, "--format", "json", "--output", "-")
     assert as_json.returncode == 0, as_json.stderr
@@ -651,15 +771,21 @@ def test_lowest_bounds_round_trip_and_catalog(lowest: dict[str, Any], tmp_path: 
 
 
 @pytest.mark.s3
-def test_lowest_bounds_publish_to_s3_with_conditional_writes(lowest: dict[str, Any], moto_server: str,
-                                                             tmp_path: Path) -> None:
+def test_lowest_bounds_publish_to_s3_with_conditional_writes(
+    lowest: dict[str, Any], moto_server: str, tmp_path: Path
+) -> None:
     """boto3/botocore at their floor must know PutObject's IfNoneMatch (history, first latest) and IfMatch
     (replacing latest): botocore 1.35.69 is the first release with both."""
     import boto3
 
     bucket = f"meshkit-compat-{os.getpid()}"
-    boto3.client("s3", endpoint_url=moto_server, region_name="us-east-1", aws_access_key_id="testing",
-                 aws_secret_access_key="testing").create_bucket(Bucket=bucket)
+    boto3.client(
+        "s3",
+        endpoint_url=moto_server,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    ).create_bucket(Bucket=bucket)
     env = s3_env(moto_server)
     shop = _shop(tmp_path)
     reg = ("--registry", f"s3://{bucket}/registry")

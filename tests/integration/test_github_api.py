@@ -35,19 +35,24 @@ def gh(github_api: GitHubAPI) -> GitHubAPI:
 
 def gh_env(server: GitHubAPI, token: str = WRITE) -> dict[str, str]:
     """The child's environment: this server, this token, and nothing a CI runner's shell would add."""
-    env = clean_env(GITHUB_API_URL=server.base_url, GITHUB_TOKEN=token, GITHUB_REPOSITORY="acme/shop",
-                    GITHUB_ACTIONS="false", NO_PROXY="127.0.0.1,localhost")
+    env = clean_env(
+        GITHUB_API_URL=server.base_url,
+        GITHUB_TOKEN=token,
+        GITHUB_REPOSITORY="acme/shop",
+        GITHUB_ACTIONS="false",
+        NO_PROXY="127.0.0.1,localhost",
+    )
     for name in ("GH_TOKEN", "GITHUB_EVENT_PATH", "HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
         env.pop(name, None)
     return env
 
 
-def comment(server: GitHubAPI, tmp_path: Path, body: str, *args: str, token: str = WRITE,
-            pr: int = 7) -> subprocess.CompletedProcess[str]:
+def comment(
+    server: GitHubAPI, tmp_path: Path, body: str, *args: str, token: str = WRITE, pr: int = 7
+) -> subprocess.CompletedProcess[str]:
     body_file = tmp_path / "comment.md"
     body_file.write_text(body, encoding="utf-8")
-    return meshkit("comment", "--body-file", body_file, "--pr", str(pr), *args, cwd=tmp_path,
-                   env=gh_env(server, token))
+    return meshkit("comment", "--body-file", body_file, "--pr", str(pr), *args, cwd=tmp_path, env=gh_env(server, token))
 
 
 def json_out(result: subprocess.CompletedProcess[str]) -> dict:
@@ -107,9 +112,13 @@ def test_marker_found_on_page_three(gh: GitHubAPI, tmp_path: Path) -> None:
     # Pages 2 and 3 came from GitHub's Link header (the /repositories/{id} form), not guessed.
     repo_id = gh.repository("acme/shop").id
     assert [c.path for c in gh.log[:3]] == ["/repos/acme/shop/issues/7/comments"] + [
-        f"/repositories/{repo_id}/issues/7/comments"] * 2
-    assert [c.query for c in gh.log[:3]] == [{"per_page": "100"}, {"per_page": "100", "page": "2"},
-                                             {"per_page": "100", "page": "3"}]
+        f"/repositories/{repo_id}/issues/7/comments"
+    ] * 2
+    assert [c.query for c in gh.log[:3]] == [
+        {"per_page": "100"},
+        {"per_page": "100", "page": "2"},
+        {"per_page": "100", "page": "3"},
+    ]
 
 
 def test_read_only_token_warns_and_exits_0(gh: GitHubAPI, tmp_path: Path) -> None:
@@ -125,26 +134,59 @@ def test_read_only_token_warns_and_exits_0(gh: GitHubAPI, tmp_path: Path) -> Non
 def test_read_only_token_warns_as_an_actions_annotation(gh: GitHubAPI, tmp_path: Path) -> None:
     body_file = tmp_path / "comment.md"
     body_file.write_text(f"{MARKER}\nreport\n")
-    result = meshkit("comment", "--body-file", body_file, "--pr", "7", cwd=tmp_path,
-                     env={**gh_env(gh, READ), "GITHUB_ACTIONS": "true"})
+    result = meshkit(
+        "comment",
+        "--body-file",
+        body_file,
+        "--pr",
+        "7",
+        cwd=tmp_path,
+        env={**gh_env(gh, READ), "GITHUB_ACTIONS": "true"},
+    )
     assert result.returncode == 0
     assert one_line_error(result).startswith("::warning::meshkit comment: ")
 
 
-@pytest.mark.parametrize(("fault", "args", "token", "pr", "expected"), [
-    (False, (), "ghs_revoked", 7,
-     "GitHub rejected the token (GET /repos/acme/shop/issues/7/comments: 401 Bad credentials)"),
-    (False, ("--repository", "acme/missing"), WRITE, 7, "GET /repos/acme/missing/issues/7/comments: 404 Not Found"),
-    (False, (), WRITE, 99, "GET /repos/acme/shop/issues/99/comments: 404 Not Found"),
-    (True, (), WRITE, 7, "GitHub rejected POST /repos/acme/shop/issues/7/comments: 422 Validation Failed "
-                         "(Body is too long (maximum is 65536 characters))"),
-], ids=["401-bad-credentials", "404-unknown-repository", "404-unknown-pr", "422-validation-failed"])
-def test_api_errors_exit_2_with_one_line(gh: GitHubAPI, tmp_path: Path, fault: bool, args: tuple[str, ...],
-                                         token: str, pr: int, expected: str) -> None:
+@pytest.mark.parametrize(
+    ("fault", "args", "token", "pr", "expected"),
+    [
+        (
+            False,
+            (),
+            "ghs_revoked",
+            7,
+            "GitHub rejected the token (GET /repos/acme/shop/issues/7/comments: 401 Bad credentials)",
+        ),
+        (False, ("--repository", "acme/missing"), WRITE, 7, "GET /repos/acme/missing/issues/7/comments: 404 Not Found"),
+        (False, (), WRITE, 99, "GET /repos/acme/shop/issues/99/comments: 404 Not Found"),
+        (
+            True,
+            (),
+            WRITE,
+            7,
+            "GitHub rejected POST /repos/acme/shop/issues/7/comments: 422 Validation Failed "
+            "(Body is too long (maximum is 65536 characters))",
+        ),
+    ],
+    ids=["401-bad-credentials", "404-unknown-repository", "404-unknown-pr", "422-validation-failed"],
+)
+def test_api_errors_exit_2_with_one_line(
+    gh: GitHubAPI, tmp_path: Path, fault: bool, args: tuple[str, ...], token: str, pr: int, expected: str
+) -> None:
     if fault:
-        gh.fail_next("POST", "issues/create-comment", 422, errors=[{
-            "resource": "IssueComment", "code": "unprocessable", "field": "data",
-            "message": "Body is too long (maximum is 65536 characters)"}])
+        gh.fail_next(
+            "POST",
+            "issues/create-comment",
+            422,
+            errors=[
+                {
+                    "resource": "IssueComment",
+                    "code": "unprocessable",
+                    "field": "data",
+                    "message": "Body is too long (maximum is 65536 characters)",
+                }
+            ],
+        )
     result = comment(gh, tmp_path, f"{MARKER}\nreport\n", *args, token=token, pr=pr)
     assert result.returncode == 2
     line = one_line_error(result)
@@ -159,8 +201,12 @@ def test_502_on_create_looks_again_then_creates_once(gh: GitHubAPI, tmp_path: Pa
     assert out["action"] == "created"
     assert len(gh.comments("acme/shop", 7)) == 1
     # A create is never blindly resent: meshkit lists again first, in case GitHub did create it.
-    assert shape(gh.log) == [("GET", LIST, 200), ("POST", "issues/create-comment", 502),
-                             ("GET", LIST, 200), ("POST", "issues/create-comment", 201)]
+    assert shape(gh.log) == [
+        ("GET", LIST, 200),
+        ("POST", "issues/create-comment", 502),
+        ("GET", LIST, 200),
+        ("POST", "issues/create-comment", 201),
+    ]
     assert [c.injected for c in gh.log] == [False, True, False, False]
 
 
@@ -192,8 +238,9 @@ def published(tmp_path: Path) -> tuple[Path, dict]:
     (project / "target").mkdir(parents=True)
     (project / "dbt_project.yml").write_text("name: shop\nversion: '1.0'\n")
     (project / "target" / "manifest.json").write_bytes((DATA / "manifest_shop.json").read_bytes())
-    result = meshkit("publish", "--project-dir", "shop", "--registry", "registry", "--git-commit", "abc1234",
-                     cwd=tmp_path)
+    result = meshkit(
+        "publish", "--project-dir", "shop", "--registry", "registry", "--git-commit", "abc1234", cwd=tmp_path
+    )
     assert result.returncode == 0, result.stderr
     metadata = orjson.loads((tmp_path / "registry" / "shop" / "prod" / "latest" / "metadata.json").read_bytes())
     return tmp_path, metadata
@@ -221,12 +268,22 @@ def test_dispatch_names_the_latest_contract(gh: GitHubAPI, published: tuple[Path
     (cwd / "meshkit.yml").write_text("version: 1\nprojects:\n  shop:\n    consumers: [self, acme/consumer]\n")
     out = json_out(dispatch(gh, cwd, "--format", "json"))
     assert [(d.repository, d.event_type, d.token) for d in gh.dispatches] == [
-        ("acme/shop", "meshkit-upstream-published", WRITE), ("acme/consumer", "meshkit-upstream-published", WRITE)]
+        ("acme/shop", "meshkit-upstream-published", WRITE),
+        ("acme/consumer", "meshkit-upstream-published", WRITE),
+    ]
     for sent in gh.dispatches:
         assert sent.client_payload == expected_payload(metadata)
         assert sent.client_payload["sha256"] == metadata["sha256"]
-        assert set(sent.client_payload) == {"schema", "project", "env", "sha256", "key", "history_key", "commit",
-                                            "published_at"}
+        assert set(sent.client_payload) == {
+            "schema",
+            "project",
+            "env",
+            "sha256",
+            "key",
+            "history_key",
+            "commit",
+            "published_at",
+        }
     assert out["client_payload"] == expected_payload(metadata)
     assert [r["status"] for r in out["repositories"]] == ["sent", "sent"]
     assert shape(gh.log) == [("POST", "repos/create-dispatch-event", 204)] * 2
@@ -236,8 +293,9 @@ def test_dispatch_event_type_and_text_output(gh: GitHubAPI, published: tuple[Pat
     cwd, metadata = published
     result = dispatch(gh, cwd, "--repository", "acme/consumer", "--event-type", "contract-changed")
     assert result.returncode == 0, result.stderr
-    assert result.stdout == (f"dispatched contract-changed for shop/prod (sha256 {metadata['sha256'][:12]}) "
-                             "to acme/consumer\n")
+    assert result.stdout == (
+        f"dispatched contract-changed for shop/prod (sha256 {metadata['sha256'][:12]}) to acme/consumer\n"
+    )
     [sent] = gh.dispatches
     assert sent.event_type == "contract-changed"
 
@@ -260,20 +318,25 @@ def test_dispatch_to_an_unknown_repository_fails_only_that_one(gh: GitHubAPI, pu
     assert [d.repository for d in gh.dispatches] == ["acme/consumer"]
 
 
-@pytest.mark.parametrize(("token", "expected"), [
-    (READ, "403 Resource not accessible by integration"),
-    ("ghs_revoked", "401 Bad credentials"),
-])
-def test_dispatch_without_permission_exits_2(gh: GitHubAPI, published: tuple[Path, dict], token: str,
-                                             expected: str) -> None:
+@pytest.mark.parametrize(
+    ("token", "expected"),
+    [
+        (READ, "403 Resource not accessible by integration"),
+        ("ghs_revoked", "401 Bad credentials"),
+    ],
+)
+def test_dispatch_without_permission_exits_2(
+    gh: GitHubAPI, published: tuple[Path, dict], token: str, expected: str
+) -> None:
     cwd, _ = published
     result = dispatch(gh, cwd, "--repository", "acme/consumer", token=token)
     assert result.returncode == 2 and expected in one_line_error(result)
     assert gh.dispatches == []
 
 
-def test_dispatch_retries_a_502_and_waits_out_a_secondary_rate_limit(gh: GitHubAPI,
-                                                                      published: tuple[Path, dict]) -> None:
+def test_dispatch_retries_a_502_and_waits_out_a_secondary_rate_limit(
+    gh: GitHubAPI, published: tuple[Path, dict]
+) -> None:
     cwd, _ = published
     gh.fail_next("POST", "repos/create-dispatch-event", 502)
     gh.secondary_rate_limit_next("POST", "repos/create-dispatch-event", retry_after=1)

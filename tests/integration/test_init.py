@@ -24,7 +24,9 @@ PIN = ["--meshkit-repository", "meshkit-dev/meshkit", "--meshkit-ref", SHA]
 _GIT = ["git", "-c", "user.name=t", "-c", "user.email=t@example.invalid", "-c", "commit.gpgsign=false"]
 
 
-def init(repo: Path, *args: str, env: dict[str, str] | None = None, python_path: Path | None = None) -> subprocess.CompletedProcess[str]:
+def init(
+    repo: Path, *args: str, env: dict[str, str] | None = None, python_path: Path | None = None
+) -> subprocess.CompletedProcess[str]:
     environ = env or clean_env()
     if python_path is not None:
         environ = {**environ, "PYTHONPATH": str(python_path)}
@@ -44,10 +46,24 @@ def make_repo(root: Path, projects: dict[str, str]) -> Path:
 CASES = {
     "upstream": (
         {"transform": "orders_core"},
-        ["--role", "upstream", "--project-dir", "transform", "--registry", "s3://acme-mesh/mesh/contracts",
-         "--consumer", "acme-data/finance", "--consumer", "acme-data/growth",
-         "--aws-role", "arn:aws:iam::123456789012:role/acme-mesh-publish",
-         "--aws-read-role", "arn:aws:iam::123456789012:role/acme-mesh-read", "--aws-region", "eu-west-1"],
+        [
+            "--role",
+            "upstream",
+            "--project-dir",
+            "transform",
+            "--registry",
+            "s3://acme-mesh/mesh/contracts",
+            "--consumer",
+            "acme-data/finance",
+            "--consumer",
+            "acme-data/growth",
+            "--aws-role",
+            "arn:aws:iam::123456789012:role/acme-mesh-publish",
+            "--aws-read-role",
+            "arn:aws:iam::123456789012:role/acme-mesh-read",
+            "--aws-region",
+            "eu-west-1",
+        ],
         ["meshkit.yml", ".github/workflows/meshkit-orders_core.yml"],
     ),
     "downstream_sources": (
@@ -57,15 +73,42 @@ CASES = {
     ),
     "downstream_loom": (
         {"dbt": "growth_analytics"},
-        ["--role", "downstream", "--project-dir", "dbt", "--approach", "dbt-loom", "--registry",
-         "s3://acme-mesh/mesh/contracts", "--upstream", "orders_core", "--upstream", "billing@staging",
-         "--endpoint-url", "https://minio.acme.internal:9000", "--profiles-dir", "dbt"],
+        [
+            "--role",
+            "downstream",
+            "--project-dir",
+            "dbt",
+            "--approach",
+            "dbt-loom",
+            "--registry",
+            "s3://acme-mesh/mesh/contracts",
+            "--upstream",
+            "orders_core",
+            "--upstream",
+            "billing@staging",
+            "--endpoint-url",
+            "https://minio.acme.internal:9000",
+            "--profiles-dir",
+            "dbt",
+        ],
         ["meshkit.yml", ".github/workflows/meshkit-growth_analytics.yml", "dbt/dbt_loom.config.yml"],
     ),
     "both": (
         {"models_repo": "middle"},
-        ["--role", "both", "--project-dir", "models_repo", "--registry", "/srv/mesh-registry", "--upstream", "orders_core",
-         "--consumer", "acme-data/reporting", "--default-branch", "trunk"],
+        [
+            "--role",
+            "both",
+            "--project-dir",
+            "models_repo",
+            "--registry",
+            "/srv/mesh-registry",
+            "--upstream",
+            "orders_core",
+            "--consumer",
+            "acme-data/reporting",
+            "--default-branch",
+            "trunk",
+        ],
         ["meshkit.yml", ".github/workflows/meshkit-middle.yml"],
     ),
 }
@@ -73,7 +116,8 @@ CASES = {
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_init_writes_the_golden_files_which_the_workflow_linters_accept(
-        case: str, tmp_path: Path, goldens: Goldens) -> None:
+    case: str, tmp_path: Path, goldens: Goldens
+) -> None:
     projects, args, files = CASES[case]
     repo = make_repo(tmp_path / "repo", projects)
     if case == "downstream_loom":
@@ -116,8 +160,9 @@ def test_the_caller_pins_one_commit_and_calls_the_reusable_workflows_with_their_
         # GitHub refuses to start a called job that asks for more than its caller grants.
         for called_job in called["jobs"].values():
             for scope, level in called_job["permissions"].items():
-                assert level == "read" and job["permissions"].get(scope) in ("read", "write") or \
-                    job["permissions"].get(scope) == "write", (scope, level, job["permissions"])
+                assert (level == "read" and job["permissions"].get(scope) in ("read", "write")) or job[
+                    "permissions"
+                ].get(scope) == "write", (scope, level, job["permissions"])
 
 
 def test_check_reports_drift_and_writes_nothing(tmp_path: Path) -> None:
@@ -143,14 +188,34 @@ def test_meshkit_yml_is_merged_not_replaced(tmp_path: Path) -> None:
     repo = make_repo(tmp_path / "repo", {"up": "shop", "down": "reports"})
     (repo / "meshkit.yml").write_text("version: 1\nprojects:\n  other:\n    consumers: [team/x]\n")
     assert init(repo, "--role", "upstream", "--project-dir", "up", "--registry", "s3://b-ucket/p", *PIN).returncode == 0
-    assert init(repo, "--role", "downstream", "--project-dir", "down", "--registry", "s3://b-ucket/p",
-                "--upstream", "shop", *PIN).returncode == 0
+    assert (
+        init(
+            repo,
+            "--role",
+            "downstream",
+            "--project-dir",
+            "down",
+            "--registry",
+            "s3://b-ucket/p",
+            "--upstream",
+            "shop",
+            *PIN,
+        ).returncode
+        == 0
+    )
     config = yaml.safe_load((repo / "meshkit.yml").read_text())
-    assert config["projects"] == {"other": {"consumers": ["team/x"]}, "shop": None, "reports": {"upstreams": ["shop"]}} \
-        or config["projects"] == {"other": {"consumers": ["team/x"]}, "shop": {}, "reports": {"upstreams": ["shop"]}}
+    assert config["projects"] == {
+        "other": {"consumers": ["team/x"]},
+        "shop": None,
+        "reports": {"upstreams": ["shop"]},
+    } or config["projects"] == {"other": {"consumers": ["team/x"]}, "shop": {}, "reports": {"upstreams": ["shop"]}}
     # Its consumers are kept when a rerun gives none.
-    assert init(repo, "--role", "upstream", "--project-dir", "up", "--registry", "s3://b-ucket/p", "--consumer", "t/a",
-                *PIN).returncode == 0
+    assert (
+        init(
+            repo, "--role", "upstream", "--project-dir", "up", "--registry", "s3://b-ucket/p", "--consumer", "t/a", *PIN
+        ).returncode
+        == 0
+    )
     assert init(repo, "--role", "upstream", "--project-dir", "up", "--registry", "s3://b-ucket/p", *PIN).returncode == 0
     assert yaml.safe_load((repo / "meshkit.yml").read_text())["projects"]["shop"] == {"consumers": ["t/a"]}
 
@@ -172,7 +237,9 @@ def test_it_pins_the_running_meshkit_checkout(tmp_path: Path) -> None:
     """No --meshkit-* flags: the repository from origin and the commit of the checkout it runs from."""
     meshkit = copy_repo(tmp_path / "meshkit")
     subprocess.run([*_GIT, "init", "--quiet", "--initial-branch=main"], cwd=meshkit, check=True)
-    subprocess.run([*_GIT, "remote", "add", "origin", "git@github.com:acme-platform/meshkit.git"], cwd=meshkit, check=True)
+    subprocess.run(
+        [*_GIT, "remote", "add", "origin", "git@github.com:acme-platform/meshkit.git"], cwd=meshkit, check=True
+    )
     subprocess.run([*_GIT, "add", "--all"], cwd=meshkit, check=True)
     subprocess.run([*_GIT, "commit", "--quiet", "-m", "release"], cwd=meshkit, check=True)
     commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=meshkit, capture_output=True, text=True).stdout.strip()
@@ -183,7 +250,8 @@ def test_it_pins_the_running_meshkit_checkout(tmp_path: Path) -> None:
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[0] == (
-        f"meshkit init: finance_marts as downstream, pinned to acme-platform/meshkit@{commit}")
+        f"meshkit init: finance_marts as downstream, pinned to acme-platform/meshkit@{commit}"
+    )
     text = (repo / ".github/workflows/meshkit-finance_marts.yml").read_text()
     assert f"uses: acme-platform/meshkit/.github/workflows/meshkit-downstream.yml@{commit} # v" in text
     shutil.rmtree(meshkit / ".git")
@@ -191,33 +259,67 @@ def test_it_pins_the_running_meshkit_checkout(tmp_path: Path) -> None:
     assert unpinned.returncode == 2 and "pass --meshkit-repository OWNER/REPO" in one_line_error(unpinned)
 
 
-@pytest.mark.parametrize(("args", "expected"), [
-    (["--role", "upstream", "--registry", "s3://b-ucket/p", "--project-dir", "../up"],
-     "--project-dir '../up' is not allowed: use a path inside the repository (letters, digits, '.', '_', '-', '/')"),
-    (["--role", "upstream", "--registry", "s3://b-ucket/p", "--project-dir", "up\n  evil: x"],
-     "--project-dir 'up\\n  evil: x' is not allowed: use a path inside the repository (letters, digits, '.', '_', '-', '/')"),
-    (["--role", "upstream", "--registry", "s3://b-ucket/p ${{ github.token }}", "--project-dir", "up"],
-     "--registry 's3://b-ucket/p ${{ github.token }}' is not allowed: use s3://BUCKET/PREFIX (or a folder on a "
-     "self-hosted runner)"),
-    (["--role", "upstream", "--registry", "s3://b-ucket/p", "--project-dir", "up", "--aws-role", "admin"],
-     "--aws-role 'admin' is not allowed: use an IAM role ARN, arn:aws:iam::ACCOUNT:role/NAME"),
-    (["--role", "upstream", "--registry", "s3://b-ucket/p", "--project-dir", "up", "--consumer", "a/b/c"],
-     "--consumer 'a/b/c' is not a GitHub repository: use OWNER/REPO (letters, digits, '-', '.', '_')"),
-    (["--role", "downstream", "--registry", "s3://b-ucket/p", "--project-dir", "up"],
-     "a downstream reads at least one upstream: pass --upstream NAME (repeatable, NAME@ENV to pin an env)"),
-    (["--role", "upstream", "--registry", "s3://b-ucket/p", "--project-dir", "up", "--upstream", "x"],
-     "--upstream is for --role downstream or both"),
-    (["--role", "upstream", "--registry", "s3://b-ucket/p", "--project-dir", "nowhere"],
-     "nowhere is not a dbt project (no dbt_project.yml): run meshkit init from the repository's root and pass "
-     "--project-dir"),
-    (["--role", "upstream", "--registry", "s3://b-ucket/p", "--project-dir", "up", "--dbt-requirements", "req.txt"],
-     "--dbt-requirements req.txt does not exist: write the dbt stack there first, e.g. dbt-postgres==1.11.0 and "
-     "dbt-loom==0.9.6, one per line"),
-    (["--role", "upstream", "--registry", "s3://b-ucket/p", "--project-dir", "up", "--meshkit-ref", "main"],
-     "--meshkit-ref 'main' is not a full commit SHA (40 hex digits): pin a commit, not a branch"),
-    (["--role", "upstream", "--registry", "s3://b-ucket/p", "--project-dir", "up", "--default-branch", "a b"],
-     "--default-branch 'a b' is not allowed: use a branch name"),
-])
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (
+            ["--role", "upstream", "--registry", "s3://b-ucket/p", "--project-dir", "../up"],
+            "--project-dir '../up' is not allowed: use a path inside the repository (letters, digits, '.', '_', '-', '/')",
+        ),
+        (
+            ["--role", "upstream", "--registry", "s3://b-ucket/p", "--project-dir", "up\n  evil: x"],
+            "--project-dir 'up\\n  evil: x' is not allowed: use a path inside the repository (letters, digits, '.', '_', '-', '/')",
+        ),
+        (
+            ["--role", "upstream", "--registry", "s3://b-ucket/p ${{ github.token }}", "--project-dir", "up"],
+            "--registry 's3://b-ucket/p ${{ github.token }}' is not allowed: use s3://BUCKET/PREFIX (or a folder on a "
+            "self-hosted runner)",
+        ),
+        (
+            ["--role", "upstream", "--registry", "s3://b-ucket/p", "--project-dir", "up", "--aws-role", "admin"],
+            "--aws-role 'admin' is not allowed: use an IAM role ARN, arn:aws:iam::ACCOUNT:role/NAME",
+        ),
+        (
+            ["--role", "upstream", "--registry", "s3://b-ucket/p", "--project-dir", "up", "--consumer", "a/b/c"],
+            "--consumer 'a/b/c' is not a GitHub repository: use OWNER/REPO (letters, digits, '-', '.', '_')",
+        ),
+        (
+            ["--role", "downstream", "--registry", "s3://b-ucket/p", "--project-dir", "up"],
+            "a downstream reads at least one upstream: pass --upstream NAME (repeatable, NAME@ENV to pin an env)",
+        ),
+        (
+            ["--role", "upstream", "--registry", "s3://b-ucket/p", "--project-dir", "up", "--upstream", "x"],
+            "--upstream is for --role downstream or both",
+        ),
+        (
+            ["--role", "upstream", "--registry", "s3://b-ucket/p", "--project-dir", "nowhere"],
+            "nowhere is not a dbt project (no dbt_project.yml): run meshkit init from the repository's root and pass "
+            "--project-dir",
+        ),
+        (
+            [
+                "--role",
+                "upstream",
+                "--registry",
+                "s3://b-ucket/p",
+                "--project-dir",
+                "up",
+                "--dbt-requirements",
+                "req.txt",
+            ],
+            "--dbt-requirements req.txt does not exist: write the dbt stack there first, e.g. dbt-postgres==1.11.0 and "
+            "dbt-loom==0.9.6, one per line",
+        ),
+        (
+            ["--role", "upstream", "--registry", "s3://b-ucket/p", "--project-dir", "up", "--meshkit-ref", "main"],
+            "--meshkit-ref 'main' is not a full commit SHA (40 hex digits): pin a commit, not a branch",
+        ),
+        (
+            ["--role", "upstream", "--registry", "s3://b-ucket/p", "--project-dir", "up", "--default-branch", "a b"],
+            "--default-branch 'a b' is not allowed: use a branch name",
+        ),
+    ],
+)
 def test_input_errors_are_one_line_and_write_nothing(tmp_path: Path, args: list[str], expected: str) -> None:
     repo = make_repo(tmp_path / "repo", {"up": "shop"})
     pin = [] if "--meshkit-ref" in args else ["--meshkit-ref", SHA]
@@ -247,10 +349,16 @@ def test_the_readme_shows_exactly_what_init_writes(tmp_path: Path) -> None:
     examples = _readme_examples()
     assert [sorted(files) for _, files in examples] == [
         [".github/workflows/meshkit-orders_core.yml", "meshkit.yml"],
-        [".github/workflows/meshkit-finance_marts.yml", "meshkit.yml"]]
-    for (args, files), (name, projects, requirements) in zip(examples, (
+        [".github/workflows/meshkit-finance_marts.yml", "meshkit.yml"],
+    ]
+    for (args, files), (name, projects, requirements) in zip(
+        examples,
+        (
             ("orders", {"transform": "orders_core"}, "transform/requirements-dbt.txt"),
-            ("finance", {".": "finance_marts"}, "requirements-dbt.txt"))):
+            ("finance", {".": "finance_marts"}, "requirements-dbt.txt"),
+        ),
+        strict=True,
+    ):
         repo = make_repo(tmp_path / name, projects)
         (repo / requirements).write_text("dbt-core==1.11.16\ndbt-postgres==1.11.0\n")
         workflow = next(path for path in files if path.startswith(".github/"))
@@ -264,12 +372,25 @@ def test_the_readme_shows_exactly_what_init_writes(tmp_path: Path) -> None:
 def test_rerunning_init_keeps_a_hand_written_include_list(tmp_path: Path) -> None:
     """meshkit.yml's `{upstream: NAME, include: [...]}` entries are the user's: init rewrites the file, keeping them."""
     repo = make_repo(tmp_path / "finance", {".": "finance_marts"})
-    args = ["--role", "downstream", "--upstream", "orders_core", "--registry", "s3://acme-mesh/contracts",
-            "--meshkit-repository", "acme-platform/meshkit", "--meshkit-ref", "a" * 40]
+    args = [
+        "--role",
+        "downstream",
+        "--upstream",
+        "orders_core",
+        "--registry",
+        "s3://acme-mesh/contracts",
+        "--meshkit-repository",
+        "acme-platform/meshkit",
+        "--meshkit-ref",
+        "a" * 40,
+    ]
     assert init(repo, *args).returncode == 0
     config = repo / "meshkit.yml"
-    config.write_text(config.read_text().replace(
-        "      - orders_core\n", "      - upstream: orders_core\n        include: [orders_archive, refunds]\n"))
+    config.write_text(
+        config.read_text().replace(
+            "      - orders_core\n", "      - upstream: orders_core\n        include: [orders_archive, refunds]\n"
+        )
+    )
     assert init(repo, *args).returncode == 0
     assert "      - upstream: orders_core\n        include: [orders_archive, refunds]\n" in config.read_text()
     result = init(repo, *args, "--check")

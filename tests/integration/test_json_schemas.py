@@ -35,14 +35,17 @@ def json_of(result: subprocess.CompletedProcess[str], command: str, *, code: int
 
 
 @pytest.mark.dbt
-@pytest.mark.parametrize(("command", "args"), [
-    ("validate", ("--all",)),
-    ("validate", ("--all", "--today", "2027-06-10")),  # deprecation-soon warnings
-    ("check", ("--project-dir", "dbt_up")),
-    ("catalog", ("--output", "-")),
-    ("sync", ("--project-dir", "dbt_down", "--check")),
-    ("dispatch", ("--project", "dbt_up", "--repository", "acme/consumer", "--dry-run")),
-])
+@pytest.mark.parametrize(
+    ("command", "args"),
+    [
+        ("validate", ("--all",)),
+        ("validate", ("--all", "--today", "2027-06-10")),  # deprecation-soon warnings
+        ("check", ("--project-dir", "dbt_up")),
+        ("catalog", ("--output", "-")),
+        ("sync", ("--project-dir", "dbt_down", "--check")),
+        ("dispatch", ("--project", "dbt_up", "--repository", "acme/consumer", "--dry-run")),
+    ],
+)
 def test_read_only_commands_on_the_built_mesh(built_mesh: Path, command: str, args: tuple[str, ...]) -> None:
     env = clean_env(GITHUB_REPOSITORY="acme/mesh")  # meshkit.yml lists `self` as dbt_up's consumer
     document = json_of(meshkit(command, *REGISTRY, *args, "--format", "json", cwd=built_mesh, env=env), command)
@@ -58,33 +61,45 @@ def test_read_only_commands_on_the_built_mesh(built_mesh: Path, command: str, ar
     elif command == "dispatch":
         assert document["client_payload"]["schema"] == "meshkit-dispatch/1"
         assert [(r["repository"], r["status"]) for r in document["repositories"]] == [
-            ("acme/consumer", "dry-run"), ("acme/mesh", "dry-run")]
+            ("acme/consumer", "dry-run"),
+            ("acme/mesh", "dry-run"),
+        ]
 
 
 @pytest.mark.dbt
 def test_writing_commands_on_a_copy_of_the_mesh(mesh: Path) -> None:
-    unchanged = json_of(meshkit("publish", "--project-dir", "dbt_up", *REGISTRY, "--format", "json", cwd=mesh),
-                        "publish")
+    unchanged = json_of(
+        meshkit("publish", "--project-dir", "dbt_up", *REGISTRY, "--format", "json", cwd=mesh), "publish"
+    )
     assert unchanged["status"] == "unchanged" and unchanged["history_key"] is None
-    forced = json_of(meshkit("publish", "--project-dir", "dbt_up", *REGISTRY, "--force", "--format", "json",
-                             cwd=mesh), "publish")
+    forced = json_of(
+        meshkit("publish", "--project-dir", "dbt_up", *REGISTRY, "--force", "--format", "json", cwd=mesh), "publish"
+    )
     assert forced["status"] == "published" and forced["public_models"]
-    consumer = json_of(meshkit("publish", "--consumer", "--project-dir", "dbt_down", *REGISTRY, "--format", "json",
-                               cwd=mesh), "publish")
+    consumer = json_of(
+        meshkit("publish", "--consumer", "--project-dir", "dbt_down", *REGISTRY, "--format", "json", cwd=mesh),
+        "publish",
+    )
     assert consumer["keys"] == ["dbt_up/prod/consumers/dbt_down.json"]
 
     (mesh / "dbt_down/models/_mesh_dbt_up.yml").unlink()
-    missing = json_of(meshkit("sync", "--project-dir", "dbt_down", *REGISTRY, "--check", "--format", "json", cwd=mesh),
-                      "sync", code=1)
+    missing = json_of(
+        meshkit("sync", "--project-dir", "dbt_down", *REGISTRY, "--check", "--format", "json", cwd=mesh), "sync", code=1
+    )
     assert (missing["ok"], missing["upstreams"][0]["status"]) == (False, "missing")
     written = json_of(meshkit("sync", "--project-dir", "dbt_down", *REGISTRY, "--format", "json", cwd=mesh), "sync")
     assert written["upstreams"][0]["status"] == "written"
-    elsewhere = json_of(meshkit("sync", "--project-dir", "dbt_down", *REGISTRY, "--only", "dbt_up@staging",
-                                "--format", "json", cwd=mesh), "sync")
+    elsewhere = json_of(
+        meshkit(
+            "sync", "--project-dir", "dbt_down", *REGISTRY, "--only", "dbt_up@staging", "--format", "json", cwd=mesh
+        ),
+        "sync",
+    )
     assert elsewhere["upstreams"] == [] and elsewhere["note"]
 
-    recorded = meshkit("validate", "--all", *REGISTRY, "--record-consumer", "--git-commit", "0123abcd", "--format",
-                       "json", cwd=mesh)
+    recorded = meshkit(
+        "validate", "--all", *REGISTRY, "--record-consumer", "--git-commit", "0123abcd", "--format", "json", cwd=mesh
+    )
     assert json_of(recorded, "validate")["ok"] is True
     assert "recorded consumer" in recorded.stderr  # the records go to stderr; stdout is the same report
 
@@ -108,8 +123,9 @@ def test_a_breaking_check_and_a_failed_validate_match_their_schemas(mesh: Path) 
     yml.write_text(text.replace(public, protected, 1))
     parsed = dbt(mesh / "dbt_up", "parse")
     assert parsed.returncode == 0, parsed.stdout[-3000:]
-    check = json_of(meshkit("check", "--project-dir", "dbt_up", *REGISTRY, "--format", "json", cwd=mesh), "check",
-                    code=1)
+    check = json_of(
+        meshkit("check", "--project-dir", "dbt_up", *REGISTRY, "--format", "json", cwd=mesh), "check", code=1
+    )
     assert check["summary"]["breaking"] >= 1 and check["changes"][0]["impacts"]
     json_of(meshkit("publish", "--project-dir", "dbt_up", *REGISTRY, "--format", "json", cwd=mesh), "publish")
     failed = json_of(meshkit("validate", "--all", *REGISTRY, "--format", "json", cwd=mesh), "validate", code=1)
@@ -129,9 +145,23 @@ def test_init_json(tmp_path: Path) -> None:
     (repo / "transform").mkdir(parents=True)
     (repo / "transform" / "dbt_project.yml").write_text("name: orders_core\nversion: '1.0'\nprofile: orders_core\n")
     subprocess.run([*_GIT, "init", "--quiet", "--initial-branch=main"], cwd=repo, check=True)
-    args = ["init", "--role", "upstream", "--project-dir", "transform", "--registry", "s3://acme-mesh/contracts",
-            "--consumer", "acme-data/finance", "--meshkit-repository", "meshkit-dev/meshkit",
-            "--meshkit-ref", "0123456789abcdef0123456789abcdef01234567", "--format", "json"]
+    args = [
+        "init",
+        "--role",
+        "upstream",
+        "--project-dir",
+        "transform",
+        "--registry",
+        "s3://acme-mesh/contracts",
+        "--consumer",
+        "acme-data/finance",
+        "--meshkit-repository",
+        "meshkit-dev/meshkit",
+        "--meshkit-ref",
+        "0123456789abcdef0123456789abcdef01234567",
+        "--format",
+        "json",
+    ]
     planned = json_of(meshkit(*args, "--check", cwd=repo), "init", code=1)
     assert planned["check"] is True and {f["status"] for f in planned["files"]} == {"created"}
     created = json_of(meshkit(*args, cwd=repo), "init")
@@ -146,8 +176,13 @@ WRITE, READ = "ghs_schemaWriteToken0000000000000000", "ghs_schemaReadToken000000
 
 
 def gh_env(server: GitHubAPI, token: str, repository: str) -> dict[str, str]:
-    env = clean_env(GITHUB_API_URL=server.base_url, GITHUB_TOKEN=token, GITHUB_REPOSITORY=repository,
-                    GITHUB_ACTIONS="false", NO_PROXY="127.0.0.1,localhost")
+    env = clean_env(
+        GITHUB_API_URL=server.base_url,
+        GITHUB_TOKEN=token,
+        GITHUB_REPOSITORY=repository,
+        GITHUB_ACTIONS="false",
+        NO_PROXY="127.0.0.1,localhost",
+    )
     for name in ("GH_TOKEN", "GITHUB_EVENT_PATH", "HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"):
         env.pop(name, None)
     return env
@@ -159,11 +194,24 @@ def test_comment_json(github_api: GitHubAPI, tmp_path: Path) -> None:
     github_api.add_token(READ, write=False)
     body = tmp_path / "report.md"
     actions = []
-    for text, token in (("All good.", WRITE), ("1 breaking change.", WRITE), ("1 breaking change.", WRITE),
-                        ("again", READ)):
+    for text, token in (
+        ("All good.", WRITE),
+        ("1 breaking change.", WRITE),
+        ("1 breaking change.", WRITE),
+        ("again", READ),
+    ):
         body.write_text(f"<!-- meshkit:check:shop -->\n{text}\n", encoding="utf-8")
-        result = meshkit("comment", "--body-file", body, "--pr", "7", "--format", "json", cwd=tmp_path,
-                         env=gh_env(github_api, token, "acme/shop"))
+        result = meshkit(
+            "comment",
+            "--body-file",
+            body,
+            "--pr",
+            "7",
+            "--format",
+            "json",
+            cwd=tmp_path,
+            env=gh_env(github_api, token, "acme/shop"),
+        )
         actions.append(json_of(result, "comment")["action"])
     assert actions == ["created", "updated", "unchanged", "skipped"]
 
@@ -183,10 +231,36 @@ def test_bump_pr_json(github_api: GitHubAPI, tmp_path: Path) -> None:
     (shop / "target").mkdir(parents=True)
     (shop / "dbt_project.yml").write_text("name: shop\n")
     (shop / "target" / "manifest.json").write_text((DATA / "manifest_shop.json").read_text())
-    json_of(meshkit("publish", "--project-dir", shop, "--registry", registry, "--git-commit", "abc1234", "--format",
-                    "json", cwd=tmp_path), "publish")
-    synced = json_of(meshkit("sync", "--project-dir", "down", "--upstream", "shop@prod", "--registry", registry,
-                             "--format", "json", cwd=repo), "sync")
+    json_of(
+        meshkit(
+            "publish",
+            "--project-dir",
+            shop,
+            "--registry",
+            registry,
+            "--git-commit",
+            "abc1234",
+            "--format",
+            "json",
+            cwd=tmp_path,
+        ),
+        "publish",
+    )
+    synced = json_of(
+        meshkit(
+            "sync",
+            "--project-dir",
+            "down",
+            "--upstream",
+            "shop@prod",
+            "--registry",
+            registry,
+            "--format",
+            "json",
+            cwd=repo,
+        ),
+        "sync",
+    )
     assert synced["upstreams"][0]["status"] == "written"
 
     bump = ["bump-pr", "--project-dir", "down", "--upstream", "shop@prod", "--base", "main", "--format", "json"]
@@ -204,11 +278,28 @@ def test_dispatch_json_with_a_failed_repository(github_api: GitHubAPI, tmp_path:
     (shop / "target").mkdir(parents=True)
     (shop / "dbt_project.yml").write_text("name: shop\n")
     (shop / "target" / "manifest.json").write_text((DATA / "manifest_shop.json").read_text())
-    json_of(meshkit("publish", "--project-dir", shop, *REGISTRY, "--git-commit", "abc1234", "--format", "json",
-                    cwd=tmp_path), "publish")
-    result = meshkit("dispatch", "--project", "shop", *REGISTRY, "--repository", "acme/consumer",
-                     "--repository", "acme/missing", "--format", "json", cwd=tmp_path,
-                     env=gh_env(github_api, WRITE, "acme/shop"))
+    json_of(
+        meshkit(
+            "publish", "--project-dir", shop, *REGISTRY, "--git-commit", "abc1234", "--format", "json", cwd=tmp_path
+        ),
+        "publish",
+    )
+    result = meshkit(
+        "dispatch",
+        "--project",
+        "shop",
+        *REGISTRY,
+        "--repository",
+        "acme/consumer",
+        "--repository",
+        "acme/missing",
+        "--format",
+        "json",
+        cwd=tmp_path,
+        env=gh_env(github_api, WRITE, "acme/shop"),
+    )
     document = json_of(result, "dispatch", code=2)
     assert [(r["repository"], r["status"], r["error"] is None) for r in document["repositories"]] == [
-        ("acme/consumer", "sent", True), ("acme/missing", "failed", False)]
+        ("acme/consumer", "sent", True),
+        ("acme/missing", "failed", False),
+    ]

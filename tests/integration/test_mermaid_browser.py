@@ -18,10 +18,10 @@ from pathlib import Path
 import orjson
 import pytest
 
-from support import browser
-from support.helpers import REPO, meshkit
 from meshkit.report import mermaid
 from meshkit.report.mermaid import Lineage
+from support import browser
+from support.helpers import REPO, meshkit
 
 PIN = json.loads((browser.JS_DIR / "package.json").read_text())["dependencies"]["mermaid"]
 HARNESS = browser.JS_DIR / "mermaid-harness.html"
@@ -29,8 +29,10 @@ DIAGRAMS_ELEMENT = re.compile(r'(<script type="application/json" id="diagrams">)
 FENCE = re.compile(r"^```mermaid\n(.*?)^```$", re.DOTALL | re.MULTILINE)
 # Tags and attributes a label must never turn into, whatever the manifest or consumer record said.
 INJECTED_TAGS = {"script", "img", "iframe", "object", "embed", "a", "image", "use", "animate", "set", "form", "input"}
-HOSTILE = ('x"] <script>alert(1)</script> `tick` #quot; #35; a|b|c [b] (p) {c} \n'
-           'end subgraph "><img src=x onerror=alert(2)> & &amp; ;')
+HOSTILE = (
+    'x"] <script>alert(1)</script> `tick` #quot; #35; a|b|c [b] (p) {c} \n'
+    'end subgraph "><img src=x onerror=alert(2)> & &amp; ;'
+)
 
 UP_NODES = {"public_orders", "public_customers v1", "public_customers v2"}
 DOWN_NODES = {"legacy_customer_names", "customer_lifetime_value", "orders_by_status"}
@@ -112,16 +114,17 @@ def render_all(diagrams: dict[str, str], folder: Path, parse_only: frozenset[str
     browser.mermaid_js()
     names = list(diagrams)
     items = [{"text": diagrams[n], "parseOnly": True} if n in parse_only else diagrams[n] for n in names]
-    page = browser.load(browser.file_url(harness_page(items, folder)),
-                        budget_ms=20_000, allow_file_access=True)
+    page = browser.load(browser.file_url(harness_page(items, folder)), budget_ms=20_000, allow_file_access=True)
     body = page.dom.one("body")
     assert body.get("data-error") is None, body.get("data-error")
     assert body.get("data-done") == "1", f"the harness did not finish: {page.console[-5:]}"
     assert body.get("data-alerted") == "0", "a diagram ran script"
     sections = {int(s.get("data-index")): s for s in page.dom.find_all("section", "result")}
     assert sorted(sections) == list(range(len(names))), page.console[-5:]
-    return {name: Rendered(sections[i].get("data-status"), sections[i].one("pre", "message").text(), sections[i])
-            for i, name in enumerate(names)}
+    return {
+        name: Rendered(sections[i].get("data-status"), sections[i].one("pre", "message").text(), sections[i])
+        for i, name in enumerate(names)
+    }
 
 
 def mermaid_block(markdown: str) -> str:
@@ -158,7 +161,7 @@ def emoji_lineage() -> Lineage:
     """Labels of characters outside the BMP: each is one character to Python, two to JavaScript."""
     lineage = Lineage()
     for index in range(100):
-        lineage.add_node("dbt_up (prod)", f"model.dbt_up.m{index}", f"m{index} " + "\U0001F4E6" * 300)
+        lineage.add_node("dbt_up (prod)", f"model.dbt_up.m{index}", f"m{index} " + "\U0001f4e6" * 300)
     return lineage
 
 
@@ -183,8 +186,18 @@ def diagrams(built_mesh: Path, tmp_path_factory: pytest.TempPathFactory) -> dict
     del manifest["nodes"]["model.dbt_up.public_orders"]["columns"]["status"]
     new_build = work / "new_build_manifest.json"
     new_build.write_bytes(orjson.dumps(manifest))
-    checked = meshkit("check", "--project-dir", "dbt_up", "--manifest", new_build, "--registry", "registry",
-                      "--format", "markdown", cwd=mesh)
+    checked = meshkit(
+        "check",
+        "--project-dir",
+        "dbt_up",
+        "--manifest",
+        new_build,
+        "--registry",
+        "registry",
+        "--format",
+        "markdown",
+        cwd=mesh,
+    )
     assert checked.returncode == 1, checked.stdout + checked.stderr
 
     hostile, hostile_level = mermaid.render(hostile_lineage())
@@ -196,7 +209,12 @@ def diagrams(built_mesh: Path, tmp_path_factory: pytest.TempPathFactory) -> dict
     emoji_models, _ = mermaid.render(emoji_lineage(), limit=10**9)
     assert len(emoji_models) <= mermaid.MAX_MERMAID_TEXT_SIZE < len(emoji_models.encode("utf-16-le")) // 2
     assert (hostile_level, projects_level, wide_level, at_limit_level, emoji_level) == (
-        "models", "projects", "projects", "models", "projects")
+        "models",
+        "projects",
+        "projects",
+        "models",
+        "projects",
+    )
     return {
         "check": mermaid_block(checked.stdout),
         "validate": mermaid_block(validated.stdout),
@@ -271,10 +289,14 @@ def test_validate_diagram_renders_every_dependency(rendered: dict[str, Rendered]
     assert result.broken_nodes() == set()
     assert result.red_links() == set()
     assert set(result.links()) == {
-        ("public_customers v1", "legacy_customer_names"), ("public_customers v2", "customer_lifetime_value"),
-        ("public_orders", "customer_lifetime_value"), ("public_orders", "orders_by_status"),
-        ("public_customers v1", "loom_legacy_customers"), ("public_customers v2", "loom_customer_orders"),
-        ("public_orders", "loom_customer_orders"), ("public_orders", "loom_orders_by_status"),
+        ("public_customers v1", "legacy_customer_names"),
+        ("public_customers v2", "customer_lifetime_value"),
+        ("public_orders", "customer_lifetime_value"),
+        ("public_orders", "orders_by_status"),
+        ("public_customers v1", "loom_legacy_customers"),
+        ("public_customers v2", "loom_customer_orders"),
+        ("public_orders", "loom_customer_orders"),
+        ("public_orders", "loom_orders_by_status"),
     }
 
 
@@ -284,7 +306,8 @@ def test_hostile_labels_render_as_text(rendered: dict[str, Rendered], diagrams: 
     result.assert_clean()
     # Every label reads exactly as given (whitespace folded), entity codes and all.
     assert sorted(result.node_labels().values()) == sorted(
-        [flat(HOSTILE), "public_orders", "end", "subgraph", "graph TD"])
+        [flat(HOSTILE), "public_orders", "end", "subgraph", "graph TD"]
+    )
     assert result.cluster_titles() == {flat(HOSTILE), "end", "subgraph"}
     assert sorted(result.edge_labels()) == sorted([flat(HOSTILE), "-->|x|", "dbt-loom"])
     assert result.broken_nodes() == {flat(HOSTILE)}
@@ -297,7 +320,8 @@ def test_project_level_fallback_renders(rendered: dict[str, Rendered], diagrams:
     assert result.status == "OK", (result.message, diagrams["hostile_projects"])
     result.assert_clean()
     assert sorted(result.node_labels().values()) == sorted(
-        [f"{flat(HOSTILE)} (2 models)", "end (2 models)", "subgraph (1 model)"])
+        [f"{flat(HOSTILE)} (2 models)", "end (2 models)", "subgraph (1 model)"]
+    )
     assert sorted(result.edge_labels()) == ["1 edge", "2 edges, 1 breaking"]
     assert result.red_links() == {(f"{flat(HOSTILE)} (2 models)", "end (2 models)")}
 
@@ -311,9 +335,11 @@ def test_too_many_edges_fall_back_to_project_level(rendered: dict[str, Rendered]
     result.assert_clean()
     counts = {0: (edges + 2) // 3, 1: (edges + 1) // 3, 2: edges // 3}
     assert sorted(result.node_labels().values()) == sorted(
-        ["dbt_up (prod) (1 model)", *(f"down{i} ({n} models)" for i, n in counts.items())])
+        ["dbt_up (prod) (1 model)", *(f"down{i} ({n} models)" for i, n in counts.items())]
+    )
     assert sorted(result.edge_labels()) == sorted(
-        [f"{counts[0]} edges, 1 breaking", f"{counts[1]} edges", f"{counts[2]} edges"])
+        [f"{counts[0]} edges, 1 breaking", f"{counts[1]} edges", f"{counts[2]} edges"]
+    )
     # The bound is Mermaid's own: exactly MAX_MERMAID_EDGES links still parse at model level.
     at_limit = diagrams["at_edge_limit"]
     assert at_limit.count(" --> ") + at_limit.count(" -->|") == mermaid.MAX_MERMAID_EDGES

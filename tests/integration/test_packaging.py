@@ -9,14 +9,23 @@ from __future__ import annotations
 import ast
 import re
 import sys
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 from support.helpers import REPO
 
 # Import names of the distributions meshkit declares.
-IMPORT_NAMES = {"jinja2": "Jinja2", "msgspec": "msgspec", "orjson": "orjson", "yaml": "PyYAML", "requests": "requests", "urllib3": "urllib3",
-                "boto3": "boto3", "botocore": "botocore"}
+IMPORT_NAMES = {
+    "jinja2": "Jinja2",
+    "msgspec": "msgspec",
+    "orjson": "orjson",
+    "yaml": "PyYAML",
+    "requests": "requests",
+    "urllib3": "urllib3",
+    "boto3": "boto3",
+    "botocore": "botocore",
+}
 _PIN = re.compile(r"^([A-Za-z0-9_.-]+)==([^\s\\;]+)", re.MULTILINE)
 _RANGE = re.compile(r"^([A-Za-z0-9_.-]+)>=([0-9.]+),<([0-9]+)$")
 
@@ -30,8 +39,13 @@ def _imported_distributions() -> set[str]:
     found: set[str] = set()
     for path in (REPO / "meshkit").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
-                [node.module] if isinstance(node, ast.ImportFrom) and node.module and node.level == 0 else []
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module]
+                if isinstance(node, ast.ImportFrom) and node.module and node.level == 0
+                else []
+            )
             for name in names:
                 top = name.split(".")[0]
                 if top != "meshkit" and top not in sys.stdlib_module_names:

@@ -17,11 +17,11 @@ from typing import Any
 
 import pytest
 
-from support.helpers import dbt, meshkit, one_line_error, run, snapshot
 from meshkit.errors import ConflictError
 from meshkit.mesh.publish import PublishRequest, publish
 from meshkit.registry import Blob
 from meshkit.registry.s3 import S3Registry
+from support.helpers import dbt, meshkit, one_line_error, run, snapshot
 from support.s3server import S3Bucket, closed_endpoint, fake_session, moto_server, s3_bucket, s3_env  # noqa: F401
 
 pytestmark = pytest.mark.s3
@@ -39,12 +39,20 @@ def sha256(data: bytes) -> str:
 
 
 def history_stamps(bucket: S3Bucket) -> list[str]:
-    return sorted({key[len(HISTORY):].split("/")[0] for key in bucket.keys(HISTORY)})
+    return sorted({key[len(HISTORY) :].split("/")[0] for key in bucket.object_keys(HISTORY)})
 
 
 def publish_cli(project_dir: Path, bucket: S3Bucket, *extra: str, env: dict[str, str] | None = None) -> Any:
-    return meshkit("publish", "--project-dir", project_dir, "--registry", bucket.url(), *extra,
-                   cwd=project_dir, env=env if env is not None else s3_env(bucket.endpoint))
+    return meshkit(
+        "publish",
+        "--project-dir",
+        project_dir,
+        "--registry",
+        bucket.url(),
+        *extra,
+        cwd=project_dir,
+        env=env if env is not None else s3_env(bucket.endpoint),
+    )
 
 
 def assert_ok(result: Any) -> None:
@@ -54,10 +62,13 @@ def assert_ok(result: Any) -> None:
 @pytest.fixture
 def down_project(built_mesh: Path, tmp_path: Path) -> Path:
     """A writable copy of the built dbt_down project's sources (no target, no database): enough for sync."""
-    return Path(shutil.copytree(
-        built_mesh / "dbt_down", tmp_path / "dbt_down",
-        ignore=shutil.ignore_patterns("target", "logs", "*.duckdb", "*.duckdb.wal", "__pycache__"),
-    ))
+    return Path(
+        shutil.copytree(
+            built_mesh / "dbt_down",
+            tmp_path / "dbt_down",
+            ignore=shutil.ignore_patterns("target", "logs", "*.duckdb", "*.duckdb.wal", "__pycache__"),
+        )
+    )
 
 
 @pytest.fixture
@@ -69,6 +80,7 @@ def published(built_mesh: Path, s3_bucket: S3Bucket) -> S3Bucket:
 
 # --- publish -------------------------------------------------------------------------------------
 
+
 def test_publish_writes_latest_and_one_history_entry(built_mesh: Path, s3_bucket: S3Bucket) -> None:
     result = publish_cli(built_mesh / "dbt_up", s3_bucket)
     assert_ok(result)
@@ -76,9 +88,14 @@ def test_publish_writes_latest_and_one_history_entry(built_mesh: Path, s3_bucket
 
     stamps = history_stamps(s3_bucket)
     assert len(stamps) == 1
-    assert s3_bucket.keys() == sorted([
-        LATEST, LATEST_META, f"{HISTORY}{stamps[0]}/manifest.json", f"{HISTORY}{stamps[0]}/metadata.json",
-    ])
+    assert s3_bucket.object_keys() == sorted(
+        [
+            LATEST,
+            LATEST_META,
+            f"{HISTORY}{stamps[0]}/manifest.json",
+            f"{HISTORY}{stamps[0]}/metadata.json",
+        ]
+    )
 
     manifest_bytes = s3_bucket.read(LATEST)
     metadata = json.loads(s3_bucket.read(LATEST_META))
@@ -92,8 +109,11 @@ def test_publish_writes_latest_and_one_history_entry(built_mesh: Path, s3_bucket
     # Only public models, and no SQL of any kind.
     contract = json.loads(manifest_bytes)
     built = json.loads((built_mesh / "dbt_up" / "target" / "manifest.json").read_bytes())
-    public_ids = {uid for uid, node in built["nodes"].items()
-                  if node.get("resource_type") == "model" and node.get("access") == "public"}
+    public_ids = {
+        uid
+        for uid, node in built["nodes"].items()
+        if node.get("resource_type") == "model" and node.get("access") == "public"
+    }
     assert public_ids and set(contract["nodes"]) == public_ids
     assert len(public_ids) < len(built["nodes"])
     assert all(node["access"] == "public" for node in contract["nodes"].values())
@@ -126,13 +146,16 @@ def test_endpoint_url_flag_without_env_var(built_mesh: Path, s3_bucket: S3Bucket
     assert "AWS_ENDPOINT_URL_S3" not in env and "AWS_ENDPOINT_URL" not in env
     result = publish_cli(built_mesh / "dbt_up", s3_bucket, "--endpoint-url", s3_bucket.endpoint, env=env)
     assert_ok(result)
-    assert LATEST in s3_bucket.keys()
+    assert LATEST in s3_bucket.object_keys()
 
 
 # --- the backend's conditional writes ------------------------------------------------------------
 
+
 def test_backend_conditional_writes_get_and_list(s3_bucket: S3Bucket) -> None:
-    registry = S3Registry(bucket=s3_bucket.name, prefix="reg/nested", endpoint_url=s3_bucket.endpoint, session=fake_session())
+    registry = S3Registry(
+        bucket=s3_bucket.name, prefix="reg/nested", endpoint_url=s3_bucket.endpoint, session=fake_session()
+    )
     assert registry.url == f"s3://{s3_bucket.name}/reg/nested"
     assert registry.get("p/prod/latest/manifest.json") is None
     assert registry.list("") == []
@@ -159,8 +182,10 @@ def test_backend_conditional_writes_get_and_list(s3_bucket: S3Bucket) -> None:
     registry.put("q/prod/latest/manifest.json", b"q")
     s3_bucket.write("outside/prefix.json", b"not ours")
     assert registry.list("") == [
-        "p/prod/history/1/manifest.json", "p/prod/history/2/manifest.json",
-        "p/prod/latest/manifest.json", "q/prod/latest/manifest.json",
+        "p/prod/history/1/manifest.json",
+        "p/prod/history/2/manifest.json",
+        "p/prod/latest/manifest.json",
+        "q/prod/latest/manifest.json",
     ]
     assert registry.list("p/prod/history/") == ["p/prod/history/1/manifest.json", "p/prod/history/2/manifest.json"]
     assert registry.list("nope/") == []
@@ -192,7 +217,9 @@ class RacingRegistry:
 
 @pytest.mark.parametrize("already_published", [False, True], ids=["first-publish", "republish"])
 def test_concurrent_publisher_wins_and_is_not_overwritten(
-    built_mesh: Path, s3_bucket: S3Bucket, already_published: bool,
+    built_mesh: Path,
+    s3_bucket: S3Bucket,
+    already_published: bool,
 ) -> None:
     if already_published:
         assert_ok(publish_cli(built_mesh / "dbt_up", s3_bucket))
@@ -211,41 +238,72 @@ def test_concurrent_publisher_wins_and_is_not_overwritten(
     if already_published:
         assert s3_bucket.read(LATEST_META) == metadata_before
     else:
-        assert LATEST_META not in s3_bucket.keys()
+        assert LATEST_META not in s3_bucket.object_keys()
     # The losing publish keeps its (complete) history entry, as its message says.
     stamps = history_stamps(s3_bucket)
     assert len(stamps) == len(stamps_before) + 1
     new = (set(stamps) - set(stamps_before)).pop()
-    assert {f"{HISTORY}{new}/manifest.json", f"{HISTORY}{new}/metadata.json"} <= set(s3_bucket.keys())
+    assert {f"{HISTORY}{new}/manifest.json", f"{HISTORY}{new}/metadata.json"} <= set(s3_bucket.object_keys())
 
 
 # --- sync and validate ---------------------------------------------------------------------------
+
 
 def test_sync_check_and_validate_against_s3(built_mesh: Path, published: S3Bucket, down_project: Path) -> None:
     env = s3_env(published.endpoint)
     expected = (built_mesh / "dbt_down" / MESH_FILE).read_bytes()
     (down_project / MESH_FILE).unlink()
 
-    synced = meshkit("sync", "--project-dir", down_project, "--upstream", "dbt_up", "--registry", published.url(),
-                     cwd=down_project, env=env)
+    synced = meshkit(
+        "sync",
+        "--project-dir",
+        down_project,
+        "--upstream",
+        "dbt_up",
+        "--registry",
+        published.url(),
+        cwd=down_project,
+        env=env,
+    )
     assert_ok(synced)
     assert "wrote" in synced.stdout
     assert (down_project / MESH_FILE).read_bytes() == expected
 
-    check = meshkit("sync", "--project-dir", down_project, "--upstream", "dbt_up", "--registry", published.url(),
-                    "--check", cwd=down_project, env=env)
+    check = meshkit(
+        "sync",
+        "--project-dir",
+        down_project,
+        "--upstream",
+        "dbt_up",
+        "--registry",
+        published.url(),
+        "--check",
+        cwd=down_project,
+        env=env,
+    )
     assert_ok(check)
     assert "up to date" in check.stdout
 
     (down_project / MESH_FILE).write_bytes(SENTINEL)
-    stale = meshkit("sync", "--project-dir", down_project, "--upstream", "dbt_up", "--registry", published.url(),
-                    "--check", cwd=down_project, env=env)
+    stale = meshkit(
+        "sync",
+        "--project-dir",
+        down_project,
+        "--upstream",
+        "dbt_up",
+        "--registry",
+        published.url(),
+        "--check",
+        cwd=down_project,
+        env=env,
+    )
     assert stale.returncode == 1, stale.stdout + stale.stderr
     assert "STALE" in stale.stdout
     assert (down_project / MESH_FILE).read_bytes() == SENTINEL
 
-    validated = meshkit("validate", "--root", built_mesh, "--all", "--registry", published.url(),
-                        cwd=built_mesh, env=env)
+    validated = meshkit(
+        "validate", "--root", built_mesh, "--all", "--registry", published.url(), cwd=built_mesh, env=env
+    )
     assert_ok(validated)
     assert f"registry {published.url()}" in validated.stdout
 
@@ -256,13 +314,15 @@ def test_seed_wrappers_over_s3(mesh: Path, s3_bucket: S3Bucket) -> None:
 
     wrapped = run(["python3", "publish_manifest.py", "--bucket", s3_bucket.name], cwd=mesh / "dbt_up", env=env)
     assert_ok(wrapped)
-    assert LATEST in s3_bucket.keys() and LATEST_META in s3_bucket.keys()
-    assert all(key.startswith(f"{PREFIX}/") for key in s3_bucket.keys())
+    assert LATEST in s3_bucket.object_keys() and LATEST_META in s3_bucket.object_keys()
+    assert all(key.startswith(f"{PREFIX}/") for key in s3_bucket.object_keys())
     assert snapshot(mesh / "registry") == local_registry  # --bucket means S3 only
 
     expected = (mesh / "dbt_down" / MESH_FILE).read_bytes()
     (mesh / "dbt_down" / MESH_FILE).unlink()
-    synced = run(["python3", "scripts/sync_mesh.py"], cwd=mesh / "dbt_down", env={**env, "DBT_MESH_BUCKET": s3_bucket.name})
+    synced = run(
+        ["python3", "scripts/sync_mesh.py"], cwd=mesh / "dbt_down", env={**env, "DBT_MESH_BUCKET": s3_bucket.name}
+    )
     assert_ok(synced)
     assert (mesh / "dbt_down" / MESH_FILE).read_bytes() == expected
 
@@ -282,13 +342,17 @@ def test_dbt_loom_reads_the_contract_from_s3(mesh: Path, s3_bucket: S3Bucket) ->
     (loom / "target" / "manifest.json").unlink()
     (loom / "dbt_down_loom.duckdb").unlink()
 
-    built = dbt(loom, "build", env={
-        **env,
-        "DBT_LOOM_CONFIG": "dbt_loom.s3.config.yml",
-        "MESHKIT_S3_BUCKET": s3_bucket.name,
-        "MESHKIT_S3_PREFIX": PREFIX,
-        "MESHKIT_ENV": "prod",
-    })
+    built = dbt(
+        loom,
+        "build",
+        env={
+            **env,
+            "DBT_LOOM_CONFIG": "dbt_loom.s3.config.yml",
+            "MESHKIT_S3_BUCKET": s3_bucket.name,
+            "MESHKIT_S3_PREFIX": PREFIX,
+            "MESHKIT_ENV": "prod",
+        },
+    )
     assert_ok(built)
 
     manifest = json.loads((loom / "target" / "manifest.json").read_bytes())
@@ -300,15 +364,22 @@ def test_dbt_loom_reads_the_contract_from_s3(mesh: Path, s3_bucket: S3Bucket) ->
 
 # --- errors: exit 2, one line, nothing written ---------------------------------------------------
 
+
 def run_sync(project: Path, registry: str, *extra: str, upstream: str = "dbt_up", env: dict[str, str]) -> Any:
-    return meshkit("sync", "--project-dir", project, "--upstream", upstream, "--registry", registry, *extra,
-                   cwd=project, env=env)
+    return meshkit(
+        "sync", "--project-dir", project, "--upstream", upstream, "--registry", registry, *extra, cwd=project, env=env
+    )
 
 
 @pytest.mark.parametrize("via", ["flag", "env"])
 @pytest.mark.parametrize("command", ["publish", "sync"])
 def test_unreachable_endpoint(
-    command: str, via: str, built_mesh: Path, down_project: Path, s3_bucket: S3Bucket, closed_endpoint: str,
+    command: str,
+    via: str,
+    built_mesh: Path,
+    down_project: Path,
+    s3_bucket: S3Bucket,
+    closed_endpoint: str,
 ) -> None:
     if via == "flag":  # AWS_ENDPOINT_URL_S3 points at moto: the flag must win
         env, flag = s3_env(s3_bucket.endpoint), ["--endpoint-url", closed_endpoint]
@@ -326,7 +397,7 @@ def test_unreachable_endpoint(
     line = one_line_error(result)
     assert "cannot reach" in line and closed_endpoint in line
     assert elapsed < 20, f"giving up on an unreachable endpoint took {elapsed:.1f}s"
-    assert s3_bucket.keys() == []
+    assert s3_bucket.object_keys() == []
     assert (down_project / MESH_FILE).read_bytes() == SENTINEL
 
 
@@ -338,8 +409,15 @@ def test_missing_bucket(command: str, built_mesh: Path, down_project: Path, s3_b
     buckets_before = {b["Name"] for b in s3_bucket.client.list_buckets()["Buckets"]}
     (down_project / MESH_FILE).write_bytes(SENTINEL)
     if command == "publish":
-        result = meshkit("publish", "--project-dir", built_mesh / "dbt_up", "--registry", registry,
-                         cwd=built_mesh / "dbt_up", env=env)
+        result = meshkit(
+            "publish",
+            "--project-dir",
+            built_mesh / "dbt_up",
+            "--registry",
+            registry,
+            cwd=built_mesh / "dbt_up",
+            env=env,
+        )
     else:
         result = run_sync(down_project, registry, env=env)
 
@@ -366,14 +444,21 @@ def test_sync_unknown_upstream(published: S3Bucket, down_project: Path) -> None:
 @pytest.mark.parametrize("url", ["s3:///x", "s3://"])
 def test_publish_url_without_bucket(url: str, built_mesh: Path, s3_bucket: S3Bucket) -> None:
     buckets_before = s3_bucket.client.list_buckets()["Buckets"]
-    result = meshkit("publish", "--project-dir", built_mesh / "dbt_up", "--registry", url,
-                     cwd=built_mesh / "dbt_up", env=s3_env(s3_bucket.endpoint))
+    result = meshkit(
+        "publish",
+        "--project-dir",
+        built_mesh / "dbt_up",
+        "--registry",
+        url,
+        cwd=built_mesh / "dbt_up",
+        env=s3_env(s3_bucket.endpoint),
+    )
 
     assert result.returncode == 2, result.stdout + result.stderr
     line = one_line_error(result)
     assert "has no bucket" in line and url in line
     assert s3_bucket.client.list_buckets()["Buckets"] == buckets_before
-    assert s3_bucket.keys() == []
+    assert s3_bucket.object_keys() == []
 
 
 def test_sync_refuses_a_corrupted_latest_manifest(published: S3Bucket, down_project: Path) -> None:
@@ -395,26 +480,57 @@ def test_sync_refuses_a_corrupted_latest_manifest(published: S3Bucket, down_proj
 
 # --- consumer index, check and catalog ------------------------------------------------------------
 
+
 def test_consumer_index_check_and_catalog_over_s3(built_mesh: Path, published: S3Bucket, tmp_path: Path) -> None:
     env = s3_env(published.endpoint)
-    recorded = meshkit("validate", "--root", built_mesh, "--all", "--registry", published.url(),
-                       "--record-consumer", "--git-commit", "0123abcd", "--format", "json", cwd=built_mesh, env=env)
+    recorded = meshkit(
+        "validate",
+        "--root",
+        built_mesh,
+        "--all",
+        "--registry",
+        published.url(),
+        "--record-consumer",
+        "--git-commit",
+        "0123abcd",
+        "--format",
+        "json",
+        cwd=built_mesh,
+        env=env,
+    )
     assert_ok(recorded)
     assert json.loads(recorded.stdout)["ok"] is True  # stdout stays pure JSON; the keys go to stderr
-    keys = published.keys(f"{PREFIX}/dbt_up/prod/consumers/")
-    assert keys == [f"{PREFIX}/dbt_up/prod/consumers/dbt_down.json", f"{PREFIX}/dbt_up/prod/consumers/dbt_down_loom.json"]
+    keys = published.object_keys(f"{PREFIX}/dbt_up/prod/consumers/")
+    assert keys == [
+        f"{PREFIX}/dbt_up/prod/consumers/dbt_down.json",
+        f"{PREFIX}/dbt_up/prod/consumers/dbt_down_loom.json",
+    ]
     record = json.loads(published.read(keys[1]))
     assert record["format"] == "meshkit-consumer/1" and record["git_commit"] == "0123abcd"
     assert {u["unique_id"] for u in record["uses"]} == {
-        "model.dbt_up.public_orders", "model.dbt_up.public_customers.v1", "model.dbt_up.public_customers.v2"}
+        "model.dbt_up.public_orders",
+        "model.dbt_up.public_customers.v1",
+        "model.dbt_up.public_customers.v2",
+    }
 
     # The PR build: public_orders made protected (edit the manifest copy as a new build would have it).
     manifest = json.loads((built_mesh / "dbt_up" / "target" / "manifest.json").read_text())
     manifest["nodes"]["model.dbt_up.public_orders"]["access"] = "protected"
     pr_manifest = tmp_path / "manifest.json"
     pr_manifest.write_text(json.dumps(manifest))
-    checked = meshkit("check", "--project-dir", built_mesh / "dbt_up", "--manifest", pr_manifest,
-                      "--registry", published.url(), "--format", "json", cwd=built_mesh, env=env)
+    checked = meshkit(
+        "check",
+        "--project-dir",
+        built_mesh / "dbt_up",
+        "--manifest",
+        pr_manifest,
+        "--registry",
+        published.url(),
+        "--format",
+        "json",
+        cwd=built_mesh,
+        env=env,
+    )
     assert checked.returncode == 1, checked.stderr
     report = json.loads(checked.stdout)
     [change] = [c for c in report["changes"] if c["breaking"]]

@@ -27,8 +27,7 @@ def sync(mesh: Path):
 def test_dbt_really_renders_jinja_in_source_yaml(mesh: Path) -> None:
     """The control: without neutralising, dbt leaks an env var through a source description."""
     (mesh / "dbt_down/models/_probe.yml").write_text(
-        "version: 2\nsources:\n  - name: probe\n    tables:\n"
-        f"      - name: t\n        description: \"{PAYLOAD}\"\n"
+        f'version: 2\nsources:\n  - name: probe\n    tables:\n      - name: t\n        description: "{PAYLOAD}"\n'
     )
     assert dbt(mesh / "dbt_down", "parse", env=parse_env()).returncode == 0
     assert SECRET in (mesh / "dbt_down/target/manifest.json").read_text()
@@ -72,12 +71,15 @@ def test_unsafe_alias_is_refused_at_publish(mesh: Path) -> None:
     assert snapshot(mesh / "registry") == before
 
 
-@pytest.mark.parametrize("field,value", [
-    ("schema", 'main"; drop schema main; --'),
-    ("database", "dbt_up\".\"other"),
-    ("alias", "orders`x"),
-    ("name", "public orders"),
-])
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("schema", 'main"; drop schema main; --'),
+        ("database", 'dbt_up"."other'),
+        ("alias", "orders`x"),
+        ("name", "public orders"),
+    ],
+)
 def test_unsafe_identifier_written_straight_into_the_registry_is_refused_by_sync(
     mesh: Path, field: str, value: str
 ) -> None:

@@ -17,8 +17,9 @@ USED = ["public_customers", "public_customers_v1", "public_orders"]  # what dbt_
 
 
 def sync(mesh: Path, *args: str):
-    return meshkit("sync", "--project-dir", "dbt_down", "--upstream", "dbt_up", "--registry", "registry", *args,
-                   cwd=mesh)
+    return meshkit(
+        "sync", "--project-dir", "dbt_down", "--upstream", "dbt_up", "--registry", "registry", *args, cwd=mesh
+    )
 
 
 def sync_json(mesh: Path, *args: str) -> dict:
@@ -55,8 +56,11 @@ def test_the_built_mesh_declares_what_dbt_down_reads(built_mesh: Path) -> None:
 
 
 def test_a_new_source_call_makes_the_file_stale_and_sync_adds_the_table(mesh: Path) -> None:
-    add_model(mesh, "payments_by_method.sql",
-              "select payment_method, count(*) as n\nfrom {{ source('dbt_up', 'public_payments') }}\ngroup by 1\n")
+    add_model(
+        mesh,
+        "payments_by_method.sql",
+        "select payment_method, count(*) as n\nfrom {{ source('dbt_up', 'public_payments') }}\ngroup by 1\n",
+    )
     assert dbt(mesh / "dbt_down", "parse", "--no-partial-parse").returncode != 0  # dbt needs the table declared
     check = sync(mesh, "--check")
     assert check.returncode == 1 and "STALE" in check.stdout
@@ -71,9 +75,12 @@ def test_includes_from_the_cli_and_meshkit_yml_and_all(mesh: Path) -> None:
     assert parsed_sources(mesh) == sorted([*USED, "public_payments"])
 
     config = mesh / "meshkit.yml"
-    config.write_text(config.read_text().replace(
-        "  dbt_down:\n    upstreams:\n      - dbt_up\n",
-        "  dbt_down:\n    upstreams:\n      - upstream: dbt_up\n        include: [public_customers_v2]\n"))
+    config.write_text(
+        config.read_text().replace(
+            "  dbt_down:\n    upstreams:\n      - dbt_up\n",
+            "  dbt_down:\n    upstreams:\n      - upstream: dbt_up\n        include: [public_customers_v2]\n",
+        )
+    )
     configured = meshkit("sync", "--project-dir", "dbt_down", "--registry", "registry", "--format", "json", cwd=mesh)
     assert configured.returncode == 0, configured.stderr
     [outcome] = json.loads(configured.stdout)["upstreams"]
@@ -91,8 +98,10 @@ def test_an_unresolvable_call_writes_every_table_and_says_where(mesh: Path) -> N
     synced = sync(mesh)
     assert synced.returncode == 0, synced.stderr
     assert "wrote 5 of 5 source tables (all)" in synced.stdout
-    assert ("  note: every dbt_up table is written: macros/pick.sql:2 calls source('dbt_up', ...) with a table name "
-            "that is not a constant") in synced.stdout
+    assert (
+        "  note: every dbt_up table is written: macros/pick.sql:2 calls source('dbt_up', ...) with a table name "
+        "that is not a constant"
+    ) in synced.stdout
     assert len(parsed_sources(mesh)) == 5
 
 
@@ -100,8 +109,10 @@ def test_a_table_the_contract_lacks_is_reported_and_dbt_fails_as_it_always_did(m
     add_model(mesh, "refunds.sql", "select * from {{ source('dbt_up', 'public_refunds') }}\n")
     outcome = sync_json(mesh)
     assert (outcome["status"], outcome["tables"], outcome["unknown_tables"]) == ("written", 3, ["public_refunds"])
-    assert outcome["notes"] == ["models/refunds.sql:1 reads source('dbt_up', 'public_refunds'), which the dbt_up/prod "
-                                "contract does not publish: not written"]
+    assert outcome["notes"] == [
+        "models/refunds.sql:1 reads source('dbt_up', 'public_refunds'), which the dbt_up/prod "
+        "contract does not publish: not written"
+    ]
     parsed = dbt(mesh / "dbt_down", "parse", "--no-partial-parse")
     assert parsed.returncode != 0
     assert "public_refunds" in parsed.stdout and "was not found" in parsed.stdout
@@ -135,12 +146,18 @@ def test_an_unchanged_sync_needs_no_manifest(mesh: Path) -> None:
     assert refused.returncode == 2 and "manifest.json" in one_line_error(refused)
 
 
-@pytest.mark.parametrize(("args", "expected"), [
-    (("--include", "public-orders"), "--include 'public-orders': 'public-orders' is not a table name"),
-    (("--include", "dbt_nope.public_orders"), "--include 'dbt_nope.public_orders' names upstream 'dbt_nope', "
-                                              "which this sync does not read (it reads dbt_up)"),
-    (("--include", "{{x}}.t"), "--include '{{x}}.t': --include upstream name '{{x}}' is not allowed"),
-])
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (("--include", "public-orders"), "--include 'public-orders': 'public-orders' is not a table name"),
+        (
+            ("--include", "dbt_nope.public_orders"),
+            "--include 'dbt_nope.public_orders' names upstream 'dbt_nope', "
+            "which this sync does not read (it reads dbt_up)",
+        ),
+        (("--include", "{{x}}.t"), "--include '{{x}}.t': --include upstream name '{{x}}' is not allowed"),
+    ],
+)
 def test_bad_include_is_one_line_exit_2_and_writes_nothing(mesh: Path, args: tuple[str, ...], expected: str) -> None:
     (mesh / MESH_FILE).unlink()  # even a sync that would write stops first
     before = snapshot(mesh / "dbt_down")

@@ -43,8 +43,9 @@ def test_model_made_private_breaks_both_downstreams(mesh: Path) -> None:
 def test_changed_contract_makes_generated_sources_stale_until_synced(mesh: Path) -> None:
     republish_after(mesh, '"Number of payments for the order."', '"Number of payments for the order, all methods."')
 
-    check = meshkit("sync", "--project-dir", "dbt_down", "--upstream", "dbt_up", "--registry", "registry", "--check",
-                    cwd=mesh)
+    check = meshkit(
+        "sync", "--project-dir", "dbt_down", "--upstream", "dbt_up", "--registry", "registry", "--check", cwd=mesh
+    )
     assert check.returncode == 1
     assert "STALE" in check.stdout
     stale = validate(mesh, "--project", "dbt_down")
@@ -64,9 +65,13 @@ def test_changed_contract_makes_generated_sources_stale_until_synced(mesh: Path)
 def test_deprecation_warnings_follow_the_date(built_mesh: Path) -> None:
     past = meshkit("validate", "--all", "--registry", "registry", "--today", "2027-07-01", cwd=built_mesh)
     assert past.returncode == 0, past.stdout
-    assert "warning: [deprecated] model.dbt_up.public_customers.v1 is past its deprecation date 2027-06-30: move to version 2" in past.stdout
-    soon = meshkit("validate", "--project", "dbt_down", "--registry", "registry", "--today", "2027-06-10",
-                   cwd=built_mesh)
+    assert (
+        "warning: [deprecated] model.dbt_up.public_customers.v1 is past its deprecation date 2027-06-30: move to version 2"
+        in past.stdout
+    )
+    soon = meshkit(
+        "validate", "--project", "dbt_down", "--registry", "registry", "--today", "2027-06-10", cwd=built_mesh
+    )
     assert "warning: [deprecation-soon]" in soon.stdout and "(in 20 days)" in soon.stdout
     far = meshkit("validate", "--all", "--registry", "registry", "--today", "2026-11-27", cwd=built_mesh)
     assert "deprecat" not in far.stdout.replace("no cross-project", "")

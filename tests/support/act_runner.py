@@ -107,8 +107,9 @@ def make_git_repository(dest: Path, full_name: str, message: str) -> Path:
 
 def step_seconds(log: str, job: str, step: str) -> list[float]:
     """How long each run of a step took in a job, from act's "✅  Success - Main STEP [1m2.3s]" lines."""
-    found = re.findall(rf"^\[{re.escape(job)} *\]   ✅  Success - Main {re.escape(step)} \[([0-9.hms]+)\]$",
-                       log, re.MULTILINE)
+    found = re.findall(
+        rf"^\[{re.escape(job)} *\]   ✅  Success - Main {re.escape(step)} \[([0-9.hms]+)\]$", log, re.MULTILINE
+    )
     return [_seconds(text) for text in found]
 
 
@@ -163,8 +164,18 @@ def run_act(
         "DO_NOT_TRACK": "1",
         **env,
     }
-    command = [str(ACT), event_name, "-W", f".github/workflows/{workflow}", "-e", str(event_file),
-               "-P", "ubuntu-latest=-self-hosted", "--pull=false", "--action-offline-mode"]
+    command = [
+        str(ACT),
+        event_name,
+        "-W",
+        f".github/workflows/{workflow}",
+        "-e",
+        str(event_file),
+        "-P",
+        "ubuntu-latest=-self-hosted",
+        "--pull=false",
+        "--action-offline-mode",
+    ]
     if verbose:
         command.append("--verbose")  # also logs why a job was skipped
     for value in local_repositories(workspace, *extra_roots, served=served):

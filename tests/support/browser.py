@@ -12,10 +12,10 @@ import re
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -26,9 +26,18 @@ MERMAID_JS = JS_DIR / "node_modules" / "mermaid" / "dist" / "mermaid.min.js"
 # MESHKIT_CHROMIUM names another Chromium-based binary; otherwise the first of these on PATH.
 _CANDIDATES = ("chromium", "chromium-browser", "google-chrome-stable", "google-chrome")
 _FLAGS = (
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-extensions",
-    "--no-first-run", "--no-default-browser-check", "--disable-sync", "--disable-component-update",
-    "--disable-default-apps", "--mute-audio", "--hide-scrollbars",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-extensions",
+    "--no-first-run",
+    "--no-default-browser-check",
+    "--disable-sync",
+    "--disable-component-update",
+    "--disable-default-apps",
+    "--mute-audio",
+    "--hide-scrollbars",
 )
 _INSTALL_HINT = "run `make browser-deps` (or `make test`, which runs it first)"
 
@@ -45,14 +54,14 @@ def chromium() -> str:
         found = shutil.which(name)
         if found:
             return found
-    pytest.fail(f"Chromium is not installed (none of {', '.join(_CANDIDATES)} on PATH): {_INSTALL_HINT}",
-                pytrace=False)
+    pytest.fail(f"Chromium is not installed (none of {', '.join(_CANDIDATES)} on PATH): {_INSTALL_HINT}", pytrace=False)
 
 
 def mermaid_js() -> Path:
     if not MERMAID_JS.is_file():
-        pytest.fail(f"Mermaid is not installed ({MERMAID_JS.relative_to(REPO)} is missing): {_INSTALL_HINT}",
-                    pytrace=False)
+        pytest.fail(
+            f"Mermaid is not installed ({MERMAID_JS.relative_to(REPO)} is missing): {_INSTALL_HINT}", pytrace=False
+        )
     return MERMAID_JS
 
 
@@ -60,8 +69,9 @@ def _run(url: str, *flags: str, budget_ms: int, timeout: int) -> subprocess.Comp
     # A private profile per launch: two xdist workers sharing one would fight over its lock.
     with tempfile.TemporaryDirectory(prefix="meshkit-chromium-") as profile:
         cmd = [chromium(), *_FLAGS, f"--user-data-dir={profile}", f"--virtual-time-budget={budget_ms}", *flags, url]
-        result = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
-                                env={**os.environ, "LANG": "C.UTF-8"})
+        result = subprocess.run(
+            cmd, capture_output=True, text=True, timeout=timeout, env={**os.environ, "LANG": "C.UTF-8"}
+        )
     if result.returncode != 0:
         pytest.fail(f"chromium exited {result.returncode} on {url}:\n{result.stderr[-3000:]}", pytrace=False)
     return result
@@ -87,15 +97,17 @@ _CONSOLE = re.compile(r":CONSOLE[^\]]*\] (.*)$", re.MULTILINE)
 def load(url: str, *, budget_ms: int = 5000, allow_file_access: bool = False, timeout: int = 120) -> Page:
     """The DOM as serialised after the page's scripts ran (up to budget_ms of virtual time), and its console."""
     flags = ["--allow-file-access-from-files"] if allow_file_access else []
-    result = _run(url, *flags, "--enable-logging=stderr", "--log-level=0", "--dump-dom",
-                  budget_ms=budget_ms, timeout=timeout)
+    result = _run(
+        url, *flags, "--enable-logging=stderr", "--log-level=0", "--dump-dom", budget_ms=budget_ms, timeout=timeout
+    )
     if "<html" not in result.stdout:
         pytest.fail(f"chromium dumped no DOM for {url}:\n{result.stderr[-3000:]}", pytrace=False)
     return Page(parse_html(result.stdout), _CONSOLE.findall(result.stderr))
 
 
-def screenshot(url: str, output: Path, *, width: int = 1280, height: int = 1600, budget_ms: int = 5000,
-               timeout: int = 120) -> Path:
+def screenshot(
+    url: str, output: Path, *, width: int = 1280, height: int = 1600, budget_ms: int = 5000, timeout: int = 120
+) -> Path:
     output.parent.mkdir(parents=True, exist_ok=True)
     output.unlink(missing_ok=True)
     _run(url, f"--window-size={width},{height}", f"--screenshot={output}", budget_ms=budget_ms, timeout=timeout)

@@ -31,18 +31,26 @@ import threading
 import time
 import traceback
 from collections import deque
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
 import orjson
 import pytest
 
-SPEC_PATH = (Path(__file__).resolve().parents[1] / "js" / "node_modules" / "@octokit" / "openapi" / "generated"
-             / "api.github.com.json")
+SPEC_PATH = (
+    Path(__file__).resolve().parents[1]
+    / "js"
+    / "node_modules"
+    / "@octokit"
+    / "openapi"
+    / "generated"
+    / "api.github.com.json"
+)
 API_VERSION = "2022-11-28"
 DOCS_URL = "https://docs.github.com/rest"
 RATE_LIMIT_DOCS = "https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api"
@@ -69,7 +77,7 @@ _FAULT_MESSAGES = {
     502: "Server Error",
     503: "Service Unavailable",
     504: "We couldn't respond to your request in time. Sorry about that. Please try resubmitting your request "
-         "and contact us if the problem persists.",
+    "and contact us if the problem persists.",
 }
 
 
@@ -127,7 +135,7 @@ class Spec:
             found = regex.fullmatch(path)
             if not found:
                 continue
-            values = dict(zip(names, found.groups()))
+            values = dict(zip(names, found.groups(), strict=True))
             key = (sum(values[name].count("/") for name in multi), rank)
             if best is None or key < best[0]:
                 best = (key, template, values)
@@ -155,8 +163,9 @@ class Spec:
             from openapi_schema_validator import OAS30ReadValidator, OAS30WriteValidator, oas30_format_checker
 
             cls = OAS30WriteValidator if direction == "request" else OAS30ReadValidator
-            validator = cls({"$ref": f"{self.uri}#{schema_pointer}"}, registry=self.registry,
-                            format_checker=oas30_format_checker)
+            validator = cls(
+                {"$ref": f"{self.uri}#{schema_pointer}"}, registry=self.registry, format_checker=oas30_format_checker
+            )
             self._validators[key] = validator
         found = []
         for error in sorted(validator.iter_errors(instance), key=lambda e: list(map(str, e.absolute_path))):
@@ -173,8 +182,9 @@ def _escape(token: str) -> str:
     return token.replace("~", "~0").replace("/", "~1")
 
 
-def _route(template: str, multi: frozenset[str] = frozenset()) -> tuple[re.Pattern[str], tuple[str, ...],
-                                                                       tuple[int, ...]]:
+def _route(
+    template: str, multi: frozenset[str] = frozenset()
+) -> tuple[re.Pattern[str], tuple[str, ...], tuple[int, ...]]:
     """A template's regex, its parameter names, and its specificity rank.
 
     Each `{param}` is `[^/]+`, except the `x-multi-segment` ones in `multi`, which are `.+`.
@@ -182,13 +192,14 @@ def _route(template: str, multi: frozenset[str] = frozenset()) -> tuple[re.Patte
     names = tuple(re.findall(r"\{([^}]+)\}", template))
     pattern = "".join(
         ("(.+)" if piece[1:-1] in multi else "([^/]+)") if piece.startswith("{") else re.escape(piece)
-        for piece in re.split(r"(\{[^}]+\})", template) if piece
+        for piece in re.split(r"(\{[^}]+\})", template)
+        if piece
     )
     rank = tuple(1 if "{" in part else 0 for part in template.split("/"))
     return re.compile(pattern), names, rank
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_spec(path: Path = SPEC_PATH) -> Spec:
     """Parse the 13 MB description once per process and index its routes."""
     from referencing import Registry
@@ -210,9 +221,11 @@ def load_spec(path: Path = SPEC_PATH) -> Spec:
     for template, item in document["paths"].items():
         multi = frozenset(
             param["name"]
-            for method, op in item.items() if method in _METHODS
-            for param in (components[p["$ref"].rsplit("/", 1)[1]] if "$ref" in p else p
-                          for p in op.get("parameters", []))
+            for method, op in item.items()
+            if method in _METHODS
+            for param in (
+                components[p["$ref"].rsplit("/", 1)[1]] if "$ref" in p else p for p in op.get("parameters", [])
+            )
             if param.get("in") == "path" and param.get("x-multi-segment")
         )
         regex, names, rank = _route(template, multi)
@@ -221,7 +234,9 @@ def load_spec(path: Path = SPEC_PATH) -> Spec:
             if method not in _METHODS:
                 continue
             operation = Operation(
-                operation_id=op["operationId"], method=method.upper(), template=template,
+                operation_id=op["operationId"],
+                method=method.upper(),
+                template=template,
                 pointer=f"/paths/{_escape(template)}/{method}",
                 docs_url=op.get("externalDocs", {}).get("url", DOCS_URL),
             )
@@ -500,19 +515,27 @@ def parse_tree(data: bytes) -> list[tuple[str, str, str]]:
     while pos < len(data):
         space = data.index(b" ", pos)
         nul = data.index(b"\0", space)
-        entries.append((data[pos:space].decode(), data[space + 1:nul].decode("utf-8", "surrogateescape"),
-                        data[nul + 1:nul + 21].hex()))
+        entries.append(
+            (
+                data[pos:space].decode(),
+                data[space + 1 : nul].decode("utf-8", "surrogateescape"),
+                data[nul + 1 : nul + 21].hex(),
+            )
+        )
         pos = nul + 21
     return entries
 
 
 def tree_bytes(entries: Iterable[tuple[str, str, str]]) -> bytes:
     """Serialise (mode, name, sha) entries in git's order: a tree sorts as if its name ended in "/"."""
+
     def key(entry: tuple[str, str, str]) -> bytes:
         return entry[1].encode("utf-8", "surrogateescape") + (b"/" if entry[0] == TREE_MODE else b"")
 
-    return b"".join(f"{mode} ".encode() + name.encode("utf-8", "surrogateescape") + b"\0" + bytes.fromhex(sha)
-                    for mode, name, sha in sorted(entries, key=key))
+    return b"".join(
+        f"{mode} ".encode() + name.encode("utf-8", "surrogateescape") + b"\0" + bytes.fromhex(sha)
+        for mode, name, sha in sorted(entries, key=key)
+    )
 
 
 @dataclass(frozen=True)
@@ -527,8 +550,10 @@ class Signature:
         offset = self.when.utcoffset() or timedelta(0)
         minutes = int(offset.total_seconds()) // 60
         sign = "-" if minutes < 0 else "+"
-        return (f"{self.name} <{self.email}> {int(self.when.timestamp())} "
-                f"{sign}{abs(minutes) // 60:02d}{abs(minutes) % 60:02d}")
+        return (
+            f"{self.name} <{self.email}> {int(self.when.timestamp())} "
+            f"{sign}{abs(minutes) // 60:02d}{abs(minutes) % 60:02d}"
+        )
 
     @classmethod
     def parse(cls, line: str) -> Signature:
@@ -556,8 +581,12 @@ class CommitObject:
     unsigned: bytes = b""  # the object without its gpgsig header: what a signature signs
 
     def data(self) -> bytes:
-        lines = [f"tree {self.tree}", *(f"parent {p}" for p in self.parents),
-                 f"author {self.author.line()}", f"committer {self.committer.line()}"]
+        lines = [
+            f"tree {self.tree}",
+            *(f"parent {p}" for p in self.parents),
+            f"author {self.author.line()}",
+            f"committer {self.committer.line()}",
+        ]
         if self.gpgsig is not None:
             lines.append("gpgsig " + self.gpgsig.replace("\n", "\n "))
         return ("\n".join(lines) + "\n\n" + self.message).encode()
@@ -580,8 +609,15 @@ class CommitObject:
         if signature is not None:
             kept = "\n".join(f"{n} " + v.replace("\n", "\n ") for n, v in headers if n != "gpgsig")
             unsigned = kept.encode("utf-8", "surrogateescape") + b"\n\n" + message
-        return cls(values["tree"][0], tuple(values.get("parent", [])), Signature.parse(values["author"][0]),
-                   Signature.parse(values["committer"][0]), message.decode("utf-8", "replace"), signature, unsigned)
+        return cls(
+            values["tree"][0],
+            tuple(values.get("parent", [])),
+            Signature.parse(values["author"][0]),
+            Signature.parse(values["committer"][0]),
+            message.decode("utf-8", "replace"),
+            signature,
+            unsigned,
+        )
 
 
 def check_ref_format(ref: str) -> bool:
@@ -605,7 +641,8 @@ class _TreeEdit:
         self.repo = repo
         found = repo.read(sha) if sha else None
         self.entries: dict[str, tuple[str, str]] = {
-            name: (mode, entry_sha) for mode, name, entry_sha in parse_tree(found[1] if found else b"")}
+            name: (mode, entry_sha) for mode, name, entry_sha in parse_tree(found[1] if found else b"")
+        }
         self.children: dict[str, _TreeEdit] = {}
 
     def _child(self, name: str, create: bool) -> _TreeEdit | None:
@@ -669,7 +706,7 @@ class GitHubAPI:
         from werkzeug.serving import WSGIRequestHandler, make_server
 
         class _Quiet(WSGIRequestHandler):
-            def log(self, type: str, message: str, *args: Any) -> None:  # noqa: A002
+            def log(self, type: str, message: str, *args: Any) -> None:
                 """Request lines would drown the test output; the request log holds them."""
 
         self.spec = spec or load_spec()
@@ -689,8 +726,9 @@ class GitHubAPI:
         self._requests = 0
         self._server = make_server("127.0.0.1", 0, self._wsgi, threaded=True, request_handler=_Quiet)
         # A short poll interval: shutdown() waits for it, once per test.
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02},
-                                        name="fake-github-api", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, name="fake-github-api", daemon=True
+        )
         self._thread.start()
 
     # ---- lifecycle -------------------------------------------------------------------------
@@ -712,8 +750,14 @@ class GitHubAPI:
 
     # ---- setup -----------------------------------------------------------------------------
 
-    def add_repository(self, full_name: str, *, pull_requests: Iterable[int] = (),
-                       issues: Iterable[int] = (), default_branch: str = "main") -> Repository:
+    def add_repository(
+        self,
+        full_name: str,
+        *,
+        pull_requests: Iterable[int] = (),
+        issues: Iterable[int] = (),
+        default_branch: str = "main",
+    ) -> Repository:
         """Register `owner/name` with the pull-request and issue numbers that exist in it.
 
         The repository starts with no git objects and no branches; `import_branch` gives it
@@ -739,11 +783,13 @@ class GitHubAPI:
         env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
 
         def git(*args: str, stdin: bytes | None = None) -> bytes:
-            result = subprocess.run(["git", "-C", str(git_dir), *args], input=stdin, capture_output=True, env=env,
-                                    timeout=120)
+            result = subprocess.run(
+                ["git", "-C", str(git_dir), *args], input=stdin, capture_output=True, env=env, timeout=120
+            )
             if result.returncode != 0:
-                raise RuntimeError(f"git {' '.join(args)} failed in {git_dir}: "
-                                   f"{result.stderr.decode(errors='replace')}")
+                raise RuntimeError(
+                    f"git {' '.join(args)} failed in {git_dir}: {result.stderr.decode(errors='replace')}"
+                )
             return result.stdout
 
         head = git("rev-parse", "--verify", f"refs/heads/{branch}^{{commit}}").decode().strip()
@@ -755,7 +801,7 @@ class GitHubAPI:
         for _ in shas:
             eol = batch.index(b"\n", pos)
             sha, kind, size = batch[pos:eol].decode().split()
-            data = batch[eol + 1:eol + 1 + int(size)]
+            data = batch[eol + 1 : eol + 1 + int(size)]
             pos = eol + 1 + int(size) + 1  # cat-file ends each object with a newline
             computed, raw = git_object(kind, data)
             if computed != sha:
@@ -772,29 +818,54 @@ class GitHubAPI:
         with self._lock:
             self._tokens[token] = _Token(token, write, user)
 
-    def add_comment(self, repository: str, number: int, body: str, *, user: User = OCTOCAT,
-                    author_association: str = "CONTRIBUTOR", created_at: datetime | None = None) -> dict[str, Any]:
+    def add_comment(
+        self,
+        repository: str,
+        number: int,
+        body: str,
+        *,
+        user: User = OCTOCAT,
+        author_association: str = "CONTRIBUTOR",
+        created_at: datetime | None = None,
+    ) -> dict[str, Any]:
         """Seed one comment as if someone had posted it; returns it as the API renders it."""
         with self._lock:
-            comment = self._new_comment(self.repository(repository), number, body, user,
-                                        author_association, created_at)
+            comment = self._new_comment(self.repository(repository), number, body, user, author_association, created_at)
             return self._render(comment)
 
-    def seed_comments(self, repository: str, number: int, count: int, *, user: User = OCTOCAT,
-                      body: Callable[[int], str] = lambda i: f"Comment {i} from someone else.") -> list[dict[str, Any]]:
+    def seed_comments(
+        self,
+        repository: str,
+        number: int,
+        count: int,
+        *,
+        user: User = OCTOCAT,
+        body: Callable[[int], str] = lambda i: f"Comment {i} from someone else.",
+    ) -> list[dict[str, Any]]:
         """`count` older comments by another user, one second apart, ending an hour ago."""
         start = datetime.now(timezone.utc) - timedelta(hours=1, seconds=count)
-        return [self.add_comment(repository, number, body(i), user=user, created_at=start + timedelta(seconds=i))
-                for i in range(count)]
+        return [
+            self.add_comment(repository, number, body(i), user=user, created_at=start + timedelta(seconds=i))
+            for i in range(count)
+        ]
 
     def replace_comment(self, comment_id: int, raw: dict[str, Any]) -> None:
         """Serve `raw` verbatim for this comment: how a test proves the response validator bites."""
         with self._lock:
             self._comments[comment_id].raw = copy.deepcopy(raw)
 
-    def fail_next(self, method: str, target: str, status: int, *, headers: dict[str, str] | None = None,
-                  message: str | None = None, body: Any = None, errors: list[dict[str, Any]] | None = None,
-                  times: int = 1) -> None:
+    def fail_next(
+        self,
+        method: str,
+        target: str,
+        status: int,
+        *,
+        headers: dict[str, str] | None = None,
+        message: str | None = None,
+        body: Any = None,
+        errors: list[dict[str, Any]] | None = None,
+        times: int = 1,
+    ) -> None:
         """Answer the next `times` matching requests with `status` instead of serving them.
 
         `target` is an operationId ("issues/create-comment") or a path template
@@ -804,8 +875,11 @@ class GitHubAPI:
         """
         op = self.spec.operation(target, method)
         if body is None:
-            body = {"message": message or _FAULT_MESSAGES.get(status, "Error"), "documentation_url": op.docs_url,
-                    "status": str(status)}
+            body = {
+                "message": message or _FAULT_MESSAGES.get(status, "Error"),
+                "documentation_url": op.docs_url,
+                "status": str(status),
+            }
             if errors is not None:
                 body["errors"] = errors
         with self._lock:
@@ -813,15 +887,31 @@ class GitHubAPI:
 
     def rate_limit_next(self, method: str, target: str, *, retry_after: int = 1, times: int = 1) -> None:
         """A primary rate limit: 429 with Retry-After and no requests remaining."""
-        self.fail_next(method, target, 429, times=times, headers={
-            "Retry-After": str(retry_after), "X-RateLimit-Remaining": "0",
-            "X-RateLimit-Reset": str(int(time.time()) + retry_after)})
+        self.fail_next(
+            method,
+            target,
+            429,
+            times=times,
+            headers={
+                "Retry-After": str(retry_after),
+                "X-RateLimit-Remaining": "0",
+                "X-RateLimit-Reset": str(int(time.time()) + retry_after),
+            },
+        )
 
     def secondary_rate_limit_next(self, method: str, target: str, *, retry_after: int = 60, times: int = 1) -> None:
         """A secondary rate limit: 403 with GitHub's message and Retry-After."""
-        self.fail_next(method, target, 403, times=times, headers={"Retry-After": str(retry_after)},
-                       body={"message": SECONDARY_RATE_LIMIT_MESSAGE,
-                             "documentation_url": f"{RATE_LIMIT_DOCS}#about-secondary-rate-limits"})
+        self.fail_next(
+            method,
+            target,
+            403,
+            times=times,
+            headers={"Retry-After": str(retry_after)},
+            body={
+                "message": SECONDARY_RATE_LIMIT_MESSAGE,
+                "documentation_url": f"{RATE_LIMIT_DOCS}#about-secondary-rate-limits",
+            },
+        )
 
     # ---- inspection ------------------------------------------------------------------------
 
@@ -832,8 +922,12 @@ class GitHubAPI:
 
     def calls(self, method: str | None = None, operation_id: str | None = None) -> list[Call]:
         """The log filtered by method and/or operationId."""
-        return [c for c in self.log if (method is None or c.method == method.upper())
-                and (operation_id is None or c.operation_id == operation_id)]
+        return [
+            c
+            for c in self.log
+            if (method is None or c.method == method.upper())
+            and (operation_id is None or c.operation_id == operation_id)
+        ]
 
     @property
     def dispatches(self) -> list[Dispatch]:
@@ -855,15 +949,21 @@ class GitHubAPI:
         """The comments of an issue or PR, oldest first, as the API renders them."""
         with self._lock:
             repo = self.repository(repository)
-            return [self._render(c) for c in sorted(self._comments.values(), key=lambda c: c.id)
-                    if c.repository is repo and c.number == number]
+            return [
+                self._render(c)
+                for c in sorted(self._comments.values(), key=lambda c: c.id)
+                if c.repository is repo and c.number == number
+            ]
 
     def branches(self, repository: str) -> dict[str, str]:
         """Branch name -> commit sha."""
         with self._lock:
             refs = self.repository(repository).refs
-            return {ref.removeprefix("refs/heads/"): sha for ref, sha in sorted(refs.items())
-                    if ref.startswith("refs/heads/")}
+            return {
+                ref.removeprefix("refs/heads/"): sha
+                for ref, sha in sorted(refs.items())
+                if ref.startswith("refs/heads/")
+            }
 
     def file_at(self, repository: str, ref: str, path: str) -> bytes | None:
         """A file's bytes at a branch, tag or commit sha; None when no file is at `path` there.
@@ -896,8 +996,9 @@ class GitHubAPI:
 
     # ---- internals: state ------------------------------------------------------------------
 
-    def _new_comment(self, repo: Repository, number: int, body: str, user: User, association: str,
-                     created_at: datetime | None = None) -> Comment:
+    def _new_comment(
+        self, repo: Repository, number: int, body: str, user: User, association: str, created_at: datetime | None = None
+    ) -> Comment:
         if not repo.has_issue(number):
             raise KeyError(f"{repo.full_name} has no issue or pull request #{number}")
         moment = (created_at or datetime.now(timezone.utc)).replace(microsecond=0)
@@ -1024,10 +1125,16 @@ class GitHubAPI:
                     additions += j2 - j1
         # A path both sides changed differently conflicts. Git merges such files line by line, so
         # this file-level view can call a PR dirty that GitHub would merge cleanly.
-        conflicts = [path for path in changed
-                     if target.get(path) != before.get(path) and target.get(path) != after.get(path)]
-        return {"commits": len(commits), "changed_files": len(changed), "additions": additions,
-                "deletions": deletions, "conflicts": conflicts}
+        conflicts = [
+            path for path in changed if target.get(path) != before.get(path) and target.get(path) != after.get(path)
+        ]
+        return {
+            "commits": len(commits),
+            "changed_files": len(changed),
+            "additions": additions,
+            "deletions": deletions,
+            "conflicts": conflicts,
+        }
 
     def _lines(self, repo: Repository, entry: tuple[str, str] | None) -> list[bytes] | None:
         if entry is None or entry[0] == SUBMODULE_MODE:
@@ -1067,14 +1174,23 @@ class GitHubAPI:
         html = f"{self.html_url}/{repo.full_name}"
         commit = self._commit(repo, sha)
         if commit.gpgsig is None:
-            verification = {"verified": False, "reason": "unsigned", "signature": None, "payload": None,
-                            "verified_at": None}
+            verification = {
+                "verified": False,
+                "reason": "unsigned",
+                "signature": None,
+                "payload": None,
+                "verified_at": None,
+            }
         else:
             # The fake knows no keys: a well-formed signature is from an unknown key, anything else malformed.
             armoured = commit.gpgsig.startswith(("-----BEGIN PGP SIGNATURE-----", "-----BEGIN SSH SIGNATURE-----"))
-            verification = {"verified": False, "reason": "unknown_key" if armoured else "malformed_signature",
-                            "signature": commit.gpgsig, "payload": commit.unsigned.decode("utf-8", "replace"),
-                            "verified_at": None}
+            verification = {
+                "verified": False,
+                "reason": "unknown_key" if armoured else "malformed_signature",
+                "signature": commit.gpgsig,
+                "payload": commit.unsigned.decode("utf-8", "replace"),
+                "verified_at": None,
+            }
         return {
             "sha": sha,
             "node_id": self._node_id("C_kwDO", repo, sha),
@@ -1084,8 +1200,9 @@ class GitHubAPI:
             "committer": commit.committer.json(),
             "tree": {"sha": commit.tree, "url": f"{api}/git/trees/{commit.tree}"},
             "message": commit.message,
-            "parents": [{"sha": p, "url": f"{api}/git/commits/{p}", "html_url": f"{html}/commit/{p}"}
-                        for p in commit.parents],
+            "parents": [
+                {"sha": p, "url": f"{api}/git/commits/{p}", "html_url": f"{html}/commit/{p}"} for p in commit.parents
+            ],
             "verification": verification,
         }
 
@@ -1095,14 +1212,29 @@ class GitHubAPI:
         entries = []
         for mode, name, entry_sha in parse_tree(repo.read(sha)[1]):  # type: ignore[index]
             if mode == TREE_MODE:
-                entries.append({"path": name, "mode": "040000", "type": "tree", "sha": entry_sha,
-                                "url": f"{api}/git/trees/{entry_sha}"})
+                entries.append(
+                    {
+                        "path": name,
+                        "mode": "040000",
+                        "type": "tree",
+                        "sha": entry_sha,
+                        "url": f"{api}/git/trees/{entry_sha}",
+                    }
+                )
             elif mode == SUBMODULE_MODE:
                 entries.append({"path": name, "mode": mode, "type": "commit", "sha": entry_sha})
             else:
                 size = len(repo.read(entry_sha)[1])  # type: ignore[index]
-                entries.append({"path": name, "mode": mode, "type": "blob", "sha": entry_sha, "size": size,
-                                "url": f"{api}/git/blobs/{entry_sha}"})
+                entries.append(
+                    {
+                        "path": name,
+                        "mode": mode,
+                        "type": "blob",
+                        "sha": entry_sha,
+                        "size": size,
+                        "url": f"{api}/git/blobs/{entry_sha}",
+                    }
+                )
         return {"sha": sha, "url": f"{api}/git/trees/{sha}", "tree": entries, "truncated": False}
 
     def _render_file(self, repo: Repository, ref: str, path: str, sha: str, data: bytes) -> dict[str, Any]:
@@ -1118,10 +1250,18 @@ class GitHubAPI:
             content, encoding = "", "none"
         else:
             encoded = base64.b64encode(data).decode()  # GitHub wraps it at 60 characters, each line ending in \n
-            content, encoding = "".join(encoded[i:i + 60] + "\n" for i in range(0, len(encoded), 60)), "base64"
+            content, encoding = "".join(encoded[i : i + 60] + "\n" for i in range(0, len(encoded), 60)), "base64"
         return {
-            "type": "file", "encoding": encoding, "size": len(data), "name": path.rsplit("/", 1)[-1], "path": path,
-            "content": content, "sha": sha, "url": self_url, "git_url": git_url, "html_url": html,
+            "type": "file",
+            "encoding": encoding,
+            "size": len(data),
+            "name": path.rsplit("/", 1)[-1],
+            "path": path,
+            "content": content,
+            "sha": sha,
+            "url": self_url,
+            "git_url": git_url,
+            "html_url": html,
             "download_url": f"{raw}/{repo.full_name}/{ref}/{quoted}",
             "_links": {"self": self_url, "git": git_url, "html": html},
         }
@@ -1131,8 +1271,11 @@ class GitHubAPI:
         api = f"{self.base_url}/repos/{repo.full_name}"
         html = f"{self.html_url}/{repo.full_name}"
         host = urlsplit(self.html_url).netloc
-        open_issues = (len(repo.issues) + len(repo.pull_requests - repo.pulls.keys())
-                       + sum(pr.state == "open" for pr in repo.pulls.values()))
+        open_issues = (
+            len(repo.issues)
+            + len(repo.pull_requests - repo.pulls.keys())
+            + sum(pr.state == "open" for pr in repo.pulls.values())
+        )
         pushed = repo.pushed_at or repo.created_at
         return {
             "id": repo.id,
@@ -1260,11 +1403,19 @@ class GitHubAPI:
             "requested_teams": [],
             "head": side(pr.head, pr.head_sha),
             "base": side(pr.base, pr.base_sha),
-            "_links": {name: {"href": href} for name, href in (
-                ("self", url), ("html", html), ("issue", f"{api}/issues/{pr.number}"),
-                ("comments", f"{api}/issues/{pr.number}/comments"), ("review_comments", f"{url}/comments"),
-                ("review_comment", f"{api}/pulls/comments{{/number}}"), ("commits", f"{url}/commits"),
-                ("statuses", f"{api}/statuses/{pr.head_sha}"))},
+            "_links": {
+                name: {"href": href}
+                for name, href in (
+                    ("self", url),
+                    ("html", html),
+                    ("issue", f"{api}/issues/{pr.number}"),
+                    ("comments", f"{api}/issues/{pr.number}/comments"),
+                    ("review_comments", f"{url}/comments"),
+                    ("review_comment", f"{api}/pulls/comments{{/number}}"),
+                    ("commits", f"{url}/commits"),
+                    ("statuses", f"{api}/statuses/{pr.head_sha}"),
+                )
+            },
             "author_association": pr.author_association,
             "auto_merge": None,
             "draft": pr.draft,
@@ -1273,22 +1424,23 @@ class GitHubAPI:
             return rendered
         compared = self._compare(repo, pr.base_sha, pr.head_sha)
         clean = None if not mergeable else not compared["conflicts"]
-        rendered.update({
-            "merged": False,
-            "mergeable": clean,
-            "rebaseable": clean,
-            "mergeable_state": "unknown" if clean is None else "clean" if clean else "dirty",
-            "merged_by": None,
-            "comments": sum(c.repository is repo and c.number == pr.number for c in self._comments.values()),
-            "review_comments": 0,
-            "maintainer_can_modify": pr.maintainer_can_modify,
-            "commits": compared["commits"],
-            "additions": compared["additions"],
-            "deletions": compared["deletions"],
-            "changed_files": compared["changed_files"],
-        })
+        rendered.update(
+            {
+                "merged": False,
+                "mergeable": clean,
+                "rebaseable": clean,
+                "mergeable_state": "unknown" if clean is None else "clean" if clean else "dirty",
+                "merged_by": None,
+                "comments": sum(c.repository is repo and c.number == pr.number for c in self._comments.values()),
+                "review_comments": 0,
+                "maintainer_can_modify": pr.maintainer_can_modify,
+                "commits": compared["commits"],
+                "additions": compared["additions"],
+                "deletions": compared["deletions"],
+                "changed_files": compared["changed_files"],
+            }
+        )
         return rendered
-
 
     # ---- internals: HTTP -------------------------------------------------------------------
 
@@ -1310,9 +1462,19 @@ class GitHubAPI:
         with self._lock:
             self._requests += 1
             count = self._requests
-            self._log.append(Call(request.method, request.path, request.args.to_dict(), state["json"],
-                                  reply.status, arrived, op.operation_id if op else None, state["token"],
-                                  state["injected"]))
+            self._log.append(
+                Call(
+                    request.method,
+                    request.path,
+                    request.args.to_dict(),
+                    state["json"],
+                    reply.status,
+                    arrived,
+                    op.operation_id if op else None,
+                    state["token"],
+                    state["injected"],
+                )
+            )
         headers = {
             "X-GitHub-Api-Version-Selected": API_VERSION,
             "X-GitHub-Media-Type": "github.v3; format=json",
@@ -1327,11 +1489,16 @@ class GitHubAPI:
         if reply.body is None:
             response = Response(b"", status=reply.status, headers=headers)
         elif isinstance(reply.body, str):
-            response = Response(reply.body, status=reply.status, headers=headers,
-                                content_type="text/html; charset=utf-8")
+            response = Response(
+                reply.body, status=reply.status, headers=headers, content_type="text/html; charset=utf-8"
+            )
         else:
-            response = Response(json.dumps(reply.body), status=reply.status, headers=headers,
-                                content_type="application/json; charset=utf-8")
+            response = Response(
+                json.dumps(reply.body),
+                status=reply.status,
+                headers=headers,
+                content_type="application/json; charset=utf-8",
+            )
         return response(environ, start_response)
 
     def _canonical_path(self, path: str) -> str:
@@ -1349,15 +1516,17 @@ class GitHubAPI:
         headers = request.headers
         if not headers.get("User-Agent", "").strip():
             self._violate(method, path, "no User-Agent header (GitHub rejects such requests)")
-            return _error(403, "Request forbidden by administrative rules. Please make sure your request "
-                               "has a User-Agent header.")
+            return _error(
+                403, "Request forbidden by administrative rules. Please make sure your request has a User-Agent header."
+            )
         version = headers.get("X-GitHub-Api-Version")
         if version is not None and version != API_VERSION:
             self._violate(method, path, f"X-GitHub-Api-Version {version!r} is not {API_VERSION}")
             return _error(400, f"API version {version} is not supported.")
         if "application/vnd.github" not in headers.get("Accept", "").lower():
-            self._violate(method, path,
-                          f"Accept {headers.get('Accept')!r} does not ask for application/vnd.github+json")
+            self._violate(
+                method, path, f"Accept {headers.get('Accept')!r} does not ask for application/vnd.github+json"
+            )
 
         matched = self.spec.match(path)
         if matched is None:
@@ -1406,8 +1575,11 @@ class GitHubAPI:
                     continue
                 if len(values) > 1 and schema.get("type") != "array":
                     self._violate(method, path, f"query parameter {name} given {len(values)} times")
-                value = _coerce(values[-1], schema) if schema.get("type") != "array" else [
-                    _coerce(v, schema.get("items", {})) for v in values]
+                value = (
+                    _coerce(values[-1], schema)
+                    if schema.get("type") != "array"
+                    else [_coerce(v, schema.get("items", {})) for v in values]
+                )
                 problems = self.spec.errors(schema_pointer, value, direction="request")
                 if problems:
                     self._violate(method, path, f"query parameter {name}={values[-1]!r}: {'; '.join(problems)}")
@@ -1417,8 +1589,9 @@ class GitHubAPI:
             if name not in declared_query:
                 self._violate(method, path, f"query parameter {name!r} is not a parameter of {op.operation_id}")
         if "per_page" in query and not 1 <= query["per_page"] <= MAX_PER_PAGE:
-            self._violate(method, path,
-                          f"per_page={query['per_page']} is outside GitHub's documented 1..{MAX_PER_PAGE}")
+            self._violate(
+                method, path, f"per_page={query['per_page']} is outside GitHub's documented 1..{MAX_PER_PAGE}"
+            )
 
         raw = request.get_data(cache=True)
         body: Any = None
@@ -1454,16 +1627,33 @@ class GitHubAPI:
                     if fault.times <= 0:
                         self._faults.remove(fault)
                     state["injected"] = True
-                    return _Reply(fault.status, copy.deepcopy(fault.body), dict(fault.headers),
-                                  check=not isinstance(fault.body, str))
+                    return _Reply(
+                        fault.status,
+                        copy.deepcopy(fault.body),
+                        dict(fault.headers),
+                        check=not isinstance(fault.body, str),
+                    )
 
         handler = _HANDLERS.get(op.operation_id)
         if handler is None:
-            self._violate(method, path, f"{op.operation_id} is valid on GitHub but the fake does not implement it",
-                          "unimplemented")
+            self._violate(
+                method,
+                path,
+                f"{op.operation_id} is valid on GitHub but the fake does not implement it",
+                "unimplemented",
+            )
             return _error(501, f"the fake GitHub API does not implement {op.operation_id}", op.docs_url)
-        context = _Context(method, path, op, params, query, body, token, list(request.args.items(multi=True)),
-                           headers.get("Accept", ""))
+        context = _Context(
+            method,
+            path,
+            op,
+            params,
+            query,
+            body,
+            token,
+            list(request.args.items(multi=True)),
+            headers.get("Accept", ""),
+        )
         try:
             with self._lock:
                 return handler(self, context)
@@ -1498,9 +1688,21 @@ class GitHubAPI:
     def _check_comment_body(self, ctx: _Context) -> str:
         body = ctx.body["body"]
         if len(body) > MAX_COMMENT_BODY:
-            raise _Refusal(_error(422, "Validation Failed", ctx.op.docs_url, errors=[{
-                "resource": "IssueComment", "code": "unprocessable", "field": "data",
-                "message": f"Body is too long (maximum is {MAX_COMMENT_BODY} characters)"}]))
+            raise _Refusal(
+                _error(
+                    422,
+                    "Validation Failed",
+                    ctx.op.docs_url,
+                    errors=[
+                        {
+                            "resource": "IssueComment",
+                            "code": "unprocessable",
+                            "field": "data",
+                            "message": f"Body is too long (maximum is {MAX_COMMENT_BODY} characters)",
+                        }
+                    ],
+                )
+            )
         return body
 
     def _op_dispatch(self, ctx: _Context) -> _Reply:
@@ -1511,8 +1713,9 @@ class GitHubAPI:
             self._violate(ctx.method, ctx.path, "client_payload is 64KB or more (the description's limit)")
             raise _Refusal(_error(422, "Invalid request.\n\nclient_payload is too large.", ctx.op.docs_url))
         assert ctx.token is not None
-        self._dispatches.append(Dispatch(repo.full_name, ctx.body["event_type"], copy.deepcopy(payload),
-                                         ctx.token.token))
+        self._dispatches.append(
+            Dispatch(repo.full_name, ctx.body["event_type"], copy.deepcopy(payload), ctx.token.token)
+        )
         return _Reply(204)
 
     def _op_list_comments(self, ctx: _Context) -> _Reply:
@@ -1520,9 +1723,11 @@ class GitHubAPI:
         number = self._issue(ctx, repo)
         since = ctx.query.get("since")
         threshold = datetime.fromisoformat(since.replace("Z", "+00:00")) if isinstance(since, str) else None
-        matching = [c for c in sorted(self._comments.values(), key=lambda c: c.id)
-                    if c.repository is repo and c.number == number
-                    and (threshold is None or c.updated_at >= threshold)]
+        matching = [
+            c
+            for c in sorted(self._comments.values(), key=lambda c: c.id)
+            if c.repository is repo and c.number == number and (threshold is None or c.updated_at >= threshold)
+        ]
         chunk, headers = self._page(ctx, f"{self.base_url}/repositories/{repo.id}/issues/{number}/comments", matching)
         return _Reply(200, [self._render(c) for c in chunk], headers)
 
@@ -1531,7 +1736,7 @@ class GitHubAPI:
         per_page = min(max(_int_or(ctx.query.get("per_page"), DEFAULT_PER_PAGE), 1), MAX_PER_PAGE)
         page = max(_int_or(ctx.query.get("page"), 1), 1)
         link = self._link(base, ctx, page, max(1, math.ceil(len(items) / per_page)))
-        return items[(page - 1) * per_page: page * per_page], ({"Link": link} if link else {})
+        return items[(page - 1) * per_page : page * per_page], ({"Link": link} if link else {})
 
     def _link(self, base: str, ctx: _Context, page: int, last: int) -> str:
         """GitHub's Link header: prev, next, last, first, on the /repositories/{id} form of `base`."""
@@ -1554,8 +1759,13 @@ class GitHubAPI:
         number = self._issue(ctx, repo)
         self._require_write(ctx)
         assert ctx.token is not None
-        comment = self._new_comment(repo, number, self._check_comment_body(ctx), ctx.token.user,
-                                    "NONE" if ctx.token.user.type == "Bot" else "MEMBER")
+        comment = self._new_comment(
+            repo,
+            number,
+            self._check_comment_body(ctx),
+            ctx.token.user,
+            "NONE" if ctx.token.user.type == "Bot" else "MEMBER",
+        )
         rendered = self._render(comment)
         return _Reply(201, rendered, {"Location": rendered["url"]})
 
@@ -1681,8 +1891,9 @@ class GitHubAPI:
                 raise self._fail(ctx, "tree.path contains a malformed path component")
             has_sha, has_content = "sha" in entry, "content" in entry
             if has_sha == has_content:
-                raise self._fail(ctx, "Must supply either tree.sha or tree.content. "
-                                      "Request will be rejected if both are present.")
+                raise self._fail(
+                    ctx, "Must supply either tree.sha or tree.content. Request will be rejected if both are present."
+                )
             if has_sha and entry["sha"] is None:
                 if not root.delete(parts):
                     raise self._fail(ctx, "GitRPC::BadObjectState")  # deleting a path that is not there
@@ -1728,8 +1939,9 @@ class GitHubAPI:
             raise self._fail(ctx, "Tree SHA does not exist")
         for parent in parents:
             if not SHA_RE.fullmatch(parent):
-                raise self._fail(ctx, "Each SHA in the 'parents' parameter must be exactly 40 characters "
-                                      "and contain only [0-9a-f].")
+                raise self._fail(
+                    ctx, "Each SHA in the 'parents' parameter must be exactly 40 characters and contain only [0-9a-f]."
+                )
             if repo.kind(parent) != "commit":
                 raise self._fail(ctx, "Parent SHA does not exist or is not a commit object")
         user = ctx.token.user
@@ -1739,8 +1951,14 @@ class GitHubAPI:
         author = self._signature(ctx.body.get("author"), default)
         committer = self._signature(ctx.body.get("committer"), author)  # "by default … the author"
         signature = ctx.body.get("signature")
-        commit = CommitObject(tree, tuple(parents), author, committer, ctx.body["message"],
-                              signature.rstrip("\n") if isinstance(signature, str) else None)
+        commit = CommitObject(
+            tree,
+            tuple(parents),
+            author,
+            committer,
+            ctx.body["message"],
+            signature.rstrip("\n") if isinstance(signature, str) else None,
+        )
         sha = repo.write("commit", commit.data())
         rendered = self._render_commit(repo, sha)
         return _Reply(201, rendered, {"Location": rendered["url"]})
@@ -1759,16 +1977,21 @@ class GitHubAPI:
             raise _Refusal(_error(404, "Not Found", ctx.op.docs_url))
         media = re.findall(r"application/vnd\.github(?:\.v3)?\.(raw|html|object)", ctx.accept)
         if media:
-            self._violate(ctx.method, ctx.path, f"the fake serves repos/get-content as JSON only, not {media[0]}",
-                          "unimplemented")
+            self._violate(
+                ctx.method, ctx.path, f"the fake serves repos/get-content as JSON only, not {media[0]}", "unimplemented"
+            )
         mode, sha = entry
         if mode not in ("100644", "100755"):
             # Directories are left out on purpose: the description's oneOf carries a `type`
             # discriminator, which no array (content-directory) can satisfy, so a listing GitHub
             # does send would fail response validation.
             kind = {TREE_MODE: "directories", SUBMODULE_MODE: "submodules"}.get(mode, "symlinks")
-            self._violate(ctx.method, ctx.path, f"the fake serves files only, not {kind} ({path!r} has mode {mode})",
-                          "unimplemented")
+            self._violate(
+                ctx.method,
+                ctx.path,
+                f"the fake serves files only, not {kind} ({path!r} has mode {mode})",
+                "unimplemented",
+            )
             raise _Refusal(_error(501, f"the fake GitHub API does not serve {kind}", ctx.op.docs_url))
         return _Reply(200, self._render_file(repo, ref, path, sha, repo.read(sha)[1]))  # type: ignore[index]
 
@@ -1779,9 +2002,13 @@ class GitHubAPI:
         pr = repo.pulls.get(number)
         if pr is None:
             if number in repo.pull_requests:
-                self._violate(ctx.method, ctx.path, f"PR #{number} was registered by number only (add_repository); "
-                                                    "open it through pulls/create to give it branches",
-                              "unimplemented")
+                self._violate(
+                    ctx.method,
+                    ctx.path,
+                    f"PR #{number} was registered by number only (add_repository); "
+                    "open it through pulls/create to give it branches",
+                    "unimplemented",
+                )
             raise _Refusal(_error(404, "Not Found", ctx.op.docs_url))
         return pr
 
@@ -1839,8 +2066,12 @@ class GitHubAPI:
         self._require_write(ctx)
         assert ctx.token is not None
         if "issue" in ctx.body:
-            self._violate(ctx.method, ctx.path, "pulls/create from an issue is valid on GitHub but not in the fake",
-                          "unimplemented")
+            self._violate(
+                ctx.method,
+                ctx.path,
+                "pulls/create from an issue is valid on GitHub but not in the fake",
+                "unimplemented",
+            )
             raise _Refusal(_error(501, "the fake GitHub API does not convert issues", ctx.op.docs_url))
         if not isinstance(ctx.body.get("title"), str):
             raise self._invalid(ctx, "title", "missing_field")
@@ -1860,10 +2091,23 @@ class GitHubAPI:
         number = max(repo.pull_requests | repo.issues, default=0) + 1
         now = datetime.now(timezone.utc).replace(microsecond=0)
         user = ctx.token.user
-        pr = PullRequest(number, self._next_pull_id, repo, ctx.body["title"], ctx.body.get("body"), head, base,
-                         head_sha, base_sha, user, "NONE" if user.type == "Bot" else "MEMBER", now, now,
-                         draft=bool(ctx.body.get("draft", False)),
-                         maintainer_can_modify=bool(ctx.body.get("maintainer_can_modify", False)))
+        pr = PullRequest(
+            number,
+            self._next_pull_id,
+            repo,
+            ctx.body["title"],
+            ctx.body.get("body"),
+            head,
+            base,
+            head_sha,
+            base_sha,
+            user,
+            "NONE" if user.type == "Bot" else "MEMBER",
+            now,
+            now,
+            draft=bool(ctx.body.get("draft", False)),
+            maintainer_can_modify=bool(ctx.body.get("maintainer_can_modify", False)),
+        )
         self._next_pull_id += 1
         repo.pulls[number] = pr
         repo.pull_requests.add(number)  # a PR is an issue too: the comment endpoints take its number
@@ -1883,8 +2127,9 @@ class GitHubAPI:
             if pr.state == "closed":
                 gone = [branch for branch in (pr.head, base) if repo.branch(branch) is None]
                 if gone:
-                    raise self._invalid(ctx, "state", "custom",
-                                        f"state cannot be changed. The {gone[0]} branch has been deleted.")
+                    raise self._invalid(
+                        ctx, "state", "custom", f"state cannot be changed. The {gone[0]} branch has been deleted."
+                    )
             self._duplicate(ctx, repo, pr.head, base, skip=pr.number)
         now = max(datetime.now(timezone.utc).replace(microsecond=0), pr.updated_at)
         for name in ("title", "body", "maintainer_can_modify"):
@@ -1942,15 +2187,31 @@ def render_comment(c: Comment, base_url: str, html_url: str = "https://github.co
         "issue_url": f"{api}/issues/{c.number}",
         "author_association": c.author_association,
         "performed_via_github_app": None,
-        "reactions": {"url": f"{url}/reactions", "total_count": 0, "+1": 0, "-1": 0, "laugh": 0,
-                      "confused": 0, "heart": 0, "hooray": 0, "eyes": 0, "rocket": 0},
+        "reactions": {
+            "url": f"{url}/reactions",
+            "total_count": 0,
+            "+1": 0,
+            "-1": 0,
+            "laugh": 0,
+            "confused": 0,
+            "heart": 0,
+            "hooray": 0,
+            "eyes": 0,
+            "rocket": 0,
+        },
         "pin": None,
         "minimized": None,
     }
 
 
-def comment_object(comment_id: int = 1, body: str = "Me too", *, repository: str = "octocat/Hello-World",
-                   number: int = 1347, base_url: str = "https://api.github.com") -> dict[str, Any]:
+def comment_object(
+    comment_id: int = 1,
+    body: str = "Me too",
+    *,
+    repository: str = "octocat/Hello-World",
+    number: int = 1347,
+    base_url: str = "https://api.github.com",
+) -> dict[str, Any]:
     """A well-formed issue-comment object, for tests that break one field and expect the validator to notice."""
     owner, _, name = repository.partition("/")
     moment = datetime(2025, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
@@ -1958,8 +2219,9 @@ def comment_object(comment_id: int = 1, body: str = "Me too", *, repository: str
     return render_comment(comment, base_url)
 
 
-def check_response(spec: Spec, op: Operation, status: int, body: Any,
-                   headers: dict[str, str] | None = None) -> list[str]:
+def check_response(
+    spec: Spec, op: Operation, status: int, body: Any, headers: dict[str, str] | None = None
+) -> list[str]:
     """What GitHub's description says is wrong with a response to `op` (empty when it is fine)."""
     responses = spec.lookup(f"{op.pointer}/responses")[1]
     key = next((k for k in (str(status), f"{str(status)[0]}XX", "default") if k in responses), None)
@@ -2009,12 +2271,28 @@ def github_api() -> Iterator[GitHubAPI]:
         server.close()
     left = server.take_violations()
     if left:
-        pytest.fail("the fake GitHub API saw requests or sent responses GitHub's OpenAPI description rules out:\n"
-                    + "\n".join(f"  {v}" for v in left), pytrace=False)
+        pytest.fail(
+            "the fake GitHub API saw requests or sent responses GitHub's OpenAPI description rules out:\n"
+            + "\n".join(f"  {v}" for v in left),
+            pytrace=False,
+        )
 
 
 __all__ = [
-    "API_VERSION", "BOT", "OCTOCAT", "SECONDARY_RATE_LIMIT_MESSAGE", "Call", "Dispatch", "GitHubAPI", "SpecMissing",
-    "User", "Violation", "check_response", "comment_object", "github_api", "load_spec", "render_comment",
+    "API_VERSION",
+    "BOT",
+    "OCTOCAT",
+    "SECONDARY_RATE_LIMIT_MESSAGE",
+    "Call",
+    "Dispatch",
+    "GitHubAPI",
+    "SpecMissing",
+    "User",
+    "Violation",
+    "check_response",
+    "comment_object",
+    "github_api",
+    "load_spec",
+    "render_comment",
     "response_errors",
 ]

@@ -12,8 +12,21 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 _IGNORED_ANYWHERE = shutil.ignore_patterns(
-    ".git", ".venv", "target", "logs", "dbt_packages",
-    "*.duckdb", "*.duckdb.wal", "__pycache__", ".pytest_cache", ".ruff_cache", ".mypy_cache", ".cache", "*.egg-info", ".user.yml", "node_modules",
+    ".git",
+    ".venv",
+    "target",
+    "logs",
+    "dbt_packages",
+    "*.duckdb",
+    "*.duckdb.wal",
+    "__pycache__",
+    ".pytest_cache",
+    ".ruff_cache",
+    ".mypy_cache",
+    ".cache",
+    "*.egg-info",
+    ".user.yml",
+    "node_modules",
 )
 # Build outputs at the top only: meshkit/registry/ is source code, registry/ is the demo's registry.
 _IGNORED_AT_ROOT = {"registry", "artifacts"}
@@ -24,9 +37,19 @@ def _copy_ignore(directory: str, names: list[str]) -> set[str]:
     if Path(directory) == REPO:
         ignored |= _IGNORED_AT_ROOT.intersection(names)
     return ignored
+
+
 # Variables a developer's shell may carry that would steer meshkit or boto3 away from the test's own setup.
-_SCRUBBED = ("MESHKIT_REGISTRY", "DBT_MESH_BUCKET", "DBT_LOOM_CONFIG", "AWS_PROFILE", "AWS_ENDPOINT_URL",
-             "AWS_ENDPOINT_URL_S3", "GITHUB_SHA", "DBT_UP_DUCKDB_PATH")
+_SCRUBBED = (
+    "MESHKIT_REGISTRY",
+    "DBT_MESH_BUCKET",
+    "DBT_LOOM_CONFIG",
+    "AWS_PROFILE",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_S3",
+    "GITHUB_SHA",
+    "DBT_UP_DUCKDB_PATH",
+)
 
 
 def clean_env(**extra: str) -> dict[str, str]:
@@ -38,9 +61,16 @@ def clean_env(**extra: str) -> dict[str, str]:
     return env
 
 
-def run(cmd: list[str | Path], cwd: Path, env: dict[str, str] | None = None, timeout: int = 600) -> subprocess.CompletedProcess[str]:
+def run(
+    cmd: list[str | Path], cwd: Path, env: dict[str, str] | None = None, timeout: int = 600
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(c) for c in cmd], cwd=cwd, env=env or clean_env(), capture_output=True, text=True, timeout=timeout,
+        [str(c) for c in cmd],
+        cwd=cwd,
+        env=env or clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 
@@ -64,7 +94,8 @@ def snapshot(root: Path) -> dict[str, str]:
         return {}
     return {
         str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-        for p in sorted(root.rglob("*")) if p.is_file()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
     }
 
 

@@ -13,9 +13,9 @@ import shutil
 import socket
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -29,8 +29,10 @@ class PostgresMissing(RuntimeError):
 def _bin_dir() -> Path:
     candidates = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parent.parent.name))
     if not candidates:
-        raise PostgresMissing("PostgreSQL server binaries are missing (/usr/lib/postgresql/*/bin/initdb): "
-                              "run `make test`, which installs Debian's postgresql, or apt-get install postgresql")
+        raise PostgresMissing(
+            "PostgreSQL server binaries are missing (/usr/lib/postgresql/*/bin/initdb): "
+            "run `make test`, which installs Debian's postgresql, or apt-get install postgresql"
+        )
     return candidates[-1].parent
 
 
@@ -63,9 +65,29 @@ class PostgresServer:
     def psql(self, sql: str, *, database: str = "postgres") -> str:
         """Run SQL as the superuser over the cluster's socket; a failure raises with psql's message."""
         done = subprocess.run(
-            [str(self.bin_dir / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-At", "-h", str(self.socket_dir),
-             "-p", str(self.port), "-U", SUPERUSER, "-d", database, "-c", sql],
-            capture_output=True, text=True, timeout=60, check=False)
+            [
+                str(self.bin_dir / "psql"),
+                "-X",
+                "-q",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-At",
+                "-h",
+                str(self.socket_dir),
+                "-p",
+                str(self.port),
+                "-U",
+                SUPERUSER,
+                "-d",
+                database,
+                "-c",
+                sql,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
         if done.returncode != 0:
             raise RuntimeError(f"psql failed: {done.stderr.strip()}")
         return done.stdout.strip()
@@ -77,14 +99,37 @@ class PostgresServer:
             shutil.chown(self.root, SUPERUSER)
             for folder in (self.data_dir, self.socket_dir):
                 shutil.chown(folder, SUPERUSER)
-        init = self._server(str(self.bin_dir / "initdb"), "-D", str(self.data_dir), "-U", SUPERUSER, "--no-sync",
-                            "--auth-local=trust", "--auth-host=scram-sha-256", "--encoding=UTF8", "--locale=C")
+        init = self._server(
+            str(self.bin_dir / "initdb"),
+            "-D",
+            str(self.data_dir),
+            "-U",
+            SUPERUSER,
+            "--no-sync",
+            "--auth-local=trust",
+            "--auth-host=scram-sha-256",
+            "--encoding=UTF8",
+            "--locale=C",
+        )
         if init.returncode != 0:
             raise RuntimeError(f"initdb failed: {init.stderr.strip()}")
-        options = (f"-p {self.port} -k {self.socket_dir} -c listen_addresses=127.0.0.1 -c fsync=off "
-                   "-c synchronous_commit=off -c full_page_writes=off")
-        started = self._server(str(self.bin_dir / "pg_ctl"), "-D", str(self.data_dir), "-o", options,
-                               "-l", str(self.root / "server.log"), "-w", "-t", "60", "start")
+        options = (
+            f"-p {self.port} -k {self.socket_dir} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c synchronous_commit=off -c full_page_writes=off"
+        )
+        started = self._server(
+            str(self.bin_dir / "pg_ctl"),
+            "-D",
+            str(self.data_dir),
+            "-o",
+            options,
+            "-l",
+            str(self.root / "server.log"),
+            "-w",
+            "-t",
+            "60",
+            "start",
+        )
         if started.returncode != 0:
             log = (self.root / "server.log").read_text() if (self.root / "server.log").exists() else ""
             raise RuntimeError(f"pg_ctl start failed: {started.stderr.strip()} {log[-2000:]}")

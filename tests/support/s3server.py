@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import socket
 import uuid
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -26,9 +27,18 @@ FAKE_AWS = {
     "AWS_EC2_METADATA_DISABLED": "true",
 }
 # Real credentials a shell may carry: dropped so they are never sent anywhere, even to moto.
-_DROPPED = ("AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_PROFILE", "AWS_DEFAULT_PROFILE",
-            "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE",
-            "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI")
+_DROPPED = (
+    "AWS_SESSION_TOKEN",
+    "AWS_SECURITY_TOKEN",
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT_URL_S3",
+    "AWS_ROLE_ARN",
+    "AWS_WEB_IDENTITY_TOKEN_FILE",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+)
 
 
 def free_port() -> int:
@@ -60,7 +70,7 @@ class S3Bucket:
     def url(self, prefix: str = "registry") -> str:
         return f"s3://{self.name}/{prefix}"
 
-    def keys(self, prefix: str = "") -> list[str]:
+    def object_keys(self, prefix: str = "") -> list[str]:
         paginator = self.client.get_paginator("list_objects_v2")
         return sorted(
             item["Key"]
@@ -88,8 +98,11 @@ def _client(endpoint: str) -> Any:
     import boto3
 
     return boto3.client(
-        "s3", endpoint_url=endpoint, region_name="us-east-1",
-        aws_access_key_id="testing", aws_secret_access_key="testing",
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
     )
 
 
@@ -134,4 +147,4 @@ def closed_endpoint() -> str:
     return f"http://127.0.0.1:{free_port()}"
 
 
-__all__ = ["FAKE_AWS", "S3Bucket", "fake_session", "closed_endpoint", "free_port", "moto_server", "s3_bucket", "s3_env"]
+__all__ = ["FAKE_AWS", "S3Bucket", "closed_endpoint", "fake_session", "free_port", "moto_server", "s3_bucket", "s3_env"]

@@ -52,8 +52,10 @@ def schema_errors(document: Any, command: str | None = None) -> list[str]:
     """Every violation, as `path: message`; empty when the document is valid."""
     name = command or (document.get("command") if isinstance(document, dict) else None)
     assert name in SCHEMAS, f"no schema for command {name!r}"
-    return [f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}"
-            for e in sorted(validator(name).iter_errors(document), key=lambda e: list(map(str, e.absolute_path)))]
+    return [
+        f"{'/'.join(map(str, e.absolute_path)) or '(root)'}: {e.message}"
+        for e in sorted(validator(name).iter_errors(document), key=lambda e: list(map(str, e.absolute_path)))
+    ]
 
 
 def assert_schema_valid(document: Any, command: str | None = None) -> Any:

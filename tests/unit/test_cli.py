@@ -11,8 +11,13 @@ from meshkit import __version__
 from meshkit.cli import main
 
 DATA = Path(__file__).parents[1] / "data"
-EXIT_CODES = ("exit codes:", "0  success", "1  the check found problems", "2  usage or input error",
-              "3  internal error in meshkit")
+EXIT_CODES = (
+    "exit codes:",
+    "0  success",
+    "1  the check found problems",
+    "2  usage or input error",
+    "3  internal error in meshkit",
+)
 
 
 def _one_line(err: str) -> str:
@@ -86,7 +91,8 @@ def test_validate_with_nothing_to_validate(capsys):
     out, err = capsys.readouterr()
     assert out == ""
     assert _one_line(err) == (
-        "meshkit validate: error: nothing to validate: pass --all, --project NAME or --manifest PATH")
+        "meshkit validate: error: nothing to validate: pass --all, --project NAME or --manifest PATH"
+    )
 
 
 def test_publish_in_a_folder_that_is_not_a_dbt_project(tmp_path, capsys):
@@ -188,7 +194,8 @@ def test_sync_reads_its_upstreams_from_meshkit_yml_and_only_syncs_a_dispatched_o
     assert main([*sync, "--only", "shop@staging"]) == 0
     document = orjson.loads(capsys.readouterr().out)
     assert document["upstreams"] == [] and document["note"] == (
-        "shop@staging is not an upstream of this project (it reads shop@prod): nothing to sync")
+        "shop@staging is not an upstream of this project (it reads shop@prod): nothing to sync"
+    )
     assert not (down / "models").exists()
 
     assert main([*sync, "--only", "shop@prod"]) == 0
@@ -199,7 +206,8 @@ def test_sync_reads_its_upstreams_from_meshkit_yml_and_only_syncs_a_dispatched_o
     assert main(sync) == 2
     assert _one_line(capsys.readouterr().err) == (
         f"meshkit sync: error: no upstreams for down: pass --upstream NAME[@ENV] or list them in {config} under "
-        "projects.down.upstreams")
+        "projects.down.upstreams"
+    )
 
 
 def test_sync_upstream_not_published(tmp_path, capsys):
@@ -243,7 +251,11 @@ def test_sync_include_and_all(tmp_path, capsys):
     assert main([*sync, "--include", "customers_v1", "--include", "shop.customers"]) == 0
     [outcome] = orjson.loads(capsys.readouterr().out)["upstreams"]
     assert (outcome["status"], outcome["tables"], outcome["published"], outcome["selection"]) == (
-        "written", 3, 4, "used")
+        "written",
+        3,
+        4,
+        "used",
+    )
     assert _synced_tables(down) == ["customers", "customers_v1", "orders"]
     assert main([*sync, "--all"]) == 0
     [outcome] = orjson.loads(capsys.readouterr().out)["upstreams"]
@@ -253,19 +265,41 @@ def test_sync_include_and_all(tmp_path, capsys):
     assert _synced_tables(down) == ["orders"]
 
 
-@pytest.mark.parametrize(("include", "upstreams", "expected"), [
-    ("orders-v2", ["shop"], "--include 'orders-v2': 'orders-v2' is not a table name: use letters, digits, '_' and "
-                            "'$', not starting with a digit (e.g. orders or customers_v2)"),
-    ("shop.", ["shop"], "--include 'shop.': '' is not a table name: use letters, digits, '_' and '$', not starting "
-                        "with a digit (e.g. orders or customers_v2)"),
-    ("../x.orders", ["shop"], "--include '../x.orders': --include upstream name '../x' is not allowed: use letters, "
-                              "digits and '_' (starting with a letter or '_'), as dbt project names do; write TABLE or "
-                              "UPSTREAM.TABLE"),
-    ("billing.invoices", ["shop"], "--include 'billing.invoices' names upstream 'billing', which this sync does not "
-                                   "read (it reads shop)"),
-    ("orders", ["shop", "billing"], "--include 'orders' does not say which upstream it is for: write UPSTREAM.TABLE "
-                                    "(this sync reads shop, billing)"),
-])
+@pytest.mark.parametrize(
+    ("include", "upstreams", "expected"),
+    [
+        (
+            "orders-v2",
+            ["shop"],
+            "--include 'orders-v2': 'orders-v2' is not a table name: use letters, digits, '_' and "
+            "'$', not starting with a digit (e.g. orders or customers_v2)",
+        ),
+        (
+            "shop.",
+            ["shop"],
+            "--include 'shop.': '' is not a table name: use letters, digits, '_' and '$', not starting "
+            "with a digit (e.g. orders or customers_v2)",
+        ),
+        (
+            "../x.orders",
+            ["shop"],
+            "--include '../x.orders': --include upstream name '../x' is not allowed: use letters, "
+            "digits and '_' (starting with a letter or '_'), as dbt project names do; write TABLE or "
+            "UPSTREAM.TABLE",
+        ),
+        (
+            "billing.invoices",
+            ["shop"],
+            "--include 'billing.invoices' names upstream 'billing', which this sync does not read (it reads shop)",
+        ),
+        (
+            "orders",
+            ["shop", "billing"],
+            "--include 'orders' does not say which upstream it is for: write UPSTREAM.TABLE "
+            "(this sync reads shop, billing)",
+        ),
+    ],
+)
 def test_sync_bad_include_is_one_line_and_writes_nothing(tmp_path, capsys, include, upstreams, expected):
     base = _published_shop(tmp_path, capsys)
     down = _down_project(tmp_path, "orders")
@@ -282,8 +316,9 @@ def test_sync_includes_from_meshkit_yml(tmp_path, capsys):
     base = _published_shop(tmp_path, capsys)
     down = _down_project(tmp_path, "orders")
     config = tmp_path / "meshkit.yml"
-    config.write_text("version: 1\nprojects:\n  down:\n    upstreams:\n"
-                      "      - upstream: shop@prod\n        include: [customers_v2]\n")
+    config.write_text(
+        "version: 1\nprojects:\n  down:\n    upstreams:\n      - upstream: shop@prod\n        include: [customers_v2]\n"
+    )
     from_config = ["sync", "--project-dir", str(down), "--config", str(config), *base, "--format", "json"]
     assert main(from_config) == 0
     assert orjson.loads(capsys.readouterr().out)["upstreams"][0]["tables"] == 2
@@ -304,6 +339,11 @@ def test_sync_help_documents_the_selection(capsys):
     with pytest.raises(SystemExit):
         main(["sync", "--help"])
     out = " ".join(capsys.readouterr().out.split())
-    for text in ("--include [UPSTREAM.]TABLE", "--all", "By default only the tables the project reads",
-                 "source('<upstream>', '<table>')", "without fetching the manifest"):
+    for text in (
+        "--include [UPSTREAM.]TABLE",
+        "--all",
+        "By default only the tables the project reads",
+        "source('<upstream>', '<table>')",
+        "without fetching the manifest",
+    ):
         assert text in out, text

@@ -13,20 +13,25 @@ from typing import Any
 import orjson
 import pytest
 
-from support.nodes import manifest_of
-
 from meshkit import __version__
-
-from meshkit.registry import layout
-from meshkit.mesh.consumers import (
-    CONSUMER_FORMAT, ConsumerRecord, ConsumerStatus, Use, build_records, parse_record, read_consumers,
-    record_consumers, write_records,
-)
-from meshkit.errors import UnsafeNameError
 from meshkit.contract.manifest import Manifest, parse_manifest
+from meshkit.errors import UnsafeNameError
+from meshkit.mesh.consumers import (
+    CONSUMER_FORMAT,
+    ConsumerRecord,
+    ConsumerStatus,
+    Use,
+    build_records,
+    parse_record,
+    read_consumers,
+    record_consumers,
+    write_records,
+)
 from meshkit.mesh.publish import PublishRequest, publish
-from meshkit.registry.local import LocalRegistry
 from meshkit.mesh.validate import ContractCache, validate_loaded
+from meshkit.registry import layout
+from meshkit.registry.local import LocalRegistry
+from support.nodes import manifest_of
 
 DATA = Path(__file__).parents[1] / "data"
 TODAY = date(2025, 1, 15)
@@ -41,16 +46,25 @@ def _published(tmp_path: Path) -> tuple[LocalRegistry, str]:
     (project / "dbt_project.yml").write_text("name: shop\n")
     (project / "target" / "manifest.json").write_bytes((DATA / "manifest_shop.json").read_bytes())
     registry = LocalRegistry(tmp_path / "reg")
-    request = PublishRequest(project_dir=project, project="shop", env="prod", git_commit=None,
-                             now=datetime(2025, 1, 1, tzinfo=timezone.utc))
+    request = PublishRequest(
+        project_dir=project, project="shop", env="prod", git_commit=None, now=datetime(2025, 1, 1, tzinfo=timezone.utc)
+    )
     return registry, publish(request, registry).sha256
 
 
 def _inject(data: dict, uid: str, consumer: str, **extra: Any) -> None:
     """Add an upstream node the way dbt-loom injects it (no file paths) and make `consumer` read it."""
     parts = uid.split(".")
-    node = {"unique_id": uid, "name": parts[2], "resource_type": "model", "package_name": parts[1],
-            "original_file_path": "", "path": "", "access": "public", **extra}
+    node = {
+        "unique_id": uid,
+        "name": parts[2],
+        "resource_type": "model",
+        "package_name": parts[1],
+        "original_file_path": "",
+        "path": "",
+        "access": "public",
+        **extra,
+    }
     data["nodes"][uid] = node
     data["parent_map"].setdefault(consumer, []).append(uid)
 
@@ -63,15 +77,27 @@ def _loom_data() -> dict[str, Any]:
     """down_loom reads orders, customers unpinned (so v2, the latest) and, from another model, customers v1 pinned."""
     data = orjson.loads((DATA / "manifest_down_loom.json").read_bytes())
     reader = data["nodes"]["model.down_loom.customer_orders"]
-    reader["refs"] = [{"name": "orders", "package": "shop", "version": None},
-                      {"name": "customers", "package": "shop", "version": None}]
+    reader["refs"] = [
+        {"name": "orders", "package": "shop", "version": None},
+        {"name": "customers", "package": "shop", "version": None},
+    ]
     data["nodes"]["model.down_loom.legacy"] = {
-        "unique_id": "model.down_loom.legacy", "name": "legacy", "resource_type": "model", "package_name": "down_loom",
-        "original_file_path": "models/legacy.sql", "path": "legacy.sql",
+        "unique_id": "model.down_loom.legacy",
+        "name": "legacy",
+        "resource_type": "model",
+        "package_name": "down_loom",
+        "original_file_path": "models/legacy.sql",
+        "path": "legacy.sql",
         "refs": [{"name": "customers", "package": "shop", "version": 1}],
     }
-    _inject(data, "model.shop.customers.v2", "model.down_loom.customer_orders", name="customers", version=2,
-            latest_version=2)
+    _inject(
+        data,
+        "model.shop.customers.v2",
+        "model.down_loom.customer_orders",
+        name="customers",
+        version=2,
+        latest_version=2,
+    )
     _inject(data, "model.shop.customers.v1", "model.down_loom.legacy", name="customers", version=1, latest_version=2)
     return data
 
@@ -88,11 +114,26 @@ def _built(tmp_path: Path) -> tuple[LocalRegistry, str, list[ConsumerRecord]]:
 def _record(**overrides: Any) -> dict[str, Any]:
     """A valid record document for KEY, with fields overridden."""
     document = {
-        "format": CONSUMER_FORMAT, "meshkit_version": __version__, "downstream": "down_loom", "upstream": "shop",
-        "env": "prod", "recorded_at": "2025-01-10T08:30:00Z", "git_commit": "c0ffee", "contract_sha256": "ab" * 32,
-        "uses": [{"unique_id": "model.shop.orders", "model": "orders", "version": None, "pinned": True,
-                  "via": "dbt-loom", "node": "model.shop.orders", "columns": None,
-                  "downstream_models": ["model.down_loom.customer_orders"]}],
+        "format": CONSUMER_FORMAT,
+        "meshkit_version": __version__,
+        "downstream": "down_loom",
+        "upstream": "shop",
+        "env": "prod",
+        "recorded_at": "2025-01-10T08:30:00Z",
+        "git_commit": "c0ffee",
+        "contract_sha256": "ab" * 32,
+        "uses": [
+            {
+                "unique_id": "model.shop.orders",
+                "model": "orders",
+                "version": None,
+                "pinned": True,
+                "via": "dbt-loom",
+                "node": "model.shop.orders",
+                "columns": None,
+                "downstream_models": ["model.down_loom.customer_orders"],
+            }
+        ],
     }
     document.update(overrides)
     return document
@@ -111,18 +152,48 @@ def _read(registry: LocalRegistry, *, today: date = TODAY, max_age_days: int = 3
 
 def test_build_records_from_a_validated_loom_project(tmp_path):
     _, sha, records = _built(tmp_path)
-    assert records == [ConsumerRecord(
-        downstream="down_loom", upstream="shop", env="prod", recorded_at="2025-01-10T08:30:00Z", git_commit="c0ffee",
-        contract_sha256=sha,
-        uses=(
-            Use("model.shop.customers.v1", "customers", "1", True, "dbt-loom", "model.shop.customers.v1", None,
-                ("model.down_loom.legacy",)),
-            Use("model.shop.customers.v2", "customers", "2", False, "dbt-loom", "model.shop.customers.v2", None,
-                ("model.down_loom.customer_orders",)),
-            Use("model.shop.orders", "orders", None, True, "dbt-loom", "model.shop.orders", None,
-                ("model.down_loom.customer_orders",)),
-        ),
-    )]
+    assert records == [
+        ConsumerRecord(
+            downstream="down_loom",
+            upstream="shop",
+            env="prod",
+            recorded_at="2025-01-10T08:30:00Z",
+            git_commit="c0ffee",
+            contract_sha256=sha,
+            uses=(
+                Use(
+                    "model.shop.customers.v1",
+                    "customers",
+                    "1",
+                    True,
+                    "dbt-loom",
+                    "model.shop.customers.v1",
+                    None,
+                    ("model.down_loom.legacy",),
+                ),
+                Use(
+                    "model.shop.customers.v2",
+                    "customers",
+                    "2",
+                    False,
+                    "dbt-loom",
+                    "model.shop.customers.v2",
+                    None,
+                    ("model.down_loom.customer_orders",),
+                ),
+                Use(
+                    "model.shop.orders",
+                    "orders",
+                    None,
+                    True,
+                    "dbt-loom",
+                    "model.shop.orders",
+                    None,
+                    ("model.down_loom.customer_orders",),
+                ),
+            ),
+        )
+    ]
 
 
 def test_build_records_for_mesh_sources_declare_columns(tmp_path):
@@ -133,8 +204,18 @@ def test_build_records_for_mesh_sources_declare_columns(tmp_path):
     report = validate_loaded([manifest], contracts=contracts, env="prod", today=TODAY)
     [record] = build_records(report.projects[0], manifest, contracts, git_commit=None, now=NOW)
     assert (record.downstream, record.upstream, record.env, record.git_commit) == ("down", "shop", "prod", None)
-    assert record.uses == (Use("model.shop.orders", "orders", None, True, "mesh-source", "source.down.shop.orders",
-                               ("amount", "order_id", "status"), ("model.down.orders_by_status",)),)
+    assert record.uses == (
+        Use(
+            "model.shop.orders",
+            "orders",
+            None,
+            True,
+            "mesh-source",
+            "source.down.shop.orders",
+            ("amount", "order_id", "status"),
+            ("model.down.orders_by_status",),
+        ),
+    )
 
 
 def test_unresolved_dependencies_are_not_recorded(tmp_path):
@@ -157,7 +238,10 @@ def test_record_round_trip_through_a_local_registry(tmp_path):
     assert write_records(registry, "down_loom", "prod", records, now=NOW, git_commit="c0ffee") == [KEY]
     document = orjson.loads((tmp_path / "reg" / KEY).read_bytes())
     assert (document["format"], document["meshkit_version"], document["downstream"]) == (
-        CONSUMER_FORMAT, __version__, "down_loom")
+        CONSUMER_FORMAT,
+        __version__,
+        "down_loom",
+    )
     assert document == records[0].as_dict()
     [status] = _read(registry)
     assert status == ConsumerStatus("down_loom", KEY, records[0], age_days=5, stale=False, problem=None)
@@ -166,8 +250,9 @@ def test_record_round_trip_through_a_local_registry(tmp_path):
 def test_record_consumers_writes_every_validated_project(tmp_path):
     registry, sha = _published(tmp_path)
     loom = _loom_manifest()
-    sources = parse_manifest((DATA / "manifest_down_sources.json").read_bytes()
-                             .replace(b"SHA_PLACEHOLDER", sha.encode()), "down")
+    sources = parse_manifest(
+        (DATA / "manifest_down_sources.json").read_bytes().replace(b"SHA_PLACEHOLDER", sha.encode()), "down"
+    )
     contracts = ContractCache(registry)
     report = validate_loaded([loom, sources], contracts=contracts, env="prod", today=TODAY)
     written = record_consumers(registry, report, [loom, sources], contracts, now=NOW, git_commit="c0ffee")
@@ -182,8 +267,9 @@ def test_write_records_empties_an_upstream_no_longer_consumed(tmp_path):
     registry.put("billing/prod/consumers/down_loom.json", orjson.dumps(old))
     untouched = {
         "billing/staging/consumers/down_loom.json": orjson.dumps(_record(upstream="billing", env="staging")),
-        "billing/prod/consumers/someone_else.json":
-            orjson.dumps(_record(upstream="billing", downstream="someone_else")),
+        "billing/prod/consumers/someone_else.json": orjson.dumps(
+            _record(upstream="billing", downstream="someone_else")
+        ),
     }
     for key, blob in untouched.items():
         registry.put(key, blob)
@@ -215,34 +301,64 @@ GARBAGE = [
     pytest.param(b"[]", f"not a {CONSUMER_FORMAT} record", id="array"),
     pytest.param(b'"a string"', f"not a {CONSUMER_FORMAT} record", id="string"),
     pytest.param(orjson.dumps(_record(format="meshkit-consumer/2")), f"not a {CONSUMER_FORMAT} record", id="format"),
-    pytest.param(orjson.dumps({k: v for k, v in _record().items() if k != "format"}),
-                 f"not a {CONSUMER_FORMAT} record", id="no-format"),
-    pytest.param(orjson.dumps(_record(downstream="someone_else")),
-                 "its downstream, upstream or env does not match its key", id="downstream-mismatch"),
-    pytest.param(orjson.dumps(_record(upstream="billing")),
-                 "its downstream, upstream or env does not match its key", id="upstream-mismatch"),
-    pytest.param(orjson.dumps(_record(env="staging")),
-                 "its downstream, upstream or env does not match its key", id="env-mismatch"),
+    pytest.param(
+        orjson.dumps({k: v for k, v in _record().items() if k != "format"}),
+        f"not a {CONSUMER_FORMAT} record",
+        id="no-format",
+    ),
+    pytest.param(
+        orjson.dumps(_record(downstream="someone_else")),
+        "its downstream, upstream or env does not match its key",
+        id="downstream-mismatch",
+    ),
+    pytest.param(
+        orjson.dumps(_record(upstream="billing")),
+        "its downstream, upstream or env does not match its key",
+        id="upstream-mismatch",
+    ),
+    pytest.param(
+        orjson.dumps(_record(env="staging")),
+        "its downstream, upstream or env does not match its key",
+        id="env-mismatch",
+    ),
     pytest.param(orjson.dumps(_record(recorded_at=20250110)), "recorded_at is missing", id="recorded-at-int"),
-    pytest.param(orjson.dumps({k: v for k, v in _record().items() if k != "recorded_at"}),
-                 "recorded_at is missing", id="recorded-at-missing"),
+    pytest.param(
+        orjson.dumps({k: v for k, v in _record().items() if k != "recorded_at"}),
+        "recorded_at is missing",
+        id="recorded-at-missing",
+    ),
     pytest.param(orjson.dumps(_record(uses="everything")), "uses is not a list", id="uses-string"),
     pytest.param(orjson.dumps(_record(uses=None)), "uses is not a list", id="uses-null"),
     pytest.param(orjson.dumps(_record(uses=[1])), "a use is not an object", id="use-int"),
-    pytest.param(orjson.dumps(_record(uses=[_use(node=None)])), "a use lacks unique_id, model, via or node",
-                 id="use-no-node"),
-    pytest.param(orjson.dumps(_record(uses=[_use(unique_id=["model.shop.orders"])])),
-                 "a use lacks unique_id, model, via or node", id="use-list-id"),
-    pytest.param(orjson.dumps(_record(uses=[_use(via="carrier-pigeon")])),
-                 "a use lacks unique_id, model, via or node", id="use-bad-via"),
-    pytest.param(orjson.dumps(_record(uses=[_use(downstream_models="model.down_loom.x")])),
-                 "downstream_models is not a list of names", id="downstream-models-string"),
-    pytest.param(orjson.dumps(_record(uses=[_use(downstream_models=[1, 2])])),
-                 "downstream_models is not a list of names", id="downstream-models-ints"),
-    pytest.param(orjson.dumps(_record(uses=[_use(columns=[None])])), "columns is not a list of names",
-                 id="columns-null-item"),
-    pytest.param(orjson.dumps(_record(uses=[_use(columns="id")])), "columns is not a list of names",
-                 id="columns-string"),
+    pytest.param(
+        orjson.dumps(_record(uses=[_use(node=None)])), "a use lacks unique_id, model, via or node", id="use-no-node"
+    ),
+    pytest.param(
+        orjson.dumps(_record(uses=[_use(unique_id=["model.shop.orders"])])),
+        "a use lacks unique_id, model, via or node",
+        id="use-list-id",
+    ),
+    pytest.param(
+        orjson.dumps(_record(uses=[_use(via="carrier-pigeon")])),
+        "a use lacks unique_id, model, via or node",
+        id="use-bad-via",
+    ),
+    pytest.param(
+        orjson.dumps(_record(uses=[_use(downstream_models="model.down_loom.x")])),
+        "downstream_models is not a list of names",
+        id="downstream-models-string",
+    ),
+    pytest.param(
+        orjson.dumps(_record(uses=[_use(downstream_models=[1, 2])])),
+        "downstream_models is not a list of names",
+        id="downstream-models-ints",
+    ),
+    pytest.param(
+        orjson.dumps(_record(uses=[_use(columns=[None])])), "columns is not a list of names", id="columns-null-item"
+    ),
+    pytest.param(
+        orjson.dumps(_record(uses=[_use(columns="id")])), "columns is not a list of names", id="columns-string"
+    ),
 ]
 
 
@@ -293,8 +409,12 @@ def test_any_field_of_any_type_parses_or_is_rejected_with_value_error(tmp_path):
 
 
 def test_optional_fields_of_the_wrong_type_are_dropped():
-    record = parse_record(orjson.dumps(_record(git_commit=7, contract_sha256={"x": 1})),
-                          downstream="down_loom", upstream="shop", env="prod")
+    record = parse_record(
+        orjson.dumps(_record(git_commit=7, contract_sha256={"x": 1})),
+        downstream="down_loom",
+        upstream="shop",
+        env="prod",
+    )
     assert (record.git_commit, record.contract_sha256) == (None, None)
 
 
@@ -334,9 +454,13 @@ def test_unsafe_file_name_under_consumers_is_not_trusted(tmp_path, name):
 def test_other_files_under_consumers_are_ignored(tmp_path):
     registry = LocalRegistry(tmp_path / "reg")
     registry.put(KEY, orjson.dumps(_record()))
-    for key in ("shop/prod/consumers/nested/down.json", "shop/prod/consumers/readme.txt",
-                "shop/prod/consumers/.hidden.json", "shop/staging/consumers/down_loom.json",
-                "shop/prod/latest/manifest.json"):
+    for key in (
+        "shop/prod/consumers/nested/down.json",
+        "shop/prod/consumers/readme.txt",
+        "shop/prod/consumers/.hidden.json",
+        "shop/staging/consumers/down_loom.json",
+        "shop/prod/latest/manifest.json",
+    ):
         registry.put(key, b"whatever")
     assert [s.key for s in _read(registry)] == [KEY]
 
@@ -368,8 +492,9 @@ def test_a_record_from_the_future_is_not_trusted(tmp_path: Path) -> None:
     registry = LocalRegistry(tmp_path / "registry")
     future = _record(recorded_at="2099-01-01T00:00:00Z")
     registry.put(layout.consumer_key(future["upstream"], future["env"], future["downstream"]), orjson.dumps(future))
-    [status] = read_consumers(registry, future["upstream"], future["env"], today=date(2025, 1, 1),
-                              max_age_days=30).statuses
+    [status] = read_consumers(
+        registry, future["upstream"], future["env"], today=date(2025, 1, 1), max_age_days=30
+    ).statuses
     assert (status.record, status.problem) == (None, "recorded_at is in the future")
 
 
@@ -378,8 +503,12 @@ def test_pinned_and_unpinned_readers_of_one_version_are_two_uses(tmp_path):
     registry, _ = _published(tmp_path)
     data = _loom_data()
     data["nodes"]["model.down_loom.pinned_v2"] = {
-        "unique_id": "model.down_loom.pinned_v2", "name": "pinned_v2", "resource_type": "model",
-        "package_name": "down_loom", "original_file_path": "models/pinned_v2.sql", "path": "pinned_v2.sql",
+        "unique_id": "model.down_loom.pinned_v2",
+        "name": "pinned_v2",
+        "resource_type": "model",
+        "package_name": "down_loom",
+        "original_file_path": "models/pinned_v2.sql",
+        "path": "pinned_v2.sql",
         "refs": [{"name": "customers", "package": "shop", "version": 2}],
     }
     data["parent_map"]["model.down_loom.pinned_v2"] = ["model.shop.customers.v2"]

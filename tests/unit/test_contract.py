@@ -9,8 +9,6 @@ import msgspec
 import orjson
 import pytest
 
-from support.nodes import manifest_of
-
 from meshkit.contract.build import (
     CONTRACT_FORMAT,
     build_contract,
@@ -18,14 +16,27 @@ from meshkit.contract.build import (
     serialise,
     sha256_hex,
 )
+from meshkit.contract.manifest import Manifest, parse_manifest
 from meshkit.contract.model import version_str
 from meshkit.errors import ManifestError
-from meshkit.contract.manifest import Manifest, parse_manifest
+from support.nodes import manifest_of
 
 DATA = Path(__file__).parents[1] / "data"
 PUBLIC_IDS = ["model.shop.customers.v1", "model.shop.customers.v2", "model.shop.orders"]
-FORBIDDEN_KEYS = {"raw_code", "compiled_code", "depends_on", "created_at", "build_path", "post-hook",
-                  "unrendered_config", "refs", "compiled_path", "patch_path", "generated_at", "invocation_id"}
+FORBIDDEN_KEYS = {
+    "raw_code",
+    "compiled_code",
+    "depends_on",
+    "created_at",
+    "build_path",
+    "post-hook",
+    "unrendered_config",
+    "refs",
+    "compiled_path",
+    "patch_path",
+    "generated_at",
+    "invocation_id",
+}
 
 
 def _written(manifest: Manifest) -> dict:
@@ -54,8 +65,21 @@ def test_build_contract_keeps_only_public_models():
     assert list(contract["nodes"]) == PUBLIC_IDS
     assert all(node["access"] == "public" for node in contract["nodes"].values())
     assert contract["meshkit"] == {"format": CONTRACT_FORMAT}
-    for section in ("sources", "macros", "docs", "exposures", "metrics", "parent_map", "child_map",
-                    "group_map", "disabled", "selectors", "semantic_models", "saved_queries", "unit_tests"):
+    for section in (
+        "sources",
+        "macros",
+        "docs",
+        "exposures",
+        "metrics",
+        "parent_map",
+        "child_map",
+        "group_map",
+        "disabled",
+        "selectors",
+        "semantic_models",
+        "saved_queries",
+        "unit_tests",
+    ):
         assert contract[section] == {}, section
 
 
@@ -65,9 +89,22 @@ def test_serialised_contract_has_no_code_or_volatile_fields():
     assert not (_all_keys(document) & FORBIDDEN_KEYS)
     for node in document["nodes"].values():
         assert "checksum" not in node  # the file checksum; contract.checksum is dbt's contract hash and is kept
-    for needle in (b"SECRET_SQL", b"raw_code", b"compiled_code", b"depends_on", b"created_at",
-                   b"generated_at", b"invocation_id", b"do-not-publish", b"{{", b"stg_orders", b"int_secret",
-                   b"not_null_orders_order_id", b"raw_orders", b"marketing"):
+    for needle in (
+        b"SECRET_SQL",
+        b"raw_code",
+        b"compiled_code",
+        b"depends_on",
+        b"created_at",
+        b"generated_at",
+        b"invocation_id",
+        b"do-not-publish",
+        b"{{",
+        b"stg_orders",
+        b"int_secret",
+        b"not_null_orders_order_id",
+        b"raw_orders",
+        b"marketing",
+    ):
         assert needle not in raw, needle
 
 
@@ -84,14 +121,40 @@ def test_contract_metadata_keeps_only_stable_keys():
 def test_contract_node_exact_shape():
     node = _written(_manifest())["nodes"]["model.shop.orders"]
     assert set(node) == {
-        "name", "resource_type", "package_name", "unique_id", "fqn", "database", "schema", "alias",
-        "relation_name", "version", "latest_version", "deprecation_date", "access", "group", "contract",
-        "constraints", "primary_key", "description", "meta", "tags", "config", "columns",
+        "name",
+        "resource_type",
+        "package_name",
+        "unique_id",
+        "fqn",
+        "database",
+        "schema",
+        "alias",
+        "relation_name",
+        "version",
+        "latest_version",
+        "deprecation_date",
+        "access",
+        "group",
+        "contract",
+        "constraints",
+        "primary_key",
+        "description",
+        "meta",
+        "tags",
+        "config",
+        "columns",
     }
     assert node["config"] == {
-        "enabled": True, "materialized": "table", "access": "public", "group": "finance",
-        "contract": {"enforced": True, "alias_types": True}, "tags": [], "meta": {"owner": "finance"},
-        "database": None, "schema": None, "alias": None,
+        "enabled": True,
+        "materialized": "table",
+        "access": "public",
+        "group": "finance",
+        "contract": {"enforced": True, "alias_types": True},
+        "tags": [],
+        "meta": {"owner": "finance"},
+        "database": None,
+        "schema": None,
+        "alias": None,
     }
     assert node["relation_name"] == '"shop"."main"."orders"'
     assert list(node["columns"]) == ["order_id", "status", "amount"]  # upstream order, not sorted
@@ -99,8 +162,17 @@ def test_contract_node_exact_shape():
         "name": "order_id",
         "description": "Order id (primary key).",
         "data_type": "integer",
-        "constraints": [{"type": "not_null", "name": None, "expression": None, "warn_unenforced": True,
-                         "warn_unsupported": True, "to": None, "to_columns": []}],
+        "constraints": [
+            {
+                "type": "not_null",
+                "name": None,
+                "expression": None,
+                "warn_unenforced": True,
+                "warn_unsupported": True,
+                "to": None,
+                "to_columns": [],
+            }
+        ],
         "meta": {},
         "tags": [],
         "quote": None,
@@ -120,8 +192,12 @@ def test_contract_keeps_only_groups_of_public_models():
     groups = _written(_manifest())["groups"]
     assert groups == {
         "group.shop.finance": {
-            "name": "finance", "resource_type": "group", "package_name": "shop", "unique_id": "group.shop.finance",
-            "owner": {"email": "finance@example.com", "name": "Finance"}, "description": None,
+            "name": "finance",
+            "resource_type": "group",
+            "package_name": "shop",
+            "unique_id": "group.shop.finance",
+            "owner": {"email": "finance@example.com", "name": "Finance"},
+            "description": None,
         }
     }
 
@@ -202,10 +278,28 @@ def test_version_str(value, expected):
 def test_public_models_of():
     models = [msgspec.to_builtins(m) for m in public_models_of(_manifest())]
     assert models == [
-        {"unique_id": "model.shop.customers.v1", "name": "customers", "version": "1", "latest_version": "2",
-         "deprecation_date": "2027-06-30T00:00:00+00:00", "relation_name": '"shop"."main"."customers_v1"'},
-        {"unique_id": "model.shop.customers.v2", "name": "customers", "version": "2", "latest_version": "2",
-         "deprecation_date": None, "relation_name": '"shop"."main"."customers_v2"'},
-        {"unique_id": "model.shop.orders", "name": "orders", "version": None, "latest_version": None,
-         "deprecation_date": None, "relation_name": '"shop"."main"."orders"'},
+        {
+            "unique_id": "model.shop.customers.v1",
+            "name": "customers",
+            "version": "1",
+            "latest_version": "2",
+            "deprecation_date": "2027-06-30T00:00:00+00:00",
+            "relation_name": '"shop"."main"."customers_v1"',
+        },
+        {
+            "unique_id": "model.shop.customers.v2",
+            "name": "customers",
+            "version": "2",
+            "latest_version": "2",
+            "deprecation_date": None,
+            "relation_name": '"shop"."main"."customers_v2"',
+        },
+        {
+            "unique_id": "model.shop.orders",
+            "name": "orders",
+            "version": None,
+            "latest_version": None,
+            "deprecation_date": None,
+            "relation_name": '"shop"."main"."orders"',
+        },
     ]

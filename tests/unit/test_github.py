@@ -15,17 +15,17 @@ import requests
 import responses
 from responses import matchers
 
-from support.helpers import clean_env, meshkit, one_line_error
 from meshkit import __version__
 from meshkit.cli import main
-from meshkit.errors import GitHubError, InputError, ReadOnlyTokenError
-from meshkit.github.dispatch import check_event_type, send_dispatch
-from meshkit.github.api import GitHubClient, NotFoundError, UncertainWriteError
 from meshkit.contract.names import check_repository, unique_repositories
+from meshkit.errors import GitHubError, InputError, ReadOnlyTokenError
+from meshkit.github.api import GitHubClient, NotFoundError, UncertainWriteError
 from meshkit.github.comment import upsert_comment
-from meshkit.report.markdown import COMMENT_BUDGET, GITHUB_COMMENT_LIMIT, TRUNCATED_NOTICE, comment_marker, fit_text
+from meshkit.github.dispatch import check_event_type, send_dispatch
 from meshkit.mesh.publish import PublishRequest, publish
 from meshkit.registry.local import LocalRegistry
+from meshkit.report.markdown import COMMENT_BUDGET, GITHUB_COMMENT_LIMIT, TRUNCATED_NOTICE, comment_marker, fit_text
+from support.helpers import clean_env, meshkit, one_line_error
 
 DATA = Path(__file__).parents[1] / "data"
 API = "https://api.github.com"
@@ -207,16 +207,28 @@ def test_a_create_is_not_resent_after_a_5xx(rsps, client, sleeps):
 @pytest.mark.parametrize(
     ("status", "body", "expected"),
     [
-        (401, {"message": "Bad credentials"},
-         "GitHub rejected the token (POST /repos/o/r/dispatches: 401 Bad credentials): "
-         "set GITHUB_TOKEN or GH_TOKEN to a valid token"),
-        (403, {"message": "Resource not accessible by personal access token"},
-         "the GitHub token may not POST /repos/o/r/dispatches (403 Resource not accessible by personal access token): "
-         "it needs Contents: write on o/r (fine-grained token or GitHub App)"),
-        (404, {"message": "Not Found"},
-         "GitHub API POST /repos/o/r/dispatches: 404 Not Found: repository o/r does not exist or the token cannot see it"),
-        (422, {"message": "Validation Failed", "errors": [{"message": "event_type is invalid"}, "payload too big"]},
-         "GitHub rejected POST /repos/o/r/dispatches: 422 Validation Failed (event_type is invalid; payload too big)"),
+        (
+            401,
+            {"message": "Bad credentials"},
+            "GitHub rejected the token (POST /repos/o/r/dispatches: 401 Bad credentials): "
+            "set GITHUB_TOKEN or GH_TOKEN to a valid token",
+        ),
+        (
+            403,
+            {"message": "Resource not accessible by personal access token"},
+            "the GitHub token may not POST /repos/o/r/dispatches (403 Resource not accessible by personal access token): "
+            "it needs Contents: write on o/r (fine-grained token or GitHub App)",
+        ),
+        (
+            404,
+            {"message": "Not Found"},
+            "GitHub API POST /repos/o/r/dispatches: 404 Not Found: repository o/r does not exist or the token cannot see it",
+        ),
+        (
+            422,
+            {"message": "Validation Failed", "errors": [{"message": "event_type is invalid"}, "payload too big"]},
+            "GitHub rejected POST /repos/o/r/dispatches: 422 Validation Failed (event_type is invalid; payload too big)",
+        ),
         (418, {"message": "I'm a\nteapot"}, "GitHub API POST /repos/o/r/dispatches failed: 418 I'm a teapot"),
     ],
 )
@@ -279,19 +291,25 @@ def _pages(rsps, pages: list[list[dict]]) -> None:
         query = {"per_page": "100"} if number == 1 else {"per_page": "100", "page": str(number)}
         headers = {}
         if number < len(pages):
-            headers["Link"] = f'<{COMMENTS}?per_page=100&page={number + 1}>; rel="next", <{COMMENTS}?page=9>; rel="last"'
+            headers["Link"] = (
+                f'<{COMMENTS}?per_page=100&page={number + 1}>; rel="next", <{COMMENTS}?page=9>; rel="last"'
+            )
         rsps.get(COMMENTS, json=page, headers=headers, match=[matchers.query_param_matcher(query)])
 
 
 def test_pagination_finds_the_marker_on_the_last_page_and_updates(rsps, client):
-    _pages(rsps, [[_comment(1, "hi")], [_comment(2, "<!-- meshkit:check:other -->\nx")], [_comment(3, MARKER + "\nold")]])
+    _pages(
+        rsps, [[_comment(1, "hi")], [_comment(2, "<!-- meshkit:check:other -->\nx")], [_comment(3, MARKER + "\nold")]]
+    )
     rsps.patch(f"{API}/repos/o/r/issues/comments/3", json=_comment(3, MARKER + "\nnew"))
     result = upsert_comment(client, "o/r", 7, MARKER, MARKER + "\nnew")
     assert (result.action, result.comment_id, result.duplicates) == ("updated", 3, 0)
     assert result.url == "https://github.com/o/r/pull/7#issuecomment-3"
     assert [c.request.method for c in rsps.calls] == ["GET", "GET", "GET", "PATCH"]
     assert [c.request.url for c in rsps.calls[:3]] == [
-        f"{COMMENTS}?per_page=100", f"{COMMENTS}?per_page=100&page=2", f"{COMMENTS}?per_page=100&page=3",
+        f"{COMMENTS}?per_page=100",
+        f"{COMMENTS}?per_page=100&page=2",
+        f"{COMMENTS}?per_page=100&page=3",
     ]
     assert _sent_json(rsps.calls[3]) == {"body": MARKER + "\nnew"}
 
@@ -447,14 +465,23 @@ def test_comment_cli_pr_and_repository_from_the_actions_environment(rsps, tmp_pa
     event.write_text(json.dumps({"action": "synchronize", "number": 99, "pull_request": {"number": 7}}))
     rsps.get(COMMENTS, json=[_comment(3, MARKER + "\nold"), _comment(8, MARKER)])
     rsps.patch(f"{API}/repos/o/r/issues/comments/3", json=_comment(3, MARKER + "\nnew"))
-    code = main(["comment", "--body-file", str(body), "--format", "json"],
-                environ=_comment_env(GITHUB_REPOSITORY="o/r", GITHUB_EVENT_PATH=str(event)))
+    code = main(
+        ["comment", "--body-file", str(body), "--format", "json"],
+        environ=_comment_env(GITHUB_REPOSITORY="o/r", GITHUB_EVENT_PATH=str(event)),
+    )
     assert code == 0
     document = orjson.loads(capsys.readouterr().out)
     assert document == {
-        "meshkit_version": __version__, "command": "comment", "schema": "meshkit-comment/1", "action": "updated",
-        "repository": "o/r", "pr": 7, "marker": MARKER, "comment_id": 3,
-        "url": "https://github.com/o/r/pull/7#issuecomment-3", "duplicates": 1,
+        "meshkit_version": __version__,
+        "command": "comment",
+        "schema": "meshkit-comment/1",
+        "action": "updated",
+        "repository": "o/r",
+        "pr": 7,
+        "marker": MARKER,
+        "comment_id": 3,
+        "url": "https://github.com/o/r/pull/7#issuecomment-3",
+        "duplicates": 1,
     }
 
 
@@ -463,8 +490,9 @@ def test_comment_cli_issue_comment_event(rsps, tmp_path, capsys):
     event = tmp_path / "event.json"
     event.write_text(json.dumps({"issue": {"number": 7}}))
     rsps.get(COMMENTS, json=[_comment(3, MARKER)])
-    code = main(["comment", "--body-file", str(body), "--repository", "o/r"],
-                environ=_comment_env(GITHUB_EVENT_PATH=str(event)))
+    code = main(
+        ["comment", "--body-file", str(body), "--repository", "o/r"], environ=_comment_env(GITHUB_EVENT_PATH=str(event))
+    )
     assert code == 0
     assert capsys.readouterr().out == "unchanged comment 3 on o/r#7: https://github.com/o/r/pull/7#issuecomment-3\n"
 
@@ -479,8 +507,10 @@ def test_comment_cli_read_only_token_is_a_warning(rsps, tmp_path, capsys, action
     out, err = capsys.readouterr()
     assert code == 0
     assert out == "skipped comment on o/r#7: the token is read-only\n"
-    warning = ("the token cannot write to o/r#7 (a fork's read-only token?); comment not posted — "
-               "the report is in the job summary")
+    warning = (
+        "the token cannot write to o/r#7 (a fork's read-only token?); comment not posted — "
+        "the report is in the job summary"
+    )
     expected = f"::warning::meshkit comment: {warning}" if actions else f"meshkit comment: warning: {warning}"
     assert _one_line(err) == expected
 
@@ -500,16 +530,29 @@ def test_comment_cli_cuts_an_oversize_body(rsps, tmp_path, capsys):
 @pytest.mark.parametrize(
     ("argv", "environ", "expected"),
     [
-        (["--pr", "7"], {}, "meshkit comment: error: no repository: pass --repository OWNER/REPO (or set GITHUB_REPOSITORY)"),
-        (["--repository", "o/r"], {},
-         "meshkit comment: error: no pull request number: pass --pr N (or run in a pull_request workflow, "
-         "which sets GITHUB_EVENT_PATH)"),
-        (["--repository", "o/../r", "--pr", "7"], {},
-         "meshkit comment: error: --repository 'o/../r' is not a GitHub repository: "
-         "use OWNER/REPO (letters, digits, '-', '.', '_')"),
-        (["--pr", "7"], {"GITHUB_REPOSITORY": "o/r"},
-         "meshkit comment: error: no GitHub token: set GITHUB_TOKEN or GH_TOKEN "
-         "(in Actions: env: GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }})"),
+        (
+            ["--pr", "7"],
+            {},
+            "meshkit comment: error: no repository: pass --repository OWNER/REPO (or set GITHUB_REPOSITORY)",
+        ),
+        (
+            ["--repository", "o/r"],
+            {},
+            "meshkit comment: error: no pull request number: pass --pr N (or run in a pull_request workflow, "
+            "which sets GITHUB_EVENT_PATH)",
+        ),
+        (
+            ["--repository", "o/../r", "--pr", "7"],
+            {},
+            "meshkit comment: error: --repository 'o/../r' is not a GitHub repository: "
+            "use OWNER/REPO (letters, digits, '-', '.', '_')",
+        ),
+        (
+            ["--pr", "7"],
+            {"GITHUB_REPOSITORY": "o/r"},
+            "meshkit comment: error: no GitHub token: set GITHUB_TOKEN or GH_TOKEN "
+            "(in Actions: env: GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }})",
+        ),
     ],
 )
 def test_comment_cli_input_errors(rsps, tmp_path, capsys, argv, environ, expected):
@@ -524,8 +567,13 @@ def test_comment_cli_event_without_a_pr(rsps, tmp_path, capsys):
     event = tmp_path / "event.json"
     event.write_text(json.dumps({"ref": "refs/heads/main"}))
     body = _body_file(tmp_path, MARKER)
-    assert main(["comment", "--body-file", str(body), "--repository", "o/r"],
-                environ=_comment_env(GITHUB_EVENT_PATH=str(event))) == 2
+    assert (
+        main(
+            ["comment", "--body-file", str(body), "--repository", "o/r"],
+            environ=_comment_env(GITHUB_EVENT_PATH=str(event)),
+        )
+        == 2
+    )
     assert _one_line(capsys.readouterr().err) == (
         f"meshkit comment: error: no pull request number in the event at {event} (GITHUB_EVENT_PATH): "
         "pass --pr N or run on a pull_request event"
@@ -551,8 +599,17 @@ def test_comment_cli_validate_all_marker_is_accepted(rsps, tmp_path, capsys):
 
 
 def test_comment_cli_missing_body_file(tmp_path):
-    result = meshkit("comment", "--body-file", "nope.md", "--repository", "o/r", "--pr", "7",
-                     cwd=tmp_path, env=clean_env(GITHUB_TOKEN=TOKEN))
+    result = meshkit(
+        "comment",
+        "--body-file",
+        "nope.md",
+        "--repository",
+        "o/r",
+        "--pr",
+        "7",
+        cwd=tmp_path,
+        env=clean_env(GITHUB_TOKEN=TOKEN),
+    )
     assert result.returncode == 2 and result.stdout == ""
     assert one_line_error(result) == (
         "meshkit comment: error: cannot read the comment body nope.md: No such file or directory: "
@@ -580,8 +637,10 @@ def registry(tmp_path: Path) -> Path:
     (project / "dbt_project.yml").write_text("name: shop\n")
     (project / "target" / "manifest.json").write_bytes((DATA / "manifest_shop.json").read_bytes())
     root = tmp_path / "reg"
-    publish(PublishRequest(project_dir=project, project="shop", env="prod", git_commit="abc1234", now=PUBLISHED_AT),
-            LocalRegistry(root))
+    publish(
+        PublishRequest(project_dir=project, project="shop", env="prod", git_commit="abc1234", now=PUBLISHED_AT),
+        LocalRegistry(root),
+    )
     return root
 
 
@@ -612,9 +671,14 @@ def test_dispatch_sends_the_exact_payload(rsps, registry, tmp_path, capsys):
         f"dispatched meshkit-upstream-published for shop/prod (sha256 {sha[:12]}) to team/down\n"
     )
     payload = {
-        "schema": "meshkit-dispatch/1", "project": "shop", "env": "prod", "sha256": sha,
-        "key": "shop/prod/latest/manifest.json", "history_key": f"shop/prod/history/{STAMP}/manifest.json",
-        "commit": "abc1234", "published_at": "2025-01-02T03:04:05.678901Z",
+        "schema": "meshkit-dispatch/1",
+        "project": "shop",
+        "env": "prod",
+        "sha256": sha,
+        "key": "shop/prod/latest/manifest.json",
+        "history_key": f"shop/prod/history/{STAMP}/manifest.json",
+        "commit": "abc1234",
+        "published_at": "2025-01-02T03:04:05.678901Z",
     }
     assert [c.request.url for c in rsps.calls] == [f"{API}/repos/me/up/dispatches", f"{API}/repos/team/down/dispatches"]
     for call in rsps.calls:
@@ -629,8 +693,19 @@ def test_dispatch_deduplicates_repository_flags_and_config(rsps, registry, tmp_p
     rsps.post(f"{API}/repos/team/down/dispatches", status=204)
     rsps.post(f"{API}/repos/ME/UP/dispatches", status=204)
     rsps.post(f"{API}/repos/x/y/dispatches", status=204)
-    argv = _dispatch(registry, "--config", str(config), "--repository", "x/y", "--repository", "ME/UP",
-                     "--event-type", "custom.event_1", "--format", "json")
+    argv = _dispatch(
+        registry,
+        "--config",
+        str(config),
+        "--repository",
+        "x/y",
+        "--repository",
+        "ME/UP",
+        "--event-type",
+        "custom.event_1",
+        "--format",
+        "json",
+    )
     assert main(argv, environ={"GITHUB_TOKEN": TOKEN, "GITHUB_REPOSITORY": "me/up"}) == 0
     document = orjson.loads(capsys.readouterr().out)
     assert document["command"] == "dispatch" and document["event_type"] == "custom.event_1"
@@ -640,7 +715,9 @@ def test_dispatch_deduplicates_repository_flags_and_config(rsps, registry, tmp_p
         {"repository": "team/down", "status": "sent", "error": None},
     ]
     assert [c.request.url for c in rsps.calls] == [
-        f"{API}/repos/x/y/dispatches", f"{API}/repos/ME/UP/dispatches", f"{API}/repos/team/down/dispatches",
+        f"{API}/repos/x/y/dispatches",
+        f"{API}/repos/ME/UP/dispatches",
+        f"{API}/repos/team/down/dispatches",
     ]
     assert _sent_json(rsps.calls[0])["event_type"] == "custom.event_1"
 
@@ -648,8 +725,10 @@ def test_dispatch_deduplicates_repository_flags_and_config(rsps, registry, tmp_p
 def test_dispatch_partial_failure_still_sends_to_every_target(rsps, registry, tmp_path, capsys):
     rsps.post(f"{API}/repos/a/gone/dispatches", status=404, json={"message": "Not Found"})
     rsps.post(f"{API}/repos/b/ok/dispatches", status=204)
-    code = main(_dispatch(registry, "--config", str(_config(tmp_path, [])), "--repository", "a/gone",
-                          "--repository", "b/ok"), environ={"GITHUB_TOKEN": TOKEN})
+    code = main(
+        _dispatch(registry, "--config", str(_config(tmp_path, [])), "--repository", "a/gone", "--repository", "b/ok"),
+        environ={"GITHUB_TOKEN": TOKEN},
+    )
     out, err = capsys.readouterr()
     assert code == 2
     assert out == f"dispatched meshkit-upstream-published for shop/prod (sha256 {_sha256(registry)[:12]}) to b/ok\n"
@@ -661,21 +740,30 @@ def test_dispatch_partial_failure_still_sends_to_every_target(rsps, registry, tm
 
 
 def test_dispatch_dry_run_needs_no_token_and_sends_nothing(rsps, registry, tmp_path, capsys):
-    code = main(_dispatch(registry, "--config", str(_config(tmp_path, ["self"])), "--dry-run", "--format", "json"),
-                environ={"GITHUB_REPOSITORY": "me/up"})
+    code = main(
+        _dispatch(registry, "--config", str(_config(tmp_path, ["self"])), "--dry-run", "--format", "json"),
+        environ={"GITHUB_REPOSITORY": "me/up"},
+    )
     assert code == 0
     document = orjson.loads(capsys.readouterr().out)
     assert document["repositories"] == [{"repository": "me/up", "status": "dry-run", "error": None}]
     assert sorted(document["client_payload"]) == sorted(
-        ["schema", "project", "env", "sha256", "key", "history_key", "commit", "published_at"])
+        ["schema", "project", "env", "sha256", "key", "history_key", "commit", "published_at"]
+    )
     assert len(rsps.calls) == 0
 
 
 def test_dispatch_dry_run_text(rsps, registry, tmp_path, capsys):
-    assert main(_dispatch(registry, "--repository", "o/r", "--config", str(_config(tmp_path, [])), "--dry-run"),
-                environ={}) == 0
+    assert (
+        main(
+            _dispatch(registry, "--repository", "o/r", "--config", str(_config(tmp_path, [])), "--dry-run"), environ={}
+        )
+        == 0
+    )
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0] == f"would dispatch meshkit-upstream-published for shop/prod (sha256 {_sha256(registry)[:12]}) to o/r"
+    assert (
+        lines[0] == f"would dispatch meshkit-upstream-published for shop/prod (sha256 {_sha256(registry)[:12]}) to o/r"
+    )
     assert lines[1].startswith('client_payload: {"commit":"abc1234",')
     assert len(lines) == 2
 
@@ -683,18 +771,36 @@ def test_dispatch_dry_run_text(rsps, registry, tmp_path, capsys):
 @pytest.mark.parametrize(
     ("args", "environ", "expected"),
     [
-        (["--repository", "o/r", "--event-type", "e" * 101], {"GITHUB_TOKEN": TOKEN},
-         f"event type '{'e' * 40}… (101 characters)' is not allowed: use 1 to 100 letters, digits, '.', '_' or '-'"),
-        (["--repository", "o/r", "--event-type", "a b"], {"GITHUB_TOKEN": TOKEN},
-         "event type 'a b' is not allowed: use 1 to 100 letters, digits, '.', '_' or '-'"),
-        ([], {"GITHUB_TOKEN": TOKEN},
-         "no consumer repositories for shop: list them in meshkit.yml under projects.shop.consumers or pass --repository"),
-        (["--repository", "o/r/x"], {"GITHUB_TOKEN": TOKEN},
-         "repository 'o/r/x' is not a GitHub repository: use OWNER/REPO (letters, digits, '-', '.', '_')"),
-        (["--repository", "o/r"], {},
-         "no GitHub token: set GITHUB_TOKEN or GH_TOKEN (in Actions: env: GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }})"),
-        (["--repository", "o/r", "--env", "staging"], {"GITHUB_TOKEN": TOKEN},
-         "registry {registry} has project 'shop' but not env 'staging' (it has: prod)"),
+        (
+            ["--repository", "o/r", "--event-type", "e" * 101],
+            {"GITHUB_TOKEN": TOKEN},
+            f"event type '{'e' * 40}… (101 characters)' is not allowed: use 1 to 100 letters, digits, '.', '_' or '-'",
+        ),
+        (
+            ["--repository", "o/r", "--event-type", "a b"],
+            {"GITHUB_TOKEN": TOKEN},
+            "event type 'a b' is not allowed: use 1 to 100 letters, digits, '.', '_' or '-'",
+        ),
+        (
+            [],
+            {"GITHUB_TOKEN": TOKEN},
+            "no consumer repositories for shop: list them in meshkit.yml under projects.shop.consumers or pass --repository",
+        ),
+        (
+            ["--repository", "o/r/x"],
+            {"GITHUB_TOKEN": TOKEN},
+            "repository 'o/r/x' is not a GitHub repository: use OWNER/REPO (letters, digits, '-', '.', '_')",
+        ),
+        (
+            ["--repository", "o/r"],
+            {},
+            "no GitHub token: set GITHUB_TOKEN or GH_TOKEN (in Actions: env: GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }})",
+        ),
+        (
+            ["--repository", "o/r", "--env", "staging"],
+            {"GITHUB_TOKEN": TOKEN},
+            "registry {registry} has project 'shop' but not env 'staging' (it has: prod)",
+        ),
     ],
 )
 def test_dispatch_input_errors_send_nothing(rsps, registry, tmp_path, capsys, args, environ, expected):
@@ -727,15 +833,19 @@ def test_dispatch_self_without_github_repository(rsps, registry, tmp_path, capsy
 
 def test_dispatch_reads_meshkit_yml_from_the_working_directory(registry, tmp_path):
     _config(tmp_path, ["self", "team/down"])
-    result = meshkit(*_dispatch(registry, "--dry-run"), cwd=tmp_path,
-                     env=clean_env(GITHUB_REPOSITORY="me/up", GITHUB_TOKEN="", GH_TOKEN=""))
+    result = meshkit(
+        *_dispatch(registry, "--dry-run"),
+        cwd=tmp_path,
+        env=clean_env(GITHUB_REPOSITORY="me/up", GITHUB_TOKEN="", GH_TOKEN=""),
+    )
     assert result.returncode == 0, result.stderr
     assert [line.rsplit(" ", 1)[1] for line in result.stdout.splitlines()[:2]] == ["me/up", "team/down"]
 
 
 def test_dispatch_missing_token_in_a_subprocess(registry, tmp_path):
-    result = meshkit(*_dispatch(registry, "--repository", "o/r"), cwd=tmp_path,
-                     env=clean_env(GITHUB_TOKEN="", GH_TOKEN=""))
+    result = meshkit(
+        *_dispatch(registry, "--repository", "o/r"), cwd=tmp_path, env=clean_env(GITHUB_TOKEN="", GH_TOKEN="")
+    )
     assert result.returncode == 2 and result.stdout == ""
     assert one_line_error(result) == (
         "meshkit dispatch: error: no GitHub token: set GITHUB_TOKEN or GH_TOKEN "
@@ -744,8 +854,9 @@ def test_dispatch_missing_token_in_a_subprocess(registry, tmp_path):
 
 
 def test_dispatch_explicit_config_must_exist(registry, tmp_path):
-    result = meshkit(*_dispatch(registry, "--config", "missing.yml", "--dry-run"), cwd=tmp_path,
-                     env=clean_env(GITHUB_TOKEN=""))
+    result = meshkit(
+        *_dispatch(registry, "--config", "missing.yml", "--dry-run"), cwd=tmp_path, env=clean_env(GITHUB_TOKEN="")
+    )
     assert result.returncode == 2
     assert one_line_error(result) == (
         "meshkit dispatch: error: config file missing.yml does not exist: pass --config with the path of meshkit.yml"

@@ -7,10 +7,9 @@ from pathlib import Path
 import orjson
 import pytest
 
-from support.nodes import manifest_of, typed
-
+from meshkit.contract.manifest import load_manifest, parse_manifest, require_project
 from meshkit.errors import InputError, ManifestError
-from meshkit.contract.manifest import Manifest, load_manifest, parse_manifest, require_project
+from support.nodes import manifest_of, typed
 
 DATA = Path(__file__).parents[1] / "data"
 SCHEMA = "https://schemas.getdbt.com/dbt/manifest/v12.json"
@@ -40,7 +39,7 @@ def test_parse_invalid_json():
     assert message.endswith("); it may be truncated or corrupt: rebuild it with dbt")
 
 
-@pytest.mark.parametrize("raw", [b"", b"\xff\xfe\x00", b"{\"metadata\": {\"dbt_schema_version\": \"x\""])
+@pytest.mark.parametrize("raw", [b"", b"\xff\xfe\x00", b'{"metadata": {"dbt_schema_version": "x"'])
 def test_parse_other_broken_bytes(raw):
     with pytest.raises(ManifestError, match="is not valid JSON") as caught:
         parse_manifest(raw, "m.json")
@@ -105,7 +104,7 @@ def test_load_manifest_missing_path_custom_hint(tmp_path):
 
 def test_load_manifest_directory_is_not_a_manifest(tmp_path):
     (tmp_path / "manifest.json").mkdir()
-    with pytest.raises(ManifestError, match="^no dbt manifest at "):
+    with pytest.raises(ManifestError, match=r"^no dbt manifest at "):
         load_manifest(tmp_path / "manifest.json")
 
 
@@ -118,7 +117,9 @@ def test_load_manifest_reads_file(tmp_path):
 
 
 def test_require_project_mismatch_names_both():
-    manifest = manifest_of({"metadata": {"project_name": "shop", "dbt_schema_version": SCHEMA}, "nodes": {}}, "/a/manifest.json")
+    manifest = manifest_of(
+        {"metadata": {"project_name": "shop", "dbt_schema_version": SCHEMA}, "nodes": {}}, "/a/manifest.json"
+    )
     require_project(manifest, "shop")  # no error
     with pytest.raises(ManifestError) as caught:
         require_project(manifest, "dbt_up")

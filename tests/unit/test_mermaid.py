@@ -24,15 +24,15 @@ HOSTILE = [
 _ENTITY = re.compile(r"#(?:\d+|[a-z]+);")
 # Every line the renderer may emit; anything else would mean input escaped its label.
 _LINE_FORMS = [
-    re.compile(r'flowchart LR'),
+    re.compile(r"flowchart LR"),
     re.compile(r'  classDef broken [^"\n]*'),
     re.compile(r'  subgraph g\d+\["[^"\n]*"\]'),
-    re.compile(r'    direction TB'),
+    re.compile(r"    direction TB"),
     re.compile(r'    n\d+\["[^"\n]*"\](:::broken)?'),
-    re.compile(r'  end'),
+    re.compile(r"  end"),
     re.compile(r'  (n|p)\d+ -->(\|"[^"\n]*"\|)? (n|p)\d+'),
     re.compile(r'  p\d+\["[^"\n]*"\](:::broken)?'),
-    re.compile(r'  linkStyle \d+(,\d+)* stroke:#d73a49,stroke-width:3px,color:#d73a49'),
+    re.compile(r"  linkStyle \d+(,\d+)* stroke:#d73a49,stroke-width:3px,color:#d73a49"),
 ]
 
 
@@ -136,8 +136,10 @@ def test_nodes_and_edges_are_deduplicated_and_broken_sticks():
     lineage.add_node("h", "b", "b")
     lineage.add_edge("a", "b")
     lineage.add_edge("a", "b")
-    assert [[(n.key, n.text, n.broken) for n in g.nodes] for g in lineage.groups] == [[("a", "a", True)],
-                                                                                     [("b", "b", False)]]
+    assert [[(n.key, n.text, n.broken) for n in g.nodes] for g in lineage.groups] == [
+        [("a", "a", True)],
+        [("b", "b", False)],
+    ]
     assert len(lineage.edges) == 1
 
 

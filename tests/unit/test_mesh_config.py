@@ -27,15 +27,19 @@ PATH = Path("meshkit.yml")
 
 def test_the_repositorys_meshkit_yml():
     config = load_mesh_config(REPO / "meshkit.yml")
-    assert config.projects == {"dbt_up": ProjectConfig(("self",)), "dbt_down": ProjectConfig(upstreams=("dbt_up",)),
-                               "dbt_down_loom": ProjectConfig(upstreams=("dbt_up",))}
+    assert config.projects == {
+        "dbt_up": ProjectConfig(("self",)),
+        "dbt_down": ProjectConfig(upstreams=("dbt_up",)),
+        "dbt_down_loom": ProjectConfig(upstreams=("dbt_up",)),
+    }
     assert consumer_repositories(config, "dbt_up", "acme/mesh") == ["acme/mesh"]
     assert consumer_repositories(config, "dbt_down", "acme/mesh") == []
 
 
 def test_consumers_resolve_self_and_drop_duplicates():
     config = parse_mesh_config(
-        "version: 1\nprojects:\n  up:\n    consumers: [team/a, self, Team/A, me/repo, other/b]\n  quiet:\n", PATH,
+        "version: 1\nprojects:\n  up:\n    consumers: [team/a, self, Team/A, me/repo, other/b]\n  quiet:\n",
+        PATH,
     )
     assert config.projects["quiet"] == ProjectConfig(())
     assert consumer_repositories(config, "up", "me/repo") == ["team/a", "me/repo", "other/b"]
@@ -64,58 +68,96 @@ def test_self_needs_github_repository():
         ("version: 2\n", "meshkit.yml: version must be 1 (found 2)"),
         ("version: true\n", "meshkit.yml: version must be 1 (found True)"),
         ("version: '1'\n", "meshkit.yml: version must be 1 (found '1')"),
-        ("version: 1\nprojets: {}\n",
-         "meshkit.yml: unknown key 'projets' at the top level: expected version, projects"),
+        (
+            "version: 1\nprojets: {}\n",
+            "meshkit.yml: unknown key 'projets' at the top level: expected version, projects",
+        ),
         ("version: 1\nprojects: [up]\n", "meshkit.yml: projects must be a mapping of project name to its consumers"),
-        ("version: 1\nprojects:\n  up:\n    consumer: [a/b]\n",
-         "meshkit.yml: unknown key 'consumer' in projects.up: expected consumers, upstreams"),
-        ("version: 1\nprojects:\n  up: [a/b]\n",
-         "meshkit.yml: projects.up must be a mapping with consumers and/or upstreams lists"),
-        ("version: 1\nprojects:\n  down:\n    upstreams: up\n",
-         "meshkit.yml: projects.down.upstreams must be a list of NAME, NAME@ENV or a mapping with upstream: "
-         "NAME[@ENV] and include: [TABLE, ...]"),
-        ("version: 1\nprojects:\n  down:\n    upstreams: ['up@../x']\n",
-         "meshkit.yml: projects.down.upstreams: env name '../x' is not allowed: use letters, digits, '_' and '-' "
-         "(for example prod, staging, dev)"),
-        ("version: 1\nprojects:\n  down:\n    upstreams: [7]\n",
-         "meshkit.yml: projects.down.upstreams: 7 is not NAME, NAME@ENV or a mapping with upstream: NAME[@ENV] and "
-         "include: [TABLE, ...]"),
-        ("version: 1\nprojects:\n  down:\n    upstreams: [{upstream: up, includes: [a]}]\n",
-         "meshkit.yml: projects.down.upstreams: unknown key 'includes' in an upstream entry: "
-         "expected upstream, include"),
-        ("version: 1\nprojects:\n  down:\n    upstreams: [{include: [a]}]\n",
-         "meshkit.yml: projects.down.upstreams: an upstream entry needs upstream: NAME or NAME@ENV (found None)"),
-        ("version: 1\nprojects:\n  down:\n    upstreams: [{upstream: 'up@../x'}]\n",
-         "meshkit.yml: projects.down.upstreams: env name '../x' is not allowed: use letters, digits, '_' and '-' "
-         "(for example prod, staging, dev)"),
-        ("version: 1\nprojects:\n  down:\n    upstreams: [{upstream: up, include: a}]\n",
-         "meshkit.yml: projects.down.upstreams: include of up must be a list of table names"),
-        ("version: 1\nprojects:\n  down:\n    upstreams: [{upstream: up, include: ['a b']}]\n",
-         "meshkit.yml: projects.down.upstreams: include of up: 'a b' is not a table name: use letters, digits, '_' "
-         "and '$', not starting with a digit (e.g. orders or customers_v2)"),
-        ("version: 1\nprojects:\n  down:\n    upstreams: [{upstream: up, include: [up.orders]}]\n",
-         "meshkit.yml: projects.down.upstreams: include of up: 'up.orders' is not a table name: use letters, "
-         "digits, '_' and '$', not starting with a digit (e.g. orders or customers_v2)"),
-        ("version: 1\nprojects:\n  down:\n    upstreams: [{upstream: up, include: [7]}]\n",
-         "meshkit.yml: projects.down.upstreams: include of up: 7 is not a table name: use letters, digits, '_' "
-         "and '$', not starting with a digit (e.g. orders or customers_v2)"),
-        ("version: 1\nprojects:\n  down:\n    upstreams: [up-stream]\n",
-         "meshkit.yml: projects.down.upstreams: upstream name 'up-stream' is not allowed: use letters, digits and '_' "
-         "(starting with a letter or '_'), as dbt project names do"),
-        ("version: 1\nprojects:\n  up:\n    consumers: a/b\n",
-         "meshkit.yml: projects.up.consumers must be a list of OWNER/REPO or self"),
-        ("version: 1\nprojects:\n  up:\n    consumers: [a/b/c]\n",
-         "meshkit.yml: consumer in projects.up.consumers 'a/b/c' is not a GitHub repository: "
-         "use OWNER/REPO (letters, digits, '-', '.', '_')"),
-        ("version: 1\nprojects:\n  up:\n    consumers: [o/..]\n",
-         "meshkit.yml: consumer in projects.up.consumers 'o/..' is not a GitHub repository: "
-         "use OWNER/REPO (letters, digits, '-', '.', '_')"),
-        ("version: 1\nprojects:\n  up:\n    consumers: [7]\n",
-         "meshkit.yml: consumer in projects.up.consumers 7 is not a GitHub repository: "
-         "use OWNER/REPO (letters, digits, '-', '.', '_')"),
-        ("version: 1\nprojects:\n  ../up: {}\n",
-         "meshkit.yml: project name '../up' is not allowed: use letters, digits and '_' "
-         "(starting with a letter or '_'), as dbt project names do"),
+        (
+            "version: 1\nprojects:\n  up:\n    consumer: [a/b]\n",
+            "meshkit.yml: unknown key 'consumer' in projects.up: expected consumers, upstreams",
+        ),
+        (
+            "version: 1\nprojects:\n  up: [a/b]\n",
+            "meshkit.yml: projects.up must be a mapping with consumers and/or upstreams lists",
+        ),
+        (
+            "version: 1\nprojects:\n  down:\n    upstreams: up\n",
+            "meshkit.yml: projects.down.upstreams must be a list of NAME, NAME@ENV or a mapping with upstream: "
+            "NAME[@ENV] and include: [TABLE, ...]",
+        ),
+        (
+            "version: 1\nprojects:\n  down:\n    upstreams: ['up@../x']\n",
+            "meshkit.yml: projects.down.upstreams: env name '../x' is not allowed: use letters, digits, '_' and '-' "
+            "(for example prod, staging, dev)",
+        ),
+        (
+            "version: 1\nprojects:\n  down:\n    upstreams: [7]\n",
+            "meshkit.yml: projects.down.upstreams: 7 is not NAME, NAME@ENV or a mapping with upstream: NAME[@ENV] and "
+            "include: [TABLE, ...]",
+        ),
+        (
+            "version: 1\nprojects:\n  down:\n    upstreams: [{upstream: up, includes: [a]}]\n",
+            "meshkit.yml: projects.down.upstreams: unknown key 'includes' in an upstream entry: "
+            "expected upstream, include",
+        ),
+        (
+            "version: 1\nprojects:\n  down:\n    upstreams: [{include: [a]}]\n",
+            "meshkit.yml: projects.down.upstreams: an upstream entry needs upstream: NAME or NAME@ENV (found None)",
+        ),
+        (
+            "version: 1\nprojects:\n  down:\n    upstreams: [{upstream: 'up@../x'}]\n",
+            "meshkit.yml: projects.down.upstreams: env name '../x' is not allowed: use letters, digits, '_' and '-' "
+            "(for example prod, staging, dev)",
+        ),
+        (
+            "version: 1\nprojects:\n  down:\n    upstreams: [{upstream: up, include: a}]\n",
+            "meshkit.yml: projects.down.upstreams: include of up must be a list of table names",
+        ),
+        (
+            "version: 1\nprojects:\n  down:\n    upstreams: [{upstream: up, include: ['a b']}]\n",
+            "meshkit.yml: projects.down.upstreams: include of up: 'a b' is not a table name: use letters, digits, '_' "
+            "and '$', not starting with a digit (e.g. orders or customers_v2)",
+        ),
+        (
+            "version: 1\nprojects:\n  down:\n    upstreams: [{upstream: up, include: [up.orders]}]\n",
+            "meshkit.yml: projects.down.upstreams: include of up: 'up.orders' is not a table name: use letters, "
+            "digits, '_' and '$', not starting with a digit (e.g. orders or customers_v2)",
+        ),
+        (
+            "version: 1\nprojects:\n  down:\n    upstreams: [{upstream: up, include: [7]}]\n",
+            "meshkit.yml: projects.down.upstreams: include of up: 7 is not a table name: use letters, digits, '_' "
+            "and '$', not starting with a digit (e.g. orders or customers_v2)",
+        ),
+        (
+            "version: 1\nprojects:\n  down:\n    upstreams: [up-stream]\n",
+            "meshkit.yml: projects.down.upstreams: upstream name 'up-stream' is not allowed: use letters, digits and '_' "
+            "(starting with a letter or '_'), as dbt project names do",
+        ),
+        (
+            "version: 1\nprojects:\n  up:\n    consumers: a/b\n",
+            "meshkit.yml: projects.up.consumers must be a list of OWNER/REPO or self",
+        ),
+        (
+            "version: 1\nprojects:\n  up:\n    consumers: [a/b/c]\n",
+            "meshkit.yml: consumer in projects.up.consumers 'a/b/c' is not a GitHub repository: "
+            "use OWNER/REPO (letters, digits, '-', '.', '_')",
+        ),
+        (
+            "version: 1\nprojects:\n  up:\n    consumers: [o/..]\n",
+            "meshkit.yml: consumer in projects.up.consumers 'o/..' is not a GitHub repository: "
+            "use OWNER/REPO (letters, digits, '-', '.', '_')",
+        ),
+        (
+            "version: 1\nprojects:\n  up:\n    consumers: [7]\n",
+            "meshkit.yml: consumer in projects.up.consumers 7 is not a GitHub repository: "
+            "use OWNER/REPO (letters, digits, '-', '.', '_')",
+        ),
+        (
+            "version: 1\nprojects:\n  ../up: {}\n",
+            "meshkit.yml: project name '../up' is not allowed: use letters, digits and '_' "
+            "(starting with a letter or '_'), as dbt project names do",
+        ),
     ],
 )
 def test_config_errors(text, expected):
@@ -133,19 +175,26 @@ def test_configured_upstreams_take_the_default_env_unless_given():
             configured_upstreams(missing, "elsewhere", "prod")
         assert str(caught.value) == (
             "no upstreams for elsewhere: pass --upstream NAME[@ENV] or list them in meshkit.yml under "
-            "projects.elsewhere.upstreams")
+            "projects.elsewhere.upstreams"
+        )
 
 
 def test_upstream_entries_with_include_lists():
     config = parse_mesh_config(
         "version: 1\nprojects:\n  down:\n    upstreams:\n      - plain\n"
         "      - upstream: up@staging\n        include: [orders, customers_v2, orders]\n"
-        "      - {upstream: bare}\n      - {upstream: empty, include: []}\n", PATH)
-    assert config.projects["down"] == ProjectConfig(upstreams=("plain", "up@staging", "bare", "empty"),
-                                                    include={"up": ("orders", "customers_v2")})
+        "      - {upstream: bare}\n      - {upstream: empty, include: []}\n",
+        PATH,
+    )
+    assert config.projects["down"] == ProjectConfig(
+        upstreams=("plain", "up@staging", "bare", "empty"), include={"up": ("orders", "customers_v2")}
+    )
     assert configured_upstreams(config, "down", "prod") == [
-        UpstreamRef("plain", "prod"), UpstreamRef("up", "staging"), UpstreamRef("bare", "prod"),
-        UpstreamRef("empty", "prod")]
+        UpstreamRef("plain", "prod"),
+        UpstreamRef("up", "staging"),
+        UpstreamRef("bare", "prod"),
+        UpstreamRef("empty", "prod"),
+    ]
     assert configured_includes(config, "down") == {"up": ("orders", "customers_v2")}
     assert configured_includes(config, "elsewhere") == {} and configured_includes(None, "down") == {}
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from meshkit.errors import EXIT_INPUT, InputError, UnsafeNameError
 from meshkit.contract.names import check_env, check_identifier, check_project, is_safe_identifier
+from meshkit.errors import EXIT_INPUT, InputError, UnsafeNameError
 
 HOSTILE = ["../x", "a/b", "..", "", "a b", 'x"y', "名前", "a\\b", "prod\n", "a.b", None, 7]
 

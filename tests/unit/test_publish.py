@@ -11,14 +11,13 @@ import orjson
 import pytest
 
 from meshkit import __version__
-
-from meshkit.registry import layout
 from meshkit.contract.build import build_contract, serialise
-from meshkit.errors import ConflictError, IntegrityError, ManifestError, NotPublishedError, UnsafeNameError
 from meshkit.contract.manifest import parse_manifest
-from meshkit.registry.published import read_latest, read_latest_metadata, registry_projects
+from meshkit.errors import ConflictError, IntegrityError, ManifestError, NotPublishedError, UnsafeNameError
 from meshkit.mesh.publish import PublishRequest, publish
+from meshkit.registry import layout
 from meshkit.registry.local import LocalRegistry
+from meshkit.registry.published import read_latest, read_latest_metadata, registry_projects
 
 DATA = Path(__file__).parents[1] / "data"
 NOW = datetime(2025, 1, 2, 3, 4, 5, 678901, tzinfo=timezone.utc)
@@ -46,7 +45,11 @@ def _request(project_dir: Path, **kwargs) -> PublishRequest:
 def _snapshot(root: Path) -> dict[str, str]:
     if not root.exists():
         return {}
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def _expected_contract() -> bytes:
@@ -72,12 +75,14 @@ def test_first_publish_writes_history_latest_and_metadata(tmp_path):
     contract = _expected_contract()
     digest = hashlib.sha256(contract).hexdigest()
 
-    assert registry.list("") == sorted([
-        layout.history_key("shop", "prod", STAMP),
-        layout.history_key("shop", "prod", STAMP, layout.METADATA),
-        layout.latest_key("shop", "prod"),
-        layout.latest_key("shop", "prod", layout.METADATA),
-    ])
+    assert registry.list("") == sorted(
+        [
+            layout.history_key("shop", "prod", STAMP),
+            layout.history_key("shop", "prod", STAMP, layout.METADATA),
+            layout.latest_key("shop", "prod"),
+            layout.latest_key("shop", "prod", layout.METADATA),
+        ]
+    )
     assert registry.get(layout.latest_key("shop", "prod")).data == contract
     assert registry.get(layout.history_key("shop", "prod", STAMP)).data == contract
     latest_meta = registry.get(layout.latest_key("shop", "prod", layout.METADATA)).data
@@ -97,12 +102,30 @@ def test_first_publish_writes_history_latest_and_metadata(tmp_path):
         "dbt_version": "1.11.16",
         "dbt_schema_version": "https://schemas.getdbt.com/dbt/manifest/v12.json",
         "public_models": [
-            {"unique_id": "model.shop.customers.v1", "name": "customers", "version": "1", "latest_version": "2",
-             "deprecation_date": "2027-06-30T00:00:00+00:00", "relation_name": '"shop"."main"."customers_v1"'},
-            {"unique_id": "model.shop.customers.v2", "name": "customers", "version": "2", "latest_version": "2",
-             "deprecation_date": None, "relation_name": '"shop"."main"."customers_v2"'},
-            {"unique_id": "model.shop.orders", "name": "orders", "version": None, "latest_version": None,
-             "deprecation_date": None, "relation_name": '"shop"."main"."orders"'},
+            {
+                "unique_id": "model.shop.customers.v1",
+                "name": "customers",
+                "version": "1",
+                "latest_version": "2",
+                "deprecation_date": "2027-06-30T00:00:00+00:00",
+                "relation_name": '"shop"."main"."customers_v1"',
+            },
+            {
+                "unique_id": "model.shop.customers.v2",
+                "name": "customers",
+                "version": "2",
+                "latest_version": "2",
+                "deprecation_date": None,
+                "relation_name": '"shop"."main"."customers_v2"',
+            },
+            {
+                "unique_id": "model.shop.orders",
+                "name": "orders",
+                "version": None,
+                "latest_version": None,
+                "deprecation_date": None,
+                "relation_name": '"shop"."main"."orders"',
+            },
         ],
         "since_previous": None,  # the first publish: nothing to count against
     }
@@ -186,7 +209,10 @@ def test_publish_without_manifest(tmp_path):
     project.mkdir()
     with pytest.raises(ManifestError) as caught:
         publish(_request(project), LocalRegistry(tmp_path / "reg"))
-    assert str(caught.value) == f"no dbt manifest at {project / 'target' / 'manifest.json'}: run `dbt build` in {project} first"
+    assert (
+        str(caught.value)
+        == f"no dbt manifest at {project / 'target' / 'manifest.json'}: run `dbt build` in {project} first"
+    )
 
 
 @pytest.mark.parametrize(("project", "env"), [("../shop", "prod"), ("shop", "../prod"), ("shop", "a/b")])
@@ -229,7 +255,9 @@ def test_read_latest_returns_the_contract(tmp_path):
     assert published.manifest.project_name == "shop"
     assert published.manifest.origin == f"{registry.url}/shop/prod/latest/manifest.json"
     assert list(published.manifest.public_models()) == [
-        "model.shop.customers.v1", "model.shop.customers.v2", "model.shop.orders",
+        "model.shop.customers.v1",
+        "model.shop.customers.v2",
+        "model.shop.orders",
     ]
     assert published.manifest_etag == registry.get("shop/prod/latest/manifest.json").etag
 

@@ -69,7 +69,7 @@ def test_put_if_absent_on_existing_conflicts_and_keeps_old_bytes(tmp_path):
 def test_put_if_match_wrong_etag_conflicts(tmp_path):
     registry = LocalRegistry(tmp_path)
     registry.put(KEY, b"old")
-    with pytest.raises(ConflictError, match="changed while this publish ran; another publisher won the race$"):
+    with pytest.raises(ConflictError, match=r"changed while this publish ran; another publisher won the race$"):
         registry.put(KEY, b"new", if_match="0" * 64)
     assert registry.get(KEY).data == b"old"
     assert _tmp_leftovers(tmp_path) == []
@@ -96,13 +96,21 @@ def test_put_if_match_right_etag(tmp_path):
 
 def test_list_is_sorted_and_skips_lock_and_dot_files(tmp_path):
     registry = LocalRegistry(tmp_path)
-    for key in ("shop/prod/latest/metadata.json", "a/b.json", "shop/dev/latest/manifest.json", "shop/prod/latest/manifest.json"):
+    for key in (
+        "shop/prod/latest/metadata.json",
+        "a/b.json",
+        "shop/dev/latest/manifest.json",
+        "shop/prod/latest/manifest.json",
+    ):
         registry.put(key, b"x")
     (tmp_path / "shop" / "prod" / ".tmp-abandoned").write_bytes(b"partial")
     (tmp_path / ".DS_Store").write_bytes(b"")
     assert (tmp_path / ".meshkit.lock").is_file()
     assert registry.list("") == [
-        "a/b.json", "shop/dev/latest/manifest.json", "shop/prod/latest/manifest.json", "shop/prod/latest/metadata.json",
+        "a/b.json",
+        "shop/dev/latest/manifest.json",
+        "shop/prod/latest/manifest.json",
+        "shop/prod/latest/metadata.json",
     ]
     assert registry.list("shop/prod/") == ["shop/prod/latest/manifest.json", "shop/prod/latest/metadata.json"]
     assert registry.list("shop/prod") == ["shop/prod/latest/manifest.json", "shop/prod/latest/metadata.json"]
@@ -138,7 +146,7 @@ def test_key_through_symlink_out_of_root_is_rejected(tmp_path):
 def test_put_where_parent_is_a_file_fails_cleanly(tmp_path):
     registry = LocalRegistry(tmp_path)
     registry.put("shop", b"a file")
-    with pytest.raises(RegistryError, match="^cannot write "):
+    with pytest.raises(RegistryError, match=r"^cannot write "):
         registry.put("shop/prod/latest/manifest.json", b"x")
     assert registry.get("shop").data == b"a file"
     assert _tmp_leftovers(tmp_path) == []
@@ -177,9 +185,7 @@ def test_open_registry_s3_without_bucket(url):
 def test_open_registry_unsupported_scheme(url):
     with pytest.raises(InputError) as caught:
         open_registry(url)
-    assert str(caught.value) == (
-        f"unsupported registry URL {url!r}: use a folder path or s3://BUCKET/PREFIX"
-    )
+    assert str(caught.value) == (f"unsupported registry URL {url!r}: use a folder path or s3://BUCKET/PREFIX")
 
 
 def test_resolve_registry_url_explicit_wins():

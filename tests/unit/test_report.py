@@ -6,15 +6,14 @@ from pathlib import Path
 
 import orjson
 
-from support.goldens import Goldens
-
 from meshkit import __version__
 from meshkit.contract.model import PublicModel
 from meshkit.mesh.publish import PublishResult
-from meshkit.report.render import render_publish, render_sync, render_validate
 from meshkit.mesh.sync import SyncOutcome
-from meshkit.report.templating import md_cell, md_code
 from meshkit.mesh.validate import Dependency, Finding, ProjectReport, ValidateReport
+from meshkit.report.render import render_publish, render_sync, render_validate
+from meshkit.report.templating import md_cell, md_code
+from support.goldens import Goldens
 
 DATA = Path(__file__).parents[1] / "data"
 SHA = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
@@ -26,36 +25,69 @@ def _report() -> ValidateReport:
         env="prod",
         registry="/srv/registry",
         today="2027-07-01",
-        projects=[ProjectReport(
-            project="down_loom",
-            manifest="/repo/down_loom/target/manifest.json",
-            dependencies=[
-                Dependency("shop", "prod", "model.shop.customers.v1", "dbt-loom",
-                           ("model.down_loom.a", "model.down_loom.b"), "model.shop.customers.v1", "1"),
-                Dependency("shop", "prod", "source.down_loom.shop.customers", "mesh-source",
-                           ("model.down_loom.d",), "model.shop.customers.v2", "2"),
-                Dependency("shop", "prod", gone, "mesh-source", ("model.down_loom.c",), None, None),
-            ],
-            findings=[
-                Finding("error", "not-public", "down_loom",
+        projects=[
+            ProjectReport(
+                project="down_loom",
+                manifest="/repo/down_loom/target/manifest.json",
+                dependencies=[
+                    Dependency(
+                        "shop",
+                        "prod",
+                        "model.shop.customers.v1",
+                        "dbt-loom",
+                        ("model.down_loom.a", "model.down_loom.b"),
+                        "model.shop.customers.v1",
+                        "1",
+                    ),
+                    Dependency(
+                        "shop",
+                        "prod",
+                        "source.down_loom.shop.customers",
+                        "mesh-source",
+                        ("model.down_loom.d",),
+                        "model.shop.customers.v2",
+                        "2",
+                    ),
+                    Dependency("shop", "prod", gone, "mesh-source", ("model.down_loom.c",), None, None),
+                ],
+                findings=[
+                    Finding(
+                        "error",
+                        "not-public",
+                        "down_loom",
                         f"{gone} names table 'gone', which is not a public model of the shop/prod contract: "
-                        "run meshkit sync and fix the reference", gone),
-                Finding("warning", "deprecated", "down_loom",
+                        "run meshkit sync and fix the reference",
+                        gone,
+                    ),
+                    Finding(
+                        "warning",
+                        "deprecated",
+                        "down_loom",
                         "model.shop.customers.v1 is past its deprecation date 2027-06-30: move to version 2",
-                        "model.shop.customers.v1"),
-            ],
-        )],
+                        "model.shop.customers.v1",
+                    ),
+                ],
+            )
+        ],
         skipped=["unbuilt"],
     )
 
 
 def _ok_report() -> ValidateReport:
     return ValidateReport(
-        env="staging", registry="s3://b/registry", today="2025-01-01",
+        env="staging",
+        registry="s3://b/registry",
+        today="2025-01-01",
         projects=[
-            ProjectReport("down", "/r/down/target/manifest.json", [
-                Dependency("shop", "staging", "model.shop.orders", "dbt-loom", ("model.down.x",), "model.shop.orders", None),
-            ]),
+            ProjectReport(
+                "down",
+                "/r/down/target/manifest.json",
+                [
+                    Dependency(
+                        "shop", "staging", "model.shop.orders", "dbt-loom", ("model.down.x",), "model.shop.orders", None
+                    ),
+                ],
+            ),
             ProjectReport("lonely", "/r/lonely/target/manifest.json"),
         ],
     )
@@ -106,23 +138,27 @@ def test_validate_markdown_ok():
         "```mermaid\n"
         "flowchart LR\n"
         "  classDef broken fill:#ffeef0,stroke:#d73a49,stroke-width:2px,color:#b31d28\n"
-        "  subgraph g0[\"shop (staging)\"]\n"
+        '  subgraph g0["shop (staging)"]\n'
         "    direction TB\n"
-        "    n0[\"orders\"]\n"
+        '    n0["orders"]\n'
         "  end\n"
-        "  subgraph g1[\"down\"]\n"
+        '  subgraph g1["down"]\n'
         "    direction TB\n"
-        "    n1[\"x\"]\n"
+        '    n1["x"]\n'
         "  end\n"
-        "  n0 -->|\"dbt-loom\"| n1\n"
+        '  n0 -->|"dbt-loom"| n1\n'
         "```\n"
         "\n"
     )
 
 
 def test_validate_markdown_without_dependencies_has_no_diagram():
-    report = ValidateReport(env="prod", registry="/r", today="2025-01-01",
-                            projects=[ProjectReport("lonely", "/r/lonely/target/manifest.json")])
+    report = ValidateReport(
+        env="prod",
+        registry="/r",
+        today="2025-01-01",
+        projects=[ProjectReport("lonely", "/r/lonely/target/manifest.json")],
+    )
     assert render_validate(report, "markdown") == (
         "<!-- meshkit:validate:lonely -->\n"
         "### ✅ meshkit validate: 0 cross-project dependencies resolve to public contracts\n"
@@ -142,16 +178,25 @@ def test_validate_json():
     assert document["command"] == "validate"
     assert (document["ok"], document["error_count"], document["warning_count"]) == (False, 1, 1)
     assert (document["env"], document["registry"], document["today"], document["skipped"]) == (
-        "prod", "/srv/registry", "2027-07-01", ["unbuilt"])
+        "prod",
+        "/srv/registry",
+        "2027-07-01",
+        ["unbuilt"],
+    )
     [project] = document["projects"]
     assert [d["via"] for d in project["dependencies"]] == ["dbt-loom", "mesh-source", "mesh-source"]
     assert project["dependencies"][0] == {
-        "upstream": "shop", "env": "prod", "parent_id": "model.shop.customers.v1", "via": "dbt-loom",
-        "consumers": ["model.down_loom.a", "model.down_loom.b"], "contract_id": "model.shop.customers.v1",
+        "upstream": "shop",
+        "env": "prod",
+        "parent_id": "model.shop.customers.v1",
+        "via": "dbt-loom",
+        "consumers": ["model.down_loom.a", "model.down_loom.b"],
+        "contract_id": "model.shop.customers.v1",
         "version": "1",
     }
     assert [(f["severity"], f["code"], f["project"]) for f in project["findings"]] == [
-        ("error", "not-public", "down_loom"), ("warning", "deprecated", "down_loom"),
+        ("error", "not-public", "down_loom"),
+        ("warning", "deprecated", "down_loom"),
     ]
     ok = orjson.loads(render_validate(_ok_report(), "json"))
     assert (ok["ok"], ok["error_count"], ok["warning_count"]) == (True, 0, 0)
@@ -160,13 +205,16 @@ def test_validate_json():
 def test_markdown_escapes_pipes_and_newlines_in_messages():
     report = _ok_report()
     report.projects[0].findings.append(
-        Finding("error", "relation-mismatch", "down", "reads a|b but\nis `x` | <b>#1</b> [link](u) *bold* _i_"))
+        Finding("error", "relation-mismatch", "down", "reads a|b but\nis `x` | <b>#1</b> [link](u) *bold* _i_")
+    )
     text = render_validate(report, "markdown")
     [line] = [line for line in text.splitlines() if "relation-mismatch" in line]
     assert line == (
         "- ❌ **relation-mismatch**: reads a\\|b but is \\`x\\` \\| \\<b\\>\\#1\\</b\\> \\[link\\](u) \\*bold\\* \\_i\\_"
     )
-    assert text.startswith("<!-- meshkit:validate:down+lonely -->\n### ❌ meshkit validate: 1 broken cross-project dependency\n")
+    assert text.startswith(
+        "<!-- meshkit:validate:down+lonely -->\n### ❌ meshkit validate: 1 broken cross-project dependency\n"
+    )
 
 
 def test_md_cell_and_code():
@@ -180,8 +228,14 @@ def test_md_cell_and_code():
 
 def _publish_result(status: str = "published") -> PublishResult:
     return PublishResult(
-        status=status, project="shop", env="prod", registry="/srv/registry", sha256=SHA, kind="contract",
-        history_id="20250102T030405.678901Z", latest_key="shop/prod/latest/manifest.json",
+        status=status,
+        project="shop",
+        env="prod",
+        registry="/srv/registry",
+        sha256=SHA,
+        kind="contract",
+        history_id="20250102T030405.678901Z",
+        latest_key="shop/prod/latest/manifest.json",
         history_key="shop/prod/history/20250102T030405.678901Z/manifest.json" if status == "published" else None,
         public_models=[
             PublicModel(unique_id="model.shop.customers.v1", name="customers", version="1"),
@@ -213,13 +267,31 @@ def test_publish_json():
 
 def test_sync_text_and_json():
     outcomes = [
-        SyncOutcome("shop", "prod", "/d/models/_mesh_shop.yml", "written", SHA, 3, published=12, selection="used",
-                    unknown_tables=("gone",), notes=("models/a.sql:3 reads source('shop', 'gone'), which ...",)),
+        SyncOutcome(
+            "shop",
+            "prod",
+            "/d/models/_mesh_shop.yml",
+            "written",
+            SHA,
+            3,
+            published=12,
+            selection="used",
+            unknown_tables=("gone",),
+            notes=("models/a.sql:3 reads source('shop', 'gone'), which ...",),
+        ),
         SyncOutcome("billing", "dev", "/d/models/_mesh_billing.yml", "stale", SHA, 2, published=2),
         SyncOutcome("crm", "prod", "/d/models/_mesh_crm.yml", "missing", SHA, 1, published=1),
         SyncOutcome("erp", "prod", "/d/models/_mesh_erp.yml", "up-to-date", SHA, 1, published=5, selection="used"),
-        SyncOutcome("ads", "prod", "/d/models/_mesh_ads.yml", "unchanged", SHA, 7, published=7,
-                    notes=("every ads table is written: models/b.sql:1 calls source() with ...",)),
+        SyncOutcome(
+            "ads",
+            "prod",
+            "/d/models/_mesh_ads.yml",
+            "unchanged",
+            SHA,
+            7,
+            published=7,
+            notes=("every ads table is written: models/b.sql:1 calls source() with ...",),
+        ),
     ]
     assert render_sync(outcomes, "text") == (
         "shop/prod (sha256 e3b0c44298fc): wrote 3 of 12 source tables (used by the project) to "
@@ -236,8 +308,15 @@ def test_sync_text_and_json():
     assert document["ok"] is False
     assert [u["status"] for u in document["upstreams"]] == ["written", "stale", "missing", "up-to-date", "unchanged"]
     assert document["upstreams"][0] == {
-        "upstream": "shop", "env": "prod", "path": "/d/models/_mesh_shop.yml", "status": "written", "sha256": SHA,
-        "tables": 3, "published": 12, "selection": "used", "unknown_tables": ["gone"],
+        "upstream": "shop",
+        "env": "prod",
+        "path": "/d/models/_mesh_shop.yml",
+        "status": "written",
+        "sha256": SHA,
+        "tables": 3,
+        "published": 12,
+        "selection": "used",
+        "unknown_tables": ["gone"],
         "notes": ["models/a.sql:3 reads source('shop', 'gone'), which ..."],
     }
     assert orjson.loads(render_sync(outcomes[3:], "json"))["ok"] is True

@@ -54,7 +54,8 @@ OPTIONAL = {("check", "repository")}
 
 def test_every_json_output_has_exactly_one_committed_schema():
     assert sorted(p.name for p in SCHEMA_DIR.iterdir() if p.is_file()) == sorted(
-        f"{command}.schema.json" for command in SCHEMAS)
+        f"{command}.schema.json" for command in SCHEMAS
+    )
 
 
 @pytest.mark.parametrize("command", sorted(SCHEMAS))
@@ -74,9 +75,15 @@ def test_schema_file_is_a_versioned_2020_12_schema(command: str):
 
 def test_the_code_names_the_same_schema_versions():
     assert {
-        "publish": render.PUBLISH_SCHEMA, "sync": render.SYNC_SCHEMA, "validate": render.VALIDATE_SCHEMA,
-        "check": CHECK_SCHEMA, "catalog": render.CATALOG_SCHEMA, "dispatch": render.DISPATCH_SCHEMA,
-        "comment": render.COMMENT_SCHEMA, "init": render.INIT_SCHEMA, "bump-pr": render.BUMP_PR_SCHEMA,
+        "publish": render.PUBLISH_SCHEMA,
+        "sync": render.SYNC_SCHEMA,
+        "validate": render.VALIDATE_SCHEMA,
+        "check": CHECK_SCHEMA,
+        "catalog": render.CATALOG_SCHEMA,
+        "dispatch": render.DISPATCH_SCHEMA,
+        "comment": render.COMMENT_SCHEMA,
+        "init": render.INIT_SCHEMA,
+        "bump-pr": render.BUMP_PR_SCHEMA,
     } == SCHEMAS
 
 
@@ -165,8 +172,9 @@ def _cli(capsys: pytest.CaptureFixture[str], *argv: str, code: int = 0) -> dict[
 
 
 @pytest.fixture
-def registry_mesh(tmp_path: Path, capsys: pytest.CaptureFixture[str],
-                  monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+def registry_mesh(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> dict[str, Any]:
     """shop published twice (the second drops a column), down and down_loom recorded as consumers, a rogue
     consumer record and a corrupt history entry; the JSON of each command along the way."""
     monkeypatch.chdir(tmp_path)  # no meshkit.yml of the repository's own
@@ -174,16 +182,19 @@ def registry_mesh(tmp_path: Path, capsys: pytest.CaptureFixture[str],
     shop = _project(tmp_path, "shop", shop_manifest)
     reg = ["--registry", str(tmp_path / "registry")]
     docs: dict[str, Any] = {}
-    docs["publish_first"] = _cli(capsys, "publish", "--project-dir", str(shop), *reg, "--git-commit", "abc1234",
-                                 "--format", "json")
+    docs["publish_first"] = _cli(
+        capsys, "publish", "--project-dir", str(shop), *reg, "--git-commit", "abc1234", "--format", "json"
+    )
     docs["publish_unchanged"] = _cli(capsys, "publish", "--project-dir", str(shop), *reg, "--format", "json")
     _project(tmp_path, "shop", _without_a_column(shop_manifest))
-    docs["publish"] = _cli(capsys, "publish", "--project-dir", str(shop), *reg, "--git-commit", "def5678",
-                           "--format", "json")
+    docs["publish"] = _cli(
+        capsys, "publish", "--project-dir", str(shop), *reg, "--git-commit", "def5678", "--format", "json"
+    )
     for name, manifest in (("down", "manifest_down_sources.json"), ("down_loom", "manifest_down_loom.json")):
         _project(tmp_path, name, manifest)
-        docs[f"consumer_{name}"] = _cli(capsys, "publish", "--consumer", "--project-dir", name, *reg,
-                                        "--git-commit", "0123abc", "--format", "json")
+        docs[f"consumer_{name}"] = _cli(
+            capsys, "publish", "--consumer", "--project-dir", name, *reg, "--git-commit", "0123abc", "--format", "json"
+        )
     consumers = tmp_path / "registry" / "shop" / "prod" / "consumers"
     (consumers / "rogue.json").write_text("not json")
     broken = tmp_path / "registry" / "shop" / "prod" / "history" / "20200101T000000.000000Z"
@@ -191,13 +202,29 @@ def registry_mesh(tmp_path: Path, capsys: pytest.CaptureFixture[str],
     (broken / "metadata.json").write_text("{")
     (tmp_path / "down" / "models").mkdir()
     docs["sync"] = _cli(capsys, "sync", "--project-dir", "down", "--upstream", "shop", *reg, "--format", "json")
-    docs["sync_check"] = _cli(capsys, "sync", "--project-dir", "down", "--upstream", "shop", *reg, "--check",
-                              "--format", "json")
-    docs["validate"] = _cli(capsys, "validate", "--project", "down", "--project", "down_loom", "--root", str(tmp_path),
-                            *reg, "--today", "2027-07-01", "--format", "json", code=1)
+    docs["sync_check"] = _cli(
+        capsys, "sync", "--project-dir", "down", "--upstream", "shop", *reg, "--check", "--format", "json"
+    )
+    docs["validate"] = _cli(
+        capsys,
+        "validate",
+        "--project",
+        "down",
+        "--project",
+        "down_loom",
+        "--root",
+        str(tmp_path),
+        *reg,
+        "--today",
+        "2027-07-01",
+        "--format",
+        "json",
+        code=1,
+    )
     docs["catalog"] = _cli(capsys, "catalog", *reg, "--format", "json", "--output", "-")
-    docs["dispatch"] = _cli(capsys, "dispatch", "--project", "shop", *reg, "--repository", "acme/down",
-                            "--dry-run", "--format", "json")
+    docs["dispatch"] = _cli(
+        capsys, "dispatch", "--project", "shop", *reg, "--repository", "acme/down", "--dry-run", "--format", "json"
+    )
     docs["check"] = _cli(capsys, "check", "--project-dir", str(shop), *reg, "--format", "json")
     docs["registry"] = LocalRegistry(tmp_path / "registry")
     return docs
@@ -212,33 +239,77 @@ def test_the_json_of_a_whole_local_mesh_is_valid(registry_mesh: dict[str, Any]):
     assert registry_mesh["consumer_down"]["keys"] == ["shop/prod/consumers/down.json"]
     assert registry_mesh["validate"]["ok"] is False  # the down manifest reads a column this contract dropped
     assert {f["code"] for p in registry_mesh["validate"]["projects"] for f in p["findings"]} >= {
-        "column-missing", "stale-sync"}
+        "column-missing",
+        "stale-sync",
+    }
     [entry] = registry_mesh["catalog"]["entries"]
     history = entry["history"]
     assert [(h["changes"], h["breaking"]) for h in history[:2]] == [(1, 1), (None, None)]
     assert history[-1]["problem"] == "metadata.json missing or corrupt"
     assert {c["downstream"]: c["record"] is None for c in entry["consumers"]} == {
-        "down": False, "down_loom": False, "rogue": True}
+        "down": False,
+        "down_loom": False,
+        "rogue": True,
+    }
     assert registry_mesh["dispatch"]["repositories"] == [
-        {"repository": "acme/down", "status": "dry-run", "error": None}]
+        {"repository": "acme/down", "status": "dry-run", "error": None}
+    ]
     assert registry_mesh["check"]["base"] is not None
 
 
 def _publish_result(status: str = "published") -> PublishResult:
-    models = [PublicModel(unique_id="model.shop.customers.v1", name="customers", version="1", latest_version="2",
-                          deprecation_date="2027-06-30", relation_name='"shop"."main"."customers_v1"'),
-              PublicModel(unique_id="model.shop.orders", name="orders")]
+    models = [
+        PublicModel(
+            unique_id="model.shop.customers.v1",
+            name="customers",
+            version="1",
+            latest_version="2",
+            deprecation_date="2027-06-30",
+            relation_name='"shop"."main"."customers_v1"',
+        ),
+        PublicModel(unique_id="model.shop.orders", name="orders"),
+    ]
     history = "shop/prod/history/20250102T030405.678901Z/manifest.json"
-    return PublishResult(status, "shop", "prod", "s3://bucket/registry", SHA, "contract", "20250102T030405.678901Z",
-                         "shop/prod/latest/manifest.json", history if status == "published" else None, models)
+    return PublishResult(
+        status,
+        "shop",
+        "prod",
+        "s3://bucket/registry",
+        SHA,
+        "contract",
+        "20250102T030405.678901Z",
+        "shop/prod/latest/manifest.json",
+        history if status == "published" else None,
+        models,
+    )
 
 
 def _sync_outcomes() -> list[SyncOutcome]:
     return [
-        SyncOutcome("shop", "prod", "/d/models/_mesh_shop.yml", "written", SHA, 2, published=5, selection="used",
-                    unknown_tables=("gone",), notes=()),
-        SyncOutcome("crm", "dev", "/d/models/_mesh_crm.yml", "stale", SHA, 4, published=4, selection="all",
-                    unknown_tables=(), notes=("every crm table is written: models/a.sql names a table by a variable",)),
+        SyncOutcome(
+            "shop",
+            "prod",
+            "/d/models/_mesh_shop.yml",
+            "written",
+            SHA,
+            2,
+            published=5,
+            selection="used",
+            unknown_tables=("gone",),
+            notes=(),
+        ),
+        SyncOutcome(
+            "crm",
+            "dev",
+            "/d/models/_mesh_crm.yml",
+            "stale",
+            SHA,
+            4,
+            published=4,
+            selection="all",
+            unknown_tables=(),
+            notes=("every crm table is written: models/a.sql names a table by a variable",),
+        ),
         SyncOutcome("erp", "prod", "/d/models/_mesh_erp.yml", "missing", SHA, 0),
         SyncOutcome("ads", "prod", "/d/models/_mesh_ads.yml", "up-to-date", SHA, 1),
         SyncOutcome("hr", "prod", "/d/models/_mesh_hr.yml", "unchanged", SHA, 1),
@@ -247,44 +318,90 @@ def _sync_outcomes() -> list[SyncOutcome]:
 
 def _validate_report() -> ValidateReport:
     """Every finding code the schema lists, on dependencies of both kinds."""
-    loom = Dependency("shop", "prod", "model.shop.customers.v1", VIA_LOOM, ("model.down.a",),
-                      "model.shop.customers.v1", "1")
+    loom = Dependency(
+        "shop", "prod", "model.shop.customers.v1", VIA_LOOM, ("model.down.a",), "model.shop.customers.v1", "1"
+    )
     source = Dependency("shop", "prod", "source.down.shop.gone", VIA_SOURCE, ("model.down.b",), None, None)
     codes = schema("validate")["$defs"]["finding"]["properties"]["code"]["enum"]
-    findings = [Finding("error" if i % 2 else "warning", code, "down", f"{code} happened", "model.shop.orders",
-                        "models/_mesh_shop.yml" if i % 3 else None) for i, code in enumerate(codes)]
-    return ValidateReport(env="prod", registry="/srv/registry", today="2027-07-01",
-                          projects=[ProjectReport("down", "/r/down/target/manifest.json", [loom, source], findings),
-                                    ProjectReport("lonely", "/r/lonely/target/manifest.json")],
-                          skipped=["unbuilt"])
+    findings = [
+        Finding(
+            "error" if i % 2 else "warning",
+            code,
+            "down",
+            f"{code} happened",
+            "model.shop.orders",
+            "models/_mesh_shop.yml" if i % 3 else None,
+        )
+        for i, code in enumerate(codes)
+    ]
+    return ValidateReport(
+        env="prod",
+        registry="/srv/registry",
+        today="2027-07-01",
+        projects=[
+            ProjectReport("down", "/r/down/target/manifest.json", [loom, source], findings),
+            ProjectReport("lonely", "/r/lonely/target/manifest.json"),
+        ],
+        skipped=["unbuilt"],
+    )
 
 
 def _check_report() -> CheckReport:
     impact = Impact("finance", VIA_LOOM, "model.shop.orders", ("model.finance.revenue",), False, 3, "acme/finance")
-    change = Change("column-removed", "breaking", "orders", "model.shop.orders", "column status of orders was removed",
-                    None, "varchar", None, ("status",), "models/orders.yml")
-    report = CheckReport(project="shop", env="prod", registry="/srv/registry", manifest="shop/target/manifest.json",
-                         today="2025-01-12", warn_only=False, consumer_max_age_days=30,
-                         base={"sha256": SHA, "history_id": "20250101T000000.000000Z",
-                               "published_at": "2025-01-01T00:00:00Z", "git_commit": None})
+    change = Change(
+        "column-removed",
+        "breaking",
+        "orders",
+        "model.shop.orders",
+        "column status of orders was removed",
+        None,
+        "varchar",
+        None,
+        ("status",),
+        "models/orders.yml",
+    )
+    report = CheckReport(
+        project="shop",
+        env="prod",
+        registry="/srv/registry",
+        manifest="shop/target/manifest.json",
+        today="2025-01-12",
+        warn_only=False,
+        consumer_max_age_days=30,
+        base={
+            "sha256": SHA,
+            "history_id": "20250101T000000.000000Z",
+            "published_at": "2025-01-01T00:00:00Z",
+            "git_commit": None,
+        },
+    )
     report.assessed = [Assessed(change, (impact,))]
     report.consumers = [ConsumerStatus("rogue", "shop/prod/consumers/rogue.json", None, problem="not JSON")]
     return report
 
 
 def _init_plan() -> InitPlan:
-    return InitPlan("orders_core", "both", "meshkit-dev/meshkit", "0123456789abcdef0123456789abcdef01234567",
-                    [PlannedFile("meshkit.yml", b"", status) for status in ("created", "updated", "unchanged", "kept")],
-                    ["dbt_loom.config.yml was edited by hand and kept"])
+    return InitPlan(
+        "orders_core",
+        "both",
+        "meshkit-dev/meshkit",
+        "0123456789abcdef0123456789abcdef01234567",
+        [PlannedFile("meshkit.yml", b"", status) for status in ("created", "updated", "unchanged", "kept")],
+        ["dbt_loom.config.yml was edited by hand and kept"],
+    )
 
 
 def _dispatch_document(registry: LocalRegistry) -> str:
     payload = dispatch_payload(read_latest(registry, "shop", "prod"))
-    return render.dispatch_json("meshkit-upstream-published", payload, [
-        {"repository": "acme/a", "status": "sent", "error": None},
-        {"repository": "acme/b", "status": "failed", "error": "GitHub answered 404: check the repository name"},
-        {"repository": "acme/c", "status": "dry-run", "error": None},
-    ])
+    return render.dispatch_json(
+        "meshkit-upstream-published",
+        payload,
+        [
+            {"repository": "acme/a", "status": "sent", "error": None},
+            {"repository": "acme/b", "status": "failed", "error": "GitHub answered 404: check the repository name"},
+            {"repository": "acme/c", "status": "dry-run", "error": None},
+        ],
+    )
 
 
 def _constructed(registry: LocalRegistry) -> Iterator[tuple[str, str]]:
@@ -298,23 +415,45 @@ def _constructed(registry: LocalRegistry) -> Iterator[tuple[str, str]]:
     yield "catalog", render.catalog_json(build_catalog(registry, today=NOW.date()))
     yield "dispatch", _dispatch_document(registry)
     for action in ("created", "updated", "unchanged"):
-        yield f"comment {action}", render.comment_json(
-            CommentResult(action, "acme/shop", 7, "<!-- meshkit:check:shop -->", 42, "https://github.com/c/42", 1))
-    yield "comment skipped", render.comment_json(
-        CommentResult("skipped", "acme/shop", 7, "<!-- meshkit:check:shop -->", None, None, 0))
+        yield (
+            f"comment {action}",
+            render.comment_json(
+                CommentResult(action, "acme/shop", 7, "<!-- meshkit:check:shop -->", 42, "https://github.com/c/42", 1)
+            ),
+        )
+    yield (
+        "comment skipped",
+        render.comment_json(CommentResult("skipped", "acme/shop", 7, "<!-- meshkit:check:shop -->", None, None, 0)),
+    )
     yield "init", render.init_json(_init_plan(), check=True)
     for action in ("opened", "updated", "unchanged", "closed"):
-        yield f"bump-pr {action}", render.bump_pr_json(
-            BumpResult(action, "acme/down", "meshkit/sync-shop-prod", "main", 12, "https://github.com/p/12", "a" * 40))
-    yield "bump-pr up-to-date", render.bump_pr_json(
-        BumpResult("up-to-date", "acme/down", "meshkit/sync-shop-prod", "main", None, None, None))
+        yield (
+            f"bump-pr {action}",
+            render.bump_pr_json(
+                BumpResult(
+                    action, "acme/down", "meshkit/sync-shop-prod", "main", 12, "https://github.com/p/12", "a" * 40
+                )
+            ),
+        )
+    yield (
+        "bump-pr up-to-date",
+        render.bump_pr_json(BumpResult("up-to-date", "acme/down", "meshkit/sync-shop-prod", "main", None, None, None)),
+    )
 
 
 @pytest.fixture
 def shop_registry(tmp_path: Path) -> LocalRegistry:
     registry = LocalRegistry(tmp_path / "registry")
-    publish(PublishRequest(project_dir=_project(tmp_path, "shop", "manifest_shop.json"), project="shop", env="prod",
-                           git_commit="abc1234", now=NOW), registry)
+    publish(
+        PublishRequest(
+            project_dir=_project(tmp_path, "shop", "manifest_shop.json"),
+            project="shop",
+            env="prod",
+            git_commit="abc1234",
+            now=NOW,
+        ),
+        registry,
+    )
     return registry
 
 
@@ -421,8 +560,16 @@ def test_fields_added_within_a_version_are_accepted(shop_registry: LocalRegistry
 
 def test_a_consumer_publish_and_a_contract_publish_are_told_apart():
     published = orjson.loads(render.render_publish(_publish_result(), "json"))
-    consumer = {"meshkit_version": "0", "command": "publish", "schema": "meshkit-publish/1", "consumer": "down",
-                "env": "prod", "registry": "r", "keys": ["shop/prod/consumers/down.json"], "uses": 2}
+    consumer = {
+        "meshkit_version": "0",
+        "command": "publish",
+        "schema": "meshkit-publish/1",
+        "consumer": "down",
+        "env": "prod",
+        "registry": "r",
+        "keys": ["shop/prod/consumers/down.json"],
+        "uses": 2,
+    }
     assert not schema_errors(published) and not schema_errors(consumer)
     assert schema_errors({**consumer, "uses": -1})
     assert schema_errors({k: v for k, v in published.items() if k != "public_models"})

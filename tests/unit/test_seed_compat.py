@@ -21,34 +21,51 @@ def _args(**overrides) -> argparse.Namespace:
 def test_local_resolves_relative_to_the_project_folder(tmp_path):
     project = tmp_path / "repo" / "dbt_up"
     assert registry_args(_args(local=True), project, local_by_default=False) == [
-        "--registry", str((tmp_path / "repo" / "registry").resolve()), "--env", "prod",
+        "--registry",
+        str((tmp_path / "repo" / "registry").resolve()),
+        "--env",
+        "prod",
     ]
 
 
 def test_local_with_absolute_registry_path(tmp_path):
     args = _args(local=True, registry_path=str(tmp_path / "elsewhere"), env="dev")
     assert registry_args(args, tmp_path / "p", local_by_default=False) == [
-        "--registry", str(tmp_path / "elsewhere"), "--env", "dev",
+        "--registry",
+        str(tmp_path / "elsewhere"),
+        "--env",
+        "dev",
     ]
 
 
 def test_bucket_gives_s3_registry(tmp_path):
     assert registry_args(_args(bucket="B"), tmp_path, local_by_default=False) == [
-        "--registry", "s3://B/registry", "--env", "prod",
+        "--registry",
+        "s3://B/registry",
+        "--env",
+        "prod",
     ]
 
 
 def test_bucket_with_endpoint_and_env(tmp_path):
     args = _args(bucket="mesh", endpoint_url="http://127.0.0.1:9000", env="staging")
     assert registry_args(args, tmp_path, local_by_default=True) == [
-        "--registry", "s3://mesh/registry", "--env", "staging", "--endpoint-url", "http://127.0.0.1:9000",
+        "--registry",
+        "s3://mesh/registry",
+        "--env",
+        "staging",
+        "--endpoint-url",
+        "http://127.0.0.1:9000",
     ]
 
 
 def test_local_by_default_without_bucket(tmp_path):
     args = _args(registry_path="registry")
     assert registry_args(args, tmp_path, local_by_default=True) == [
-        "--registry", str((tmp_path / "registry").resolve()), "--env", "prod",
+        "--registry",
+        str((tmp_path / "registry").resolve()),
+        "--env",
+        "prod",
     ]
 
 
@@ -57,7 +74,10 @@ def test_flags_parse_like_the_seed_scripts(tmp_path):
     add_registry_flags(parser, default_registry_path="../registry")
     args = parser.parse_args(["--local", "--env", "dev"])
     assert registry_args(args, tmp_path / "dbt_up", local_by_default=False) == [
-        "--registry", str((tmp_path / "registry").resolve()), "--env", "dev",
+        "--registry",
+        str((tmp_path / "registry").resolve()),
+        "--env",
+        "dev",
     ]
 
 
@@ -84,8 +104,9 @@ print(json.dumps(out))
 def _probe(tmp_path: Path, **env_extra: str) -> dict:
     env = {k: v for k, v in os.environ.items() if k != "DBT_MESH_BUCKET"}
     env.update(env_extra)
-    result = subprocess.run([sys.executable, "-c", _PROBE, str(tmp_path)], env=env,
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-c", _PROBE, str(tmp_path)], env=env, capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 

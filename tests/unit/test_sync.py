@@ -41,8 +41,9 @@ class RecordingRegistry:
         return self.inner.list(prefix)
 
 
-def _registry(tmp_path: Path, envs: tuple[str, ...] = ("prod",), manifest: bytes | None = None,
-              now: datetime = NOW) -> LocalRegistry:
+def _registry(
+    tmp_path: Path, envs: tuple[str, ...] = ("prod",), manifest: bytes | None = None, now: datetime = NOW
+) -> LocalRegistry:
     project = tmp_path / "shop"
     (project / "target").mkdir(parents=True, exist_ok=True)
     (project / "dbt_project.yml").write_text("name: shop\n")
@@ -65,8 +66,11 @@ def _downstream(tmp_path: Path, *tables: str) -> Path:
 
 
 def _snapshot(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def _expected(registry: LocalRegistry, *tables: str, env: str = "prod", every: bool = False) -> bytes:
@@ -97,8 +101,16 @@ def test_check_on_missing_file(tmp_path):
     before = _snapshot(down)
     [outcome] = sync(down, SHOP, registry, check=True)
     published = read_latest(registry, "shop", "prod")
-    assert outcome == SyncOutcome("shop", "prod", str(down / "models" / "_mesh_shop.yml"), "missing",
-                                  published.sha256, 1, published=4, selection="used")
+    assert outcome == SyncOutcome(
+        "shop",
+        "prod",
+        str(down / "models" / "_mesh_shop.yml"),
+        "missing",
+        published.sha256,
+        1,
+        published=4,
+        selection="used",
+    )
     assert outcome.is_finding
     assert _snapshot(down) == before
 
@@ -182,7 +194,8 @@ def test_a_call_the_scan_cannot_resolve_writes_every_table_with_a_note(tmp_path)
     down = _downstream(tmp_path, "orders")
     (down / "macros").mkdir()
     (down / "macros" / "pick.sql").write_text(
-        "{% macro pick(t) %}\n  {{ return(source('shop', t)) }}\n{% endmacro %}\n")
+        "{% macro pick(t) %}\n  {{ return(source('shop', t)) }}\n{% endmacro %}\n"
+    )
     [outcome] = sync(down, SHOP, registry, check=False)
     assert (outcome.status, outcome.tables, outcome.selection) == ("written", 4, "all")
     assert outcome.notes == (
@@ -261,10 +274,20 @@ def test_any_change_takes_the_full_path(tmp_path, change):
     assert written.status == "written"
     env = upstreams[0].env
     expected = read_latest(registry.inner, "shop", env)
-    assert target.read_bytes() == render_sources(expected, Selection(
-        every=change == "every", requested=frozenset(
-            {"orders"} | ({"customers_v1"} if change == "selection" else set())
-            | ({"customers_v2"} if change == "include" else set())))).data
+    assert (
+        target.read_bytes()
+        == render_sources(
+            expected,
+            Selection(
+                every=change == "every",
+                requested=frozenset(
+                    {"orders"}
+                    | ({"customers_v1"} if change == "selection" else set())
+                    | ({"customers_v2"} if change == "include" else set())
+                ),
+            ),
+        ).data
+    )
 
 
 def test_write_replaces_stale_file(tmp_path):
@@ -320,7 +343,8 @@ def test_includes_for_an_upstream_not_synced_are_an_input_error(tmp_path):
     with pytest.raises(InputError) as caught:
         sync(down, SHOP, registry, check=False, include={"billing": ("invoices",)})
     assert str(caught.value) == (
-        "tables are included for billing, which this sync does not read: include tables of shop only")
+        "tables are included for billing, which this sync does not read: include tables of shop only"
+    )
     assert list((down / "models").iterdir()) == []
 
 
@@ -359,9 +383,17 @@ def test_outcome_as_dict(tmp_path):
     down = _downstream(tmp_path, "orders", "nope")
     [outcome] = sync(down, SHOP, registry, check=True)
     assert outcome.as_dict() == {
-        "upstream": "shop", "env": "prod", "path": str(down / "models" / "_mesh_shop.yml"),
-        "status": "missing", "sha256": orjson.loads(registry.get(METADATA).data)["sha256"],
-        "tables": 1, "published": 4, "selection": "used", "unknown_tables": ["nope"],
-        "notes": ["models/report.sql:3 reads source('shop', 'nope'), which the shop/prod contract does not publish: "
-                  "not written"],
+        "upstream": "shop",
+        "env": "prod",
+        "path": str(down / "models" / "_mesh_shop.yml"),
+        "status": "missing",
+        "sha256": orjson.loads(registry.get(METADATA).data)["sha256"],
+        "tables": 1,
+        "published": 4,
+        "selection": "used",
+        "unknown_tables": ["nope"],
+        "notes": [
+            "models/report.sql:3 reads source('shop', 'nope'), which the shop/prod contract does not publish: "
+            "not written"
+        ],
     }

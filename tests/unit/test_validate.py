@@ -10,8 +10,8 @@ import pytest
 
 from meshkit.errors import InputError, ManifestError
 from meshkit.mesh.publish import PublishRequest, publish
-from meshkit.registry.local import LocalRegistry
 from meshkit.mesh.validate import Dependency, Finding, discover_manifests, validate
+from meshkit.registry.local import LocalRegistry
 
 DATA = Path(__file__).parents[1] / "data"
 TODAY = date(2025, 1, 1)
@@ -28,8 +28,9 @@ def _registry(tmp_path: Path, envs: tuple[str, ...] = ("prod",)) -> tuple[LocalR
     registry = LocalRegistry(tmp_path / "reg")
     sha = ""
     for env in envs:
-        request = PublishRequest(project_dir=project, project="shop", env=env, git_commit=None,
-                                 now=datetime(2025, 1, 1, tzinfo=timezone.utc))
+        request = PublishRequest(
+            project_dir=project, project="shop", env=env, git_commit=None, now=datetime(2025, 1, 1, tzinfo=timezone.utc)
+        )
         sha = publish(request, registry).sha256
     return registry, sha
 
@@ -52,17 +53,37 @@ def _write(tmp_path: Path, data: dict, name: str = "down") -> Path:
 def _inject(data: dict, uid: str, *, consumer: str = LOOM_CHILD, **extra) -> None:
     """Add a node the way dbt-loom injects it (no file paths) and make `consumer` read it."""
     parts = uid.split(".")
-    node = {"unique_id": uid, "name": parts[2], "resource_type": "model", "package_name": parts[1],
-            "original_file_path": "", "path": "", "access": "public"}
+    node = {
+        "unique_id": uid,
+        "name": parts[2],
+        "resource_type": "model",
+        "package_name": parts[1],
+        "original_file_path": "",
+        "path": "",
+        "access": "public",
+    }
     node.update(extra)
     data["nodes"][uid] = node
     data["parent_map"].setdefault(consumer, []).append(uid)
 
 
-def _run(registry: LocalRegistry, tmp_path: Path, data: dict, *, env: str = "prod", today: date = TODAY,
-         window_days: int = 30):
-    return validate(registry=registry, env=env, root=tmp_path, manifest_paths=[_write(tmp_path, data)],
-                    today=today, window_days=window_days)
+def _run(
+    registry: LocalRegistry,
+    tmp_path: Path,
+    data: dict,
+    *,
+    env: str = "prod",
+    today: date = TODAY,
+    window_days: int = 30,
+):
+    return validate(
+        registry=registry,
+        env=env,
+        root=tmp_path,
+        manifest_paths=[_write(tmp_path, data)],
+        today=today,
+        window_days=window_days,
+    )
 
 
 def _codes(report) -> list[tuple[str, str]]:
@@ -82,8 +103,15 @@ def test_loom_all_ok(tmp_path):
     assert project.manifest == str(tmp_path / "down" / "target" / "manifest.json")
     assert project.findings == []
     assert project.dependencies == [
-        Dependency(upstream="shop", env="prod", parent_id="model.shop.orders", via="dbt-loom",
-                   consumers=(LOOM_CHILD,), contract_id="model.shop.orders", version=None),
+        Dependency(
+            upstream="shop",
+            env="prod",
+            parent_id="model.shop.orders",
+            via="dbt-loom",
+            consumers=(LOOM_CHILD,),
+            contract_id="model.shop.orders",
+            version=None,
+        ),
     ]
 
 
@@ -103,10 +131,15 @@ def test_loom_parent_not_public(tmp_path):
     report = _run(registry, tmp_path, data)
     assert report.exit_code == 1
     assert report.projects[0].findings == [
-        Finding("error", "not-public", "down_loom",
-                "model.shop.stg_orders is not a public model of the shop/prod contract "
-                "(removed, renamed or no longer public)", "model.shop.stg_orders",
-                "models/customer_orders.sql"),  # the downstream file reading it, for annotations
+        Finding(
+            "error",
+            "not-public",
+            "down_loom",
+            "model.shop.stg_orders is not a public model of the shop/prod contract "
+            "(removed, renamed or no longer public)",
+            "model.shop.stg_orders",
+            "models/customer_orders.sql",
+        ),  # the downstream file reading it, for annotations
     ]
     deps = {d.parent_id: d for d in report.projects[0].dependencies}
     assert deps["model.shop.stg_orders"].contract_id is None
@@ -139,19 +172,25 @@ def test_loom_stale_build_warning(tmp_path):
     data["nodes"]["model.shop.orders"]["relation_name"] = '"shop"."old"."orders"'
     report = _run(registry, tmp_path, data)
     assert report.exit_code == 0
-    assert [(f.code, f.message) for f in report.warnings] == [(
-        "stale-build",
-        'model.shop.orders was built against an older contract (relation "shop"."old"."orders", '
-        'now "shop"."main"."orders"): rebuild',
-    )]
+    assert [(f.code, f.message) for f in report.warnings] == [
+        (
+            "stale-build",
+            'model.shop.orders was built against an older contract (relation "shop"."old"."orders", '
+            'now "shop"."main"."orders"): rebuild',
+        )
+    ]
 
 
 def test_package_model_is_ignored(tmp_path):
     registry, _ = _registry(tmp_path)
     data = _loom()
     data["nodes"]["model.dbt_utils.helper"] = {
-        "unique_id": "model.dbt_utils.helper", "name": "helper", "resource_type": "model", "package_name": "dbt_utils",
-        "original_file_path": "models/helper.sql", "path": "helper.sql",
+        "unique_id": "model.dbt_utils.helper",
+        "name": "helper",
+        "resource_type": "model",
+        "package_name": "dbt_utils",
+        "original_file_path": "models/helper.sql",
+        "path": "helper.sql",
     }
     data["parent_map"][LOOM_CHILD].append("model.dbt_utils.helper")
     report = _run(registry, tmp_path, data)
@@ -171,10 +210,18 @@ def test_model_of_own_project_and_seeds_are_not_cross_project(tmp_path):
     ("today", "window", "expected"),
     [
         (date(2027, 7, 1), 30, [("deprecated", "is past its deprecation date 2027-06-30: move to version 2")]),
-        (date(2027, 6, 15), 30, [("deprecation-soon", "will be deprecated on 2027-06-30 (in 15 days): move to version 2")]),
+        (
+            date(2027, 6, 15),
+            30,
+            [("deprecation-soon", "will be deprecated on 2027-06-30 (in 15 days): move to version 2")],
+        ),
         # one rule (meshkit.contract.model.is_deprecated): deprecated on the day itself, as dbt warns
         (date(2027, 6, 30), 30, [("deprecated", "is past its deprecation date 2027-06-30: move to version 2")]),
-        (date(2027, 5, 31), 30, [("deprecation-soon", "will be deprecated on 2027-06-30 (in 30 days): move to version 2")]),
+        (
+            date(2027, 5, 31),
+            30,
+            [("deprecation-soon", "will be deprecated on 2027-06-30 (in 30 days): move to version 2")],
+        ),
         (date(2027, 5, 30), 30, []),
         (date(2027, 6, 15), 10, []),
         (date(2025, 1, 1), 30, []),
@@ -212,8 +259,15 @@ def test_sources_all_ok(tmp_path):
     assert project.project == "down"
     assert project.findings == []
     assert project.dependencies == [
-        Dependency(upstream="shop", env="prod", parent_id=SOURCE_ID, via="mesh-source",
-                   consumers=(SOURCE_CHILD,), contract_id="model.shop.orders", version=None),
+        Dependency(
+            upstream="shop",
+            env="prod",
+            parent_id=SOURCE_ID,
+            via="mesh-source",
+            consumers=(SOURCE_CHILD,),
+            contract_id="model.shop.orders",
+            version=None,
+        ),
     ]
 
 
@@ -223,10 +277,12 @@ def test_source_relation_mismatch(tmp_path):
     data["sources"][SOURCE_ID]["identifier"] = "orders_old"
     report = _run(registry, tmp_path, data)
     assert report.exit_code == 1
-    assert [(f.code, f.message) for f in report.errors] == [(
-        "relation-mismatch",
-        f"{SOURCE_ID} reads shop.main.orders_old but model.shop.orders is published at shop.main.orders: run meshkit sync",
-    )]
+    assert [(f.code, f.message) for f in report.errors] == [
+        (
+            "relation-mismatch",
+            f"{SOURCE_ID} reads shop.main.orders_old but model.shop.orders is published at shop.main.orders: run meshkit sync",
+        )
+    ]
 
 
 def test_source_column_missing_in_contract(tmp_path):
@@ -237,10 +293,12 @@ def test_source_column_missing_in_contract(tmp_path):
     columns["ORDER_ID"] = columns.pop("order_id")  # case differences are not findings
     report = _run(registry, tmp_path, data)
     assert report.exit_code == 1
-    assert [(f.code, f.message) for f in report.errors] == [(
-        "column-missing",
-        f"{SOURCE_ID} declares column 'discount', which model.shop.orders no longer publishes: run meshkit sync",
-    )]
+    assert [(f.code, f.message) for f in report.errors] == [
+        (
+            "column-missing",
+            f"{SOURCE_ID} declares column 'discount', which model.shop.orders no longer publishes: run meshkit sync",
+        )
+    ]
 
 
 def test_source_stale_sync_is_only_a_warning(tmp_path):
@@ -248,19 +306,26 @@ def test_source_stale_sync_is_only_a_warning(tmp_path):
     report = _run(registry, tmp_path, _sources("0" * 64))
     assert report.exit_code == 0
     assert report.errors == []
-    assert [(f.severity, f.code, f.message) for f in report.warnings] == [(
-        "warning", "stale-sync",
-        f"{SOURCE_ID} (and every shop source) was generated from contract 000000000000, "
-        f"the registry now has {sha[:12]}: run meshkit sync",
-    )]
+    assert [(f.severity, f.code, f.message) for f in report.warnings] == [
+        (
+            "warning",
+            "stale-sync",
+            f"{SOURCE_ID} (and every shop source) was generated from contract 000000000000, "
+            f"the registry now has {sha[:12]}: run meshkit sync",
+        )
+    ]
 
 
 def test_stale_sync_is_reported_once_per_upstream(tmp_path):
     registry, _ = _registry(tmp_path)
     data = _sources("0" * 64)
     source = orjson.loads(orjson.dumps(data["sources"][SOURCE_ID]))
-    source.update(name="customers", identifier="customers_v2", unique_id="source.down.shop.customers",
-                  columns={"customer_id": {"name": "customer_id"}})
+    source.update(
+        name="customers",
+        identifier="customers_v2",
+        unique_id="source.down.shop.customers",
+        columns={"customer_id": {"name": "customer_id"}},
+    )
     for container in (source["meta"], source["config"]["meta"]):
         container["meshkit"]["unique_id"] = "model.shop.customers.v2"
     data["sources"]["source.down.shop.customers"] = source
@@ -281,11 +346,13 @@ def test_source_table_not_public(tmp_path):
     data["parent_map"][SOURCE_CHILD] = ["source.down.shop.stg_orders"]
     report = _run(registry, tmp_path, data)
     assert report.exit_code == 1
-    assert [(f.code, f.message) for f in report.errors] == [(
-        "not-public",
-        "source.down.shop.stg_orders names table 'stg_orders', which is not a public model of the shop/prod "
-        "contract: run meshkit sync and fix the reference",
-    )]
+    assert [(f.code, f.message) for f in report.errors] == [
+        (
+            "not-public",
+            "source.down.shop.stg_orders names table 'stg_orders', which is not a public model of the shop/prod "
+            "contract: run meshkit sync and fix the reference",
+        )
+    ]
     assert report.projects[0].dependencies[0].contract_id is None
 
 
@@ -325,9 +392,18 @@ def test_plain_raw_sources_are_ignored(tmp_path):
     data = _sources(sha)
     for name in ("raw", "raw-data", "3rd_party"):  # dbt accepts any source name; none is a meshkit project
         uid = f"source.down.{name}.events"
-        data["sources"][uid] = {"unique_id": uid, "name": "events", "source_name": name, "resource_type": "source",
-                                "database": "down", "schema": name, "identifier": "events", "meta": {},
-                                "source_meta": {}, "config": {"meta": {}}}
+        data["sources"][uid] = {
+            "unique_id": uid,
+            "name": "events",
+            "source_name": name,
+            "resource_type": "source",
+            "database": "down",
+            "schema": name,
+            "identifier": "events",
+            "meta": {},
+            "source_meta": {},
+            "config": {"meta": {}},
+        }
         data["parent_map"][SOURCE_CHILD].append(uid)
     report = _run(registry, tmp_path, data)
     assert report.exit_code == 0

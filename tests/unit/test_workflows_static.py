@@ -60,7 +60,7 @@ def test_the_linters_catch_a_planted_injection(tmp_path: Path) -> None:
     shutil.copytree(GITHUB, tmp_path / ".github")
     (tmp_path / ".github" / "workflows" / "planted.yml").write_text(
         "on: issues\npermissions: {}\njobs:\n  x:\n    runs-on: ubuntu-latest\n    permissions: {}\n"
-        "    steps:\n      - run: echo \"${{ github.event.issue.title }}\"\n      - uses: actions/cache@v4\n"
+        '    steps:\n      - run: echo "${{ github.event.issue.title }}"\n      - uses: actions/cache@v4\n'
     )
     zizmor = run([BIN / "zizmor", "--offline", ".github"], cwd=tmp_path)
     assert zizmor.returncode != 0 and "template-injection" in zizmor.stdout
@@ -101,7 +101,9 @@ def test_remote_actions_are_pinned_by_sha_with_a_version_comment(path: Path) -> 
         if uses is None or uses.startswith("./"):
             continue
         assert PINNED.match(uses), f"{path}: {uses} is not pinned to a full commit SHA"
-        assert any(uses in line and VERSION_COMMENT.search(line) for line in lines), f"{path}: {uses} has no # vX comment"
+        assert any(uses in line and VERSION_COMMENT.search(line) for line in lines), (
+            f"{path}: {uses} has no # vX comment"
+        )
 
 
 def _action(uses: str) -> str:
@@ -139,8 +141,9 @@ def test_workflow_permissions_are_least_privilege(path: Path) -> None:
     for name, job in workflow["jobs"].items():
         if "uses" in job:  # a caller: it grants what the called workflow's jobs declare, no more
             called = load(REPO / job["uses"])
-            assert job["permissions"] == _union([j["permissions"] for j in called["jobs"].values()]), \
+            assert job["permissions"] == _union([j["permissions"] for j in called["jobs"].values()]), (
                 f"{path.name}/{name}"
+            )
             continue
         assert job["permissions"] == needed_permissions(job["steps"]), f"{path.name}/{name}: {job['permissions']}"
         for step in job["steps"]:
@@ -149,15 +152,22 @@ def test_workflow_permissions_are_least_privilege(path: Path) -> None:
 
 
 def _write_jobs() -> list[tuple[str, str, dict[str, Any]]]:
-    return [(path.name, name, job) for path in WORKFLOWS for name, job in load(path)["jobs"].items()
-            if "steps" in job and "write" in {job["permissions"].get("pull-requests"), job["permissions"].get("contents")}]
+    return [
+        (path.name, name, job)
+        for path in WORKFLOWS
+        for name, job in load(path)["jobs"].items()
+        if "steps" in job and "write" in {job["permissions"].get("pull-requests"), job["permissions"].get("contents")}
+    ]
 
 
 def test_a_job_holding_a_write_token_runs_no_pr_code() -> None:
     """The comment jobs check out meshkit only; the bump job runs for publishes only; neither runs dbt."""
     jobs = _write_jobs()
     assert {(path, name) for path, name, _ in jobs} == {
-        ("meshkit-upstream.yml", "comment"), ("meshkit-downstream.yml", "comment"), ("meshkit-downstream.yml", "bump")}
+        ("meshkit-upstream.yml", "comment"),
+        ("meshkit-downstream.yml", "comment"),
+        ("meshkit-downstream.yml", "bump"),
+    }
     for path, name, job in jobs:
         for step in job["steps"]:
             assert _action(step.get("uses", "")) != "build" and "dbt " not in step.get("run", ""), f"{path}/{name}"
@@ -177,8 +187,9 @@ def test_pull_request_jobs_hold_no_secret_and_no_write_role() -> None:
         assert check["permissions"] == {"contents": "read", "id-token": "write"}
         [role] = [s for s in check["steps"] if s.get("uses", "").startswith("aws-actions/configure-aws-credentials@")]
         assert role["with"]["role-to-assume"] == "${{ inputs.aws-read-role || inputs.aws-role }}"
-        assert [s["with"]["command"] for s in check["steps"] if _action(s.get("uses", "")) == "build"] == \
-            ["${{ inputs.check-command }}"]
+        assert [s["with"]["command"] for s in check["steps"] if _action(s.get("uses", "")) == "build"] == [
+            "${{ inputs.check-command }}"
+        ]
         assert document["on"]["workflow_call"]["inputs"]["check-command"]["default"] == "dbt parse"
         for name, job in document["jobs"].items():
             if name != "check":
@@ -199,8 +210,10 @@ def test_repository_dispatch_jobs_are_guarded_by_event_type() -> None:
 
 def test_secrets_reach_actions_only_as_inputs() -> None:
     """Secrets are passed by name to the reusable workflows, and reach actions only as their inputs."""
-    allowed = re.compile(r"\s+(token|warehouse-env|dispatch-token|bump-token): "
-                         r"\$\{\{ secrets\.[\w-]+( \|\| github\.token)? \}\}$")
+    allowed = re.compile(
+        r"\s+(token|warehouse-env|dispatch-token|bump-token): "
+        r"\$\{\{ secrets\.[\w-]+( \|\| github\.token)? \}\}$"
+    )
     for path in WORKFLOWS:
         for line in path.read_text().splitlines():
             if "${{ secrets." in line:

@@ -14,8 +14,10 @@ import boto3
 
 def _unsigned_jwt(claims: dict[str, str]) -> str:
     """moto does not verify the token's signature; the claims mirror GitHub's OIDC token."""
+
     def part(data: dict[str, str]) -> str:
         return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
     return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(claims)}."
 
 
@@ -24,14 +26,17 @@ def main() -> int:
     if not re.fullmatch(r"arn:aws:iam::\d{12}:role/[\w+=,.@/-]+", role_arn):
         print(f"::error::role-to-assume {role_arn!r} is not an IAM role ARN")
         return 1
-    token = _unsigned_jwt({
-        "iss": "https://token.actions.githubusercontent.com",
-        "aud": "sts.amazonaws.com",
-        "sub": f"repo:{os.environ.get('GITHUB_REPOSITORY', '')}:ref:{os.environ.get('GITHUB_REF', '')}",
-    })
+    token = _unsigned_jwt(
+        {
+            "iss": "https://token.actions.githubusercontent.com",
+            "aud": "sts.amazonaws.com",
+            "sub": f"repo:{os.environ.get('GITHUB_REPOSITORY', '')}:ref:{os.environ.get('GITHUB_REF', '')}",
+        }
+    )
     sts = boto3.client("sts", region_name=region, endpoint_url=os.environ["AWS_ENDPOINT_URL"])
-    credentials = sts.assume_role_with_web_identity(
-        RoleArn=role_arn, RoleSessionName=session, WebIdentityToken=token)["Credentials"]
+    credentials = sts.assume_role_with_web_identity(RoleArn=role_arn, RoleSessionName=session, WebIdentityToken=token)[
+        "Credentials"
+    ]
     exported = {
         "AWS_ACCESS_KEY_ID": credentials["AccessKeyId"],
         "AWS_SECRET_ACCESS_KEY": credentials["SecretAccessKey"],
