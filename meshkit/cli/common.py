@@ -41,6 +41,15 @@ COMMANDS: dict[str, Command] = {
 }
 
 
+def add_config_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config",
+        type=Path,
+        metavar="PATH",
+        help="mesh config file (default: meshkit.yml in the current directory, if there is one)",
+    )
+
+
 def add_registry_options(parser: argparse.ArgumentParser, *, with_env: bool = True) -> None:
     parser.add_argument(
         "--registry",

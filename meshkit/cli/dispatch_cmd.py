@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from meshkit.cli.common import COMMANDS, add_format_option, add_registry_options, registry_from
+from meshkit.cli.common import COMMANDS, add_config_option, add_format_option, add_registry_options, registry_from
 from meshkit.contract.names import check_env, check_project, check_repository, unique_repositories
 from meshkit.errors import EXIT_INPUT, EXIT_OK, GitHubError, InputError
 from meshkit.github.dispatch import DEFAULT_EVENT_TYPE, check_event_type, dispatch_payload, send_dispatch
@@ -43,12 +43,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         metavar="OWNER/REPO",
         help="a repository to notify; repeatable; added to the consumers in the config file",
     )
-    parser.add_argument(
-        "--config",
-        type=Path,
-        metavar="PATH",
-        help="mesh config file (default: meshkit.yml in the current directory, if there is one)",
-    )
+    add_config_option(parser)
     parser.add_argument(
         "--event-type",
         default=DEFAULT_EVENT_TYPE,

@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from meshkit.cli.common import COMMANDS, add_format_option, add_registry_options, registry_from
+from meshkit.cli.common import COMMANDS, add_config_option, add_format_option, add_registry_options, registry_from
 from meshkit.errors import EXIT_FINDINGS, EXIT_OK
 from meshkit.mesh.config import (
     UpstreamRef,
@@ -50,12 +50,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="upstream project to sync; repeatable; @ENV overrides --env for that upstream "
         "(default: the upstreams meshkit.yml lists for this project)",
     )
-    parser.add_argument(
-        "--config",
-        type=Path,
-        metavar="PATH",
-        help="mesh config file (default: meshkit.yml in the current directory, if there is one)",
-    )
+    add_config_option(parser)
     parser.add_argument(
         "--only",
         metavar="NAME@ENV",

@@ -16,6 +16,7 @@ from typing import Any
 
 from meshkit.contract.names import check_env, check_project, check_repository, is_safe_identifier, unique_repositories
 from meshkit.errors import InputError, MeshkitError
+from meshkit.mesh.dbt_project import invalid_yaml
 
 CONFIG_FILE = "meshkit.yml"
 VERSION = 1
@@ -135,9 +136,7 @@ def parse_mesh_config(text: str, path: Path) -> MeshConfig:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark is not None else ""
-        raise InputError(f"{path} is not valid YAML{where}: fix the file") from None
+        raise invalid_yaml(path, exc) from None
     if not isinstance(data, dict):
         raise InputError(f"{path} is not a meshkit config: expected a mapping with version: {VERSION} and projects")
     _unknown_keys(data, _TOP_KEYS, "at the top level", path)

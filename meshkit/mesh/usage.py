@@ -29,6 +29,7 @@ import jinja2.parser
 from jinja2 import nodes
 
 from meshkit.errors import InputError
+from meshkit.mesh.dbt_project import read_dbt_project, yaml_loader
 
 # (dbt_project.yml key, the key dbt < 1.0 used, dbt's default): where dbt looks for what it parses.
 PATH_KEYS = (
@@ -248,17 +249,11 @@ def _scan_python(text: str, where: str, usage: Usage) -> None:
 # --- YAML ------------------------------------------------------------------------------------------
 
 
-def _yaml_loader() -> Any:
-    import yaml
-
-    return getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
 def _composer() -> Any:
     """A loader for compose_all that leaves every scalar untagged: only the node tree is wanted, so
     PyYAML's per-scalar implicit resolution (most of compose's time) is skipped."""
 
-    class Composer(_yaml_loader()):  # type: ignore[misc]
+    class Composer(yaml_loader()):  # type: ignore[misc]
         def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
             return "?"
 
@@ -308,27 +303,6 @@ def _scan_yaml(text: str, where: str, usage: Usage) -> None:
 # --- the project -----------------------------------------------------------------------------------
 
 
-def _project_settings(project_dir: Path) -> dict[str, Any]:
-    import yaml
-
-    path = project_dir / "dbt_project.yml"
-    try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_yaml_loader())
-    except FileNotFoundError:
-        raise InputError(f"{project_dir} is not a dbt project (no dbt_project.yml): pass --project-dir") from None
-    except UnicodeDecodeError:
-        raise InputError(f"{path} is not UTF-8 text: fix the file") from None
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1})" if mark is not None else ""
-        raise InputError(f"{path} is not valid YAML{where}: fix the file") from None
-    if not isinstance(data, dict):
-        raise InputError(f"{path} is not a dbt project file (not a mapping): fix the file")
-    return data
-
-
 def _folders(settings: dict[str, Any], key: str, legacy: str | None, default: str, usage: Usage) -> list[str]:
     value = settings.get(key, settings.get(legacy, [default]) if legacy else [default])
     if value is None:
@@ -371,7 +345,7 @@ def _files(project_dir: Path, settings: dict[str, Any], usage: Usage) -> Iterato
 def scan_usage(project_dir: Path) -> Usage:
     """Every source() call in the project's own files (dependencies in dbt_packages/ excluded)."""
     usage = Usage()
-    settings = _project_settings(project_dir)
+    settings = read_dbt_project(project_dir)
     candidates: list[tuple[Path, tuple[str, ...]]] = [(project_dir / "dbt_project.yml", _YAML)]
     candidates += list(_files(project_dir, settings, usage))
     for path, suffixes in candidates:
