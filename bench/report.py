@@ -107,13 +107,13 @@ def _markdown(doc: dict[str, Any]) -> str:
         "",
         f"Every command ran as a whole process: {doc['settings']['warmup']} uncounted run(s), then "
         f"{doc['settings']['repeat']} counted runs, each followed at once by its **floor**, a fresh Python that only "
-        "decodes the command's input file with a minimal msgspec Struct. *ratio* is the median of the per-pair "
+        "decodes the command's input files with a minimal msgspec Struct. *ratio* is the median of the per-pair "
         "ratios (command wall / floor wall), so drift on a shared machine moves both. Peak RSS is the kernel's "
         "`ru_maxrss` of the process; *largest input* is the largest file the command opened for reading.",
         "",
-        "Floors: `meshkit --help` against `python -c pass`; sync against the published contract file; validate "
-        "against the downstream manifest; publish, check and catalog against the upstream manifest (check with a "
-        "column removed: against that manifest copy).",
+        "Floors: `meshkit --help` against `python -c pass`; publish and check against the upstream manifest (check "
+        "with a column removed: against that manifest copy); sync against the published contract; validate against "
+        "the downstream's manifest and the contract; the catalog against every project and env's latest contract.",
         "",
         "## Time and memory",
         "",

@@ -10,11 +10,13 @@ Exit codes (the same for every subcommand):
 from __future__ import annotations
 
 import argparse
+import contextlib
+import gc
 import importlib
 import os
 import sys
 import traceback
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 from meshkit import __version__
 from meshkit.cli.common import COMMANDS
@@ -61,6 +63,22 @@ def _command_in(argv: Sequence[str]) -> list[str]:
     return [first] if first in COMMANDS else []
 
 
+# CPython's default (700 allocations) runs a full collection every few hundred thousand objects, and each
+# one walks everything alive: building a 20,000-model catalog spent half its time there. One command's
+# data has no cycles to find, so collect far less often while it runs.
+_GC_THRESHOLD = (100_000, 20, 20)
+
+
+@contextlib.contextmanager
+def _fewer_collections() -> Iterator[None]:
+    previous = gc.get_threshold()
+    gc.set_threshold(*_GC_THRESHOLD)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*previous)
+
+
 def main(argv: Sequence[str] | None = None, *, environ: Mapping[str, str] | None = None) -> int:
     """environ (default os.environ) reaches subcommands as args.environ, so tests inject it."""
     words = list(sys.argv[1:] if argv is None else argv)
@@ -68,7 +86,8 @@ def main(argv: Sequence[str] | None = None, *, environ: Mapping[str, str] | None
     args.environ = os.environ if environ is None else environ
     run: Callable[[argparse.Namespace], int] = args.run
     try:
-        return run(args)
+        with _fewer_collections():
+            return run(args)
     except MeshkitError as error:
         print(f"meshkit {args.command}: error: {error}", file=sys.stderr)
         return error.exit_code

@@ -66,7 +66,7 @@ def _since(previous: Blob | None, previous_kind: str | None, current: Manifest, 
     if previous is None or previous_kind != "contract":
         return None
     try:
-        base = Surface.of(parse_manifest(previous.data, "the previous contract"))
+        base = Surface.of(parse_manifest(previous.data, "the previous contract", contract=True))
     except MeshkitError:
         return None  # a corrupt latest is replaced; there is nothing to count against
     changes = diff_surfaces(base=base, current=Surface.of(current), today=today)

@@ -84,7 +84,7 @@ def read_latest(registry: Registry, project: str, env: str) -> Published:
         where = f"{registry.url}/{metadata_key}"
         metadata = parse_metadata(metadata_blob, where)
         if sha256_hex(manifest_blob.data) == metadata.sha256:
-            manifest = parse_manifest(manifest_blob.data, f"{registry.url}/{manifest_key}")
+            manifest = parse_manifest(manifest_blob.data, f"{registry.url}/{manifest_key}", contract=True)
             return Published(project, env, manifest, metadata, manifest_blob.etag)
         time.sleep(_RETRY_PAUSE_SECONDS)
     if missing:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+import msgspec
+
 from meshkit.contract.model import ChangeCounts, Node, is_deprecated
 from meshkit.contract.names import is_env_name, is_project_name
 from meshkit.errors import IntegrityError, RegistryError
@@ -17,12 +19,17 @@ from meshkit.registry import Registry, layout
 from meshkit.registry.published import parse_metadata, read_latest
 
 
-@dataclass(frozen=True)
-class Column:
+class Column(msgspec.Struct, frozen=True, gc=False):
+    """A Struct, not a dataclass: a 20,000-model mesh has hundreds of thousands of them."""
+
     name: str
     data_type: str | None
     description: str
     constraints: tuple[str, ...]
+
+    @property
+    def constraints_text(self) -> str:
+        return ", ".join(self.constraints)
 
 
 @dataclass(frozen=True)

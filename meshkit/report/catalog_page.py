@@ -9,13 +9,19 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 from importlib import resources
+from typing import TYPE_CHECKING
 
 from meshkit import __version__
 from meshkit.contract.words import model_label
-from meshkit.report.catalog import Catalog
+from meshkit.report.catalog import Catalog, ModelCard
 from meshkit.report.templating import html_env
+
+if TYPE_CHECKING:
+    import markupsafe
 
 NODE_WIDTH = 250
 NODE_HEIGHT = 24
@@ -138,6 +144,20 @@ def _csp_hash(text: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode()).digest()).decode() + "'"
 
 
+def _card_renderer() -> Callable[[ModelCard], markupsafe.Markup]:
+    """Each distinct card rendered once: the same contract in several envs (dev, staging, prod) repeats
+    thousands of identical cards, and the cards are most of the page."""
+    import markupsafe
+
+    template = html_env().get_template("catalog_card.html.j2")
+
+    @cache
+    def card_html(card: ModelCard) -> markupsafe.Markup:
+        return markupsafe.Markup(template.render(m=card))
+
+    return card_html
+
+
 def render_catalog_html(catalog: Catalog) -> str:
     env = html_env()
     assets = resources.files("meshkit") / "assets"
@@ -154,6 +174,7 @@ def render_catalog_html(catalog: Catalog) -> str:
         style=style,
         script=script,
         csp=csp,
+        card_html=_card_renderer(),
         version=__version__,
         node_width=NODE_WIDTH,
         node_height=NODE_HEIGHT,

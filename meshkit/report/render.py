@@ -6,6 +6,7 @@ import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import msgspec
 import orjson
 
 from meshkit import __version__
@@ -41,9 +42,19 @@ INIT_SCHEMA = "meshkit-init/1"
 BUMP_PR_SCHEMA = "meshkit-bump-pr/1"
 
 
+def _struct_fields(value: object) -> dict[str, Any]:
+    """orjson writes dataclasses itself; the few msgspec Structs in results go out as their fields."""
+    if isinstance(value, msgspec.Struct):
+        return msgspec.structs.asdict(value)
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
 def to_json(command: str, payload: dict[str, Any]) -> str:
     document = {"meshkit_version": __version__, "command": command, **payload}
-    return orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode() + "\n"
+    return (
+        orjson.dumps(document, default=_struct_fields, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode()
+        + "\n"
+    )
 
 
 def catalog_json(catalog: Catalog) -> str:

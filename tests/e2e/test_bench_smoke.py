@@ -105,3 +105,15 @@ def test_results_md_has_a_numeric_row_per_command(bench_output: Path) -> None:
         assert re.search(rf"^\| {re.escape(way)} \| {N} \| {NUMBER} \| {NUMBER} \| {NUMBER} \|", text, re.MULTILINE), (
             way
         )
+
+
+def test_floors_decode_every_file_the_command_reads(bench_output: Path) -> None:
+    """A floor that decoded less than the command reads would flatter the command."""
+    [bench] = json.loads((bench_output / "results.json").read_text())["runs"]
+    floors = {t["command"]: t["floor_argv"][2:] for t in bench["timed"]}  # after `python floor.py`
+    contract = Path("benchup", "prod", "latest", "manifest.json")
+    for name in ("validate (generated sources)", "validate (dbt-loom)"):
+        assert len(floors[name]) == 2 and floors[name][1].endswith(str(contract)), floors[name]
+    assert floors["catalog (1 project)"][0].endswith(str(contract))
+    multi = floors["catalog (3 projects x 3 envs x 4 publishes)"]
+    assert len(multi) == 9 and len({Path(p).parts[-4:-2] for p in multi}) == 9, multi
