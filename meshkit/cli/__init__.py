@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 
 from meshkit import __version__
 from meshkit.cli.common import COMMANDS
+from meshkit.contract.words import printable
 from meshkit.errors import EXIT_BUG, EXIT_INPUT, MeshkitError
 
 EXIT_CODES_HELP = """exit codes:
@@ -89,7 +90,7 @@ def main(argv: Sequence[str] | None = None, *, environ: Mapping[str, str] | None
         with _fewer_collections():
             return run(args)
     except MeshkitError as error:
-        print(f"meshkit {args.command}: error: {error}", file=sys.stderr)
+        print(f"meshkit {args.command}: error: {printable(str(error))}", file=sys.stderr)
         return error.exit_code
     except KeyboardInterrupt:
         print("meshkit: interrupted", file=sys.stderr)

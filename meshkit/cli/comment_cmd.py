@@ -17,6 +17,7 @@ import orjson
 
 from meshkit.cli.common import COMMANDS, add_format_option, target_repository
 from meshkit.errors import EXIT_OK, InputError
+from meshkit.files import SMALL_FILE_LIMIT, read_regular, read_regular_text
 from meshkit.github.annotations import escape_data
 from meshkit.report.markdown import COMMENT_BUDGET, first_line, fit_text, is_comment_marker
 from meshkit.report.render import FORMATS_BASIC, comment_json
@@ -67,7 +68,7 @@ def event_pr_number(environ: Mapping[str, str]) -> int:
             "no pull request number: pass --pr N (or run in a pull_request workflow, which sets GITHUB_EVENT_PATH)"
         )
     try:
-        event = orjson.loads(Path(path).read_bytes())
+        event = orjson.loads(read_regular(Path(path), SMALL_FILE_LIMIT))
     except OSError as exc:
         raise InputError(
             f"cannot read the event file {path} (GITHUB_EVENT_PATH): {exc.strerror}: pass --pr N"
@@ -91,7 +92,7 @@ def event_pr_number(environ: Mapping[str, str]) -> int:
 def read_body(path: Path) -> tuple[str, str]:
     """The body, cut to fit, and its marker line."""
     try:
-        body = path.read_text(encoding="utf-8")
+        body = read_regular_text(path)
     except UnicodeDecodeError:
         raise InputError(f"the comment body {path} is not UTF-8 text") from None
     except OSError as exc:

@@ -17,6 +17,7 @@ import msgspec
 
 from meshkit.contract.model import ManifestDoc, Node, NodeAccess, SourceNode
 from meshkit.errors import ManifestError
+from meshkit.files import MANIFEST_LIMIT, read_regular
 
 MANIFEST_SCHEMA_MARK = "/manifest/"
 _NOT_A_MANIFEST = "is not a dbt manifest (no dbt manifest schema version in its metadata)"
@@ -146,11 +147,11 @@ def parse_manifest(raw: bytes, origin: str, *, contract: bool = False) -> Manife
 
 
 def load_manifest(path: Path, *, build_hint: str | None = None) -> Manifest:
-    if not path.is_file():
-        hint = build_hint or f"run `dbt build` (or `dbt parse`) in {path.parent.parent} first"
-        raise ManifestError(f"no dbt manifest at {path}: {hint}")
     try:
-        raw = path.read_bytes()
+        raw = read_regular(path, MANIFEST_LIMIT)
+    except (FileNotFoundError, NotADirectoryError):
+        hint = build_hint or f"run `dbt build` (or `dbt parse`) in {path.parent.parent} first"
+        raise ManifestError(f"no dbt manifest at {path}: {hint}") from None
     except OSError as exc:
         raise ManifestError(f"cannot read {path}: {exc.strerror}") from None
     return parse_manifest(raw, str(path))

@@ -17,6 +17,7 @@ from typing import Any
 
 import msgspec
 
+from meshkit.contract.names import check_identifier
 from meshkit.contract.words import model_label
 
 # dbt writes a model version as an int, a float or a string; it compares them as strings.
@@ -159,6 +160,16 @@ class ContractNode(_Strict, kw_only=True):
     tags: list[str] = []
     config: NodeConfig | None = None
     columns: dict[str, Column] = {}
+
+    def check_names(self) -> None:
+        """Refuse a name that a downstream would put in SQL or YAML (its relation, source table, columns)."""
+        check_identifier(self.name, what=f"{self.unique_id} name")
+        for key, value in (("database", self.database), ("schema", self.schema), ("alias", self.alias)):
+            if value:
+                check_identifier(value, what=f"{self.unique_id} {key}")
+        for key, column in self.columns.items():
+            check_identifier(key, what=f"{self.unique_id} column")
+            check_identifier(column.name, what=f"{self.unique_id} column")
 
 
 class Node(ContractNode, kw_only=True):

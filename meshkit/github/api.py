@@ -36,6 +36,9 @@ MAX_PAGES = 1000  # 100,000 items: far beyond any PR, and a bound on a server th
 READ_ONLY_MESSAGE = "Resource not accessible by integration"
 
 _TOKEN = re.compile(r"[!-~]+")  # printable ASCII: anything else would end up in an error about the header
+# GitHub's token formats (classic, OAuth, app, refresh, fine-grained): redacted from every message, whoever's.
+_TOKEN_LIKE = re.compile(r"\b(?:gh[pousr]_[A-Za-z0-9]{16,}|github_pat_[A-Za-z0-9_]{16,})")
+REDACTED = "***"
 _SERVER_ERRORS = frozenset({500, 502, 503, 504})
 
 
@@ -55,6 +58,15 @@ def _bearer(token: str) -> Callable[[requests.PreparedRequest], requests.Prepare
         return request
 
     return apply
+
+
+def redact(text: str, *secrets: str) -> str:
+    """text without the given secrets, anything shaped like a GitHub token, or a URL's user:password@."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, REDACTED)
+    text = re.sub(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/@\s]*@", rf"\1{REDACTED}@", text)
+    return _TOKEN_LIKE.sub(REDACTED, text)
 
 
 def _one_line(text: str, limit: int = 300) -> str:
@@ -163,7 +175,12 @@ class GitHubClient:
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise GitHubError(
-                f"GITHUB_API_URL {base_url!r} is not an http(s) URL: unset it or use e.g. {DEFAULT_API_URL}"
+                f"GITHUB_API_URL {redact(base_url)!r} is not an http(s) URL: unset it or use e.g. {DEFAULT_API_URL}"
+            )
+        if "@" in parts.netloc:
+            raise GitHubError(
+                f"GITHUB_API_URL {redact(base_url)!r} holds credentials: remove them; the token comes from "
+                f"{' or '.join(TOKEN_VARIABLES)}"
             )
         for variable in TOKEN_VARIABLES:
             token = (environ.get(variable) or "").strip()
@@ -195,14 +212,34 @@ class GitHubClient:
         idempotent=False is for creates: a 5xx or a dropped connection raises
         UncertainWriteError at once, since GitHub may have done the work; the caller
         must look before it sends again. Rate limits are still waited out: GitHub
-        rejected those requests without acting on them.
+        rejected those requests without acting on them. No message carries the token,
+        even when a server echoes the request's headers back.
         """
+        try:
+            return self._request(method, path, json, params, permission, subject, idempotent)
+        except GitHubError as error:
+            raise type(error)(redact(str(error), self.token)) from None
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        json: Any,
+        params: Mapping[str, Any] | None,
+        permission: str,
+        subject: str,
+        idempotent: bool,
+    ) -> requests.Response:
         url = path if "://" in path else self.base_url + path
         where = f"{method} {urlsplit(url).path}"
         for attempt in range(1, self.attempts + 1):
             last = attempt == self.attempts
             try:
-                response = self.session.request(method, url, json=json, params=params, timeout=TIMEOUT)
+                # A write is never sent on to where a redirect points: requests would drop the token
+                # there and report the other host's answer as if GitHub had done the work.
+                response = self.session.request(
+                    method, url, json=json, params=params, timeout=TIMEOUT, allow_redirects=method == "GET"
+                )
             except (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError) as exc:
                 if not idempotent and not _surely_unsent(exc):
                     raise UncertainWriteError(f"GitHub API {where}: the connection failed ({_reason(exc)})") from None
@@ -215,6 +252,13 @@ class GitHubClient:
                 continue
             except requests.RequestException as exc:
                 raise GitHubError(f"GitHub API {where} failed: {_reason(exc)}; check GITHUB_API_URL") from None
+            moved = response.is_redirect or _origin(response.url) != _origin(self.base_url)
+            if moved:
+                target = response.headers.get("Location") or response.url
+                raise GitHubError(
+                    f"GitHub API {where} was redirected to {_origin(urljoin(url, target))[1] or 'another place'} "
+                    f"({response.status_code}); meshkit sends nothing on: check GITHUB_API_URL"
+                )
             if response.status_code < 400:
                 return response
             retryable = response.status_code in _SERVER_ERRORS or _is_rate_limited(response)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from meshkit.errors import InputError
+from meshkit.files import SMALL_FILE_LIMIT, read_regular, read_regular_text
 from meshkit.github.bump_pr import BumpRequest, branch_name
 from meshkit.mesh.config import UpstreamRef
 from meshkit.report.markdown import COMMENT_BUDGET, first_line, is_comment_marker
@@ -50,7 +51,7 @@ def _validation_text(path: Path | None) -> str:
     if path is None:
         return ""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_regular_text(path)
     except UnicodeDecodeError:
         raise InputError(f"the validation report {path} is not UTF-8 text") from None
     except OSError as exc:
@@ -74,7 +75,7 @@ def bump_request(
 ) -> BumpRequest:
     path = project_dir / models_dir / f"_mesh_{upstream.project}.yml"
     try:
-        data = path.read_bytes()
+        data = read_regular(path, SMALL_FILE_LIMIT)
     except FileNotFoundError:
         raise InputError(
             f"{path} does not exist: run `meshkit sync --upstream {upstream.project}@{upstream.env}` first"

@@ -21,6 +21,7 @@ from typing import Any
 from meshkit import __version__
 from meshkit.contract.names import check_env, check_project, check_repository
 from meshkit.errors import InputError
+from meshkit.files import SMALL_FILE_LIMIT, read_regular, write_atomically
 from meshkit.github.gitinfo import git_output
 from meshkit.mesh.config import CONFIG_FILE, VERSION, MeshConfig, ProjectConfig, UpstreamRef, load_mesh_config
 from meshkit.mesh.dbt_project import project_name_from
@@ -238,7 +239,7 @@ def _planned(root: Path, path: str, content: bytes, *, keep_edited: bool = False
     if not target.exists():
         return PlannedFile(path, content, "created")
     try:
-        current = target.read_bytes()
+        current = read_regular(target, SMALL_FILE_LIMIT)
     except OSError as exc:
         raise InputError(f"cannot read {target}: {exc.strerror}") from None
     if current == content:
@@ -370,7 +371,5 @@ def _self_check(text: str, workflow: str, repository: str, ref: str) -> None:
 
 
 def apply_init(plan: InitPlan, root: Path) -> None:
-    from meshkit.files import write_atomically
-
     for planned in plan.changed:
         write_atomically(root / planned.path, planned.content)

@@ -16,6 +16,7 @@ from typing import Any
 
 from meshkit.contract.names import check_env, check_project, check_repository, is_safe_identifier, unique_repositories
 from meshkit.errors import InputError, MeshkitError
+from meshkit.files import read_regular_text
 from meshkit.mesh.dbt_project import invalid_yaml
 
 CONFIG_FILE = "meshkit.yml"
@@ -152,7 +153,7 @@ def parse_mesh_config(text: str, path: Path) -> MeshConfig:
 
 def load_mesh_config(path: Path) -> MeshConfig:
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_regular_text(path)
     except FileNotFoundError:
         raise InputError(f"config file {path} does not exist: pass --config with the path of meshkit.yml") from None
     except UnicodeDecodeError:

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from meshkit.errors import InputError
+from meshkit.files import read_regular_text
 
 
 def yaml_loader() -> Any:
@@ -28,7 +29,7 @@ def read_dbt_project(project_dir: Path) -> dict[str, Any]:
 
     path = project_dir / "dbt_project.yml"
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=yaml_loader())
+        data = yaml.load(read_regular_text(path), Loader=yaml_loader())
     except FileNotFoundError:
         raise InputError(f"{project_dir} is not a dbt project (no dbt_project.yml): pass --project-dir") from None
     except UnicodeDecodeError:

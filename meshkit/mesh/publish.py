@@ -20,7 +20,7 @@ from meshkit.contract.build import build_contract, public_models_of, serialise, 
 from meshkit.contract.diff import Surface, diff_surfaces
 from meshkit.contract.manifest import Manifest, load_manifest, parse_manifest, require_project
 from meshkit.contract.model import ChangeCounts, ContractNode, PublicModel, PublishMetadata
-from meshkit.contract.names import check_env, check_identifier, check_project
+from meshkit.contract.names import check_env, check_project
 from meshkit.errors import ConflictError, MeshkitError
 from meshkit.registry import Blob, Registry, layout
 from meshkit.registry.published import read_latest_metadata
@@ -54,11 +54,9 @@ class PublishResult:
         return {**self.__dict__, "public_models": msgspec.to_builtins(self.public_models)}
 
 
-def _check_relations(nodes: Iterable[ContractNode]) -> None:
+def _check_names(nodes: Iterable[ContractNode]) -> None:
     for node in nodes:
-        for key, value in (("database", node.database), ("schema", node.schema), ("alias", node.alias)):
-            if value is not None:
-                check_identifier(value, what=f"{node.unique_id} {key}")
+        node.check_names()
 
 
 def _since(previous: Blob | None, previous_kind: str | None, current: Manifest, today: date) -> ChangeCounts | None:
@@ -80,7 +78,7 @@ def publish(request: PublishRequest, registry: Registry) -> PublishResult:
     manifest = load_manifest(manifest_path, build_hint=f"run `dbt build` in {request.project_dir} first")
     require_project(manifest, project)
     contract = build_contract(manifest)  # also rejects a project with no public models
-    _check_relations(contract["nodes"].values())
+    _check_names(contract["nodes"].values())
     if request.full:
         payload, kind = manifest_path.read_bytes(), "full"
     else:

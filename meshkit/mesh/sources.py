@@ -150,13 +150,9 @@ def source_tables(published: Published) -> dict[str, tuple[str, str, Node]]:
     tables: dict[str, tuple[str, str, Node]] = {}
     for uid, node in nodes.items():
         # Some adapters (Spark without a catalog) have no database: the source then omits it.
+        node.check_names()
         database = node.database or ""
-        if database:
-            check_identifier(database, what=f"{uid} database")
         schema = check_identifier(node.schema, what=f"{uid} schema")
-        check_identifier(node.relation.identifier, what=f"{uid} alias")
-        for column in node.columns.values():
-            check_identifier(column.name, what=f"{uid} column")
         for name in table_names(node):
             if name in tables:
                 raise InputError(

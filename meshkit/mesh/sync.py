@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from meshkit.errors import InputError, IntegrityError, RegistryError
-from meshkit.files import write_atomically
+from meshkit.files import SMALL_FILE_LIMIT, read_regular, write_atomically
 from meshkit.mesh.config import UpstreamRef
 from meshkit.mesh.sources import Selection, Stamp, read_stamp, render_sources
 from meshkit.mesh.usage import Usage, scan_usage
@@ -72,7 +72,9 @@ def _plan(
         notes = tuple(f"every {upstream.project} table is written: {place}" for place in places)
     path = project_dir / models_dir / f"_mesh_{upstream.project}.yml"
     try:
-        current = path.read_bytes() if path.is_file() else None
+        current = read_regular(path, SMALL_FILE_LIMIT)
+    except FileNotFoundError:
+        current = None
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror}") from None
     return _Plan(upstream, path, Selection(every=every or bool(uncertain), requested=requested), notes, current)

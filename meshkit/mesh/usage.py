@@ -29,6 +29,7 @@ import jinja2.parser
 from jinja2 import nodes
 
 from meshkit.errors import InputError
+from meshkit.files import SMALL_FILE_LIMIT, read_regular
 from meshkit.mesh.dbt_project import read_dbt_project, yaml_loader
 
 # (dbt_project.yml key, the key dbt < 1.0 used, dbt's default): where dbt looks for what it parses.
@@ -352,7 +353,7 @@ def scan_usage(project_dir: Path) -> Usage:
         usage.files += 1
         where = os.path.relpath(path, project_dir)
         try:
-            raw = path.read_bytes()
+            raw = read_regular(path, SMALL_FILE_LIMIT)
         except OSError as exc:
             usage.uncertain.append(Uncertain(where, f"cannot be read ({exc.strerror})", None))
             continue

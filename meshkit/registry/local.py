@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from meshkit.errors import ConflictError, RegistryError
+from meshkit.files import MANIFEST_LIMIT, new_file_mode, read_regular
 from meshkit.registry import Blob
 
 _LOCK_NAME = ".meshkit.lock"
@@ -39,7 +40,7 @@ class LocalRegistry:
     def get(self, key: str) -> Blob | None:
         path = self._path(key)
         try:
-            data = path.read_bytes()
+            data = read_regular(path, MANIFEST_LIMIT)
         except FileNotFoundError:
             return None
         except NotADirectoryError:
@@ -64,16 +65,18 @@ class LocalRegistry:
 
     def put(self, key: str, data: bytes, *, if_absent: bool = False, if_match: str | None = None) -> None:
         path = self._path(key)
+        tmp_name: str | None = None
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp_name = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
-            with os.fdopen(fd, "wb") as tmp:
-                tmp.write(data)
-                tmp.flush()
-                os.fsync(tmp.fileno())
-        except OSError as exc:
-            raise RegistryError(f"cannot write {path}: {exc.strerror}") from None
-        try:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                fd, tmp_name = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+                with os.fdopen(fd, "wb") as tmp:
+                    os.fchmod(tmp.fileno(), new_file_mode())  # readable by the team, as the umask allows
+                    tmp.write(data)
+                    tmp.flush()
+                    os.fsync(tmp.fileno())
+            except OSError as exc:
+                raise RegistryError(f"cannot write {path}: {exc.strerror}") from None
             with self._locked():
                 current = self.get(key)
                 if if_absent and current is not None:
@@ -82,8 +85,9 @@ class LocalRegistry:
                     raise ConflictError(f"{path} changed while this publish ran; another publisher won the race")
                 os.replace(tmp_name, path)
         finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp_name)
+            if tmp_name is not None:  # every failure path removes its temporary file
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(tmp_name)
 
     def list(self, prefix: str) -> list[str]:
         base = self._path(prefix) if prefix else self.root

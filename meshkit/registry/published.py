@@ -67,6 +67,20 @@ def _missing(registry: Registry, project: str, env: str) -> NotPublishedError:
     )
 
 
+def _damaged(registry: Registry, project: str, env: str) -> IntegrityError | None:
+    """No latest contract, yet history or consumer records (or a stray `latest` file): fail closed.
+
+    Such an env was published, so "never published" would let check pass a breaking change and sync
+    call the registry empty."""
+    left = registry.list(f"{layout.env_root(project, env)}/")
+    if not left:
+        return None
+    return IntegrityError(
+        f"registry {registry.url} has {project}/{env} ({len(left)} objects, such as {left[0]}) but no readable "
+        "latest contract: it was damaged; republish the contract with meshkit publish"
+    )
+
+
 def read_latest(registry: Registry, project: str, env: str) -> Published:
     manifest_key = layout.latest_key(project, env)
     metadata_key = layout.latest_key(project, env, layout.METADATA)
@@ -76,7 +90,7 @@ def read_latest(registry: Registry, project: str, env: str) -> Published:
         manifest_blob = registry.get(manifest_key)
         if metadata_blob is None or manifest_blob is None:
             if attempt == 0 and metadata_blob is None and manifest_blob is None:
-                raise _missing(registry, project, env)
+                raise _damaged(registry, project, env) or _missing(registry, project, env)
             missing = metadata_key if metadata_blob is None else manifest_key
             time.sleep(_RETRY_PAUSE_SECONDS)
             continue

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from meshkit.contract.diff import BREAKING, PLANNED, WARNING
-from meshkit.contract.words import plural
+from meshkit.contract.words import plural, text_lines
 from meshkit.github.annotations import annotation, append_step_summary, repo_path
 from meshkit.mesh.check import Assessed, CheckReport, Impact
 from meshkit.report import mermaid
@@ -139,7 +139,7 @@ def check_text(report: CheckReport) -> str:
                 f"(over {report.consumer_max_age_days}): its impact may be out of date"
             )
     lines += ["", verdict_line(report)]
-    return "\n".join(lines) + "\n"
+    return text_lines(lines)
 
 
 def _rows(report: CheckReport) -> list[dict[str, Any]]:

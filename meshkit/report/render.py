@@ -10,7 +10,7 @@ import msgspec
 import orjson
 
 from meshkit import __version__
-from meshkit.contract.words import model_label, plural
+from meshkit.contract.words import model_label, plural, text_lines
 from meshkit.github.annotations import annotation, append_step_summary, repo_path
 from meshkit.report import mermaid
 from meshkit.report.lineage import validate_lineage
@@ -89,16 +89,20 @@ def bump_pr_json(result: BumpResult) -> str:
 def publish_text(result: PublishResult) -> str:
     models = ", ".join(model_label(m.name, m.version) for m in result.public_models)
     if result.status == "unchanged":
-        return (
-            f"{result.project}/{result.env}: contract unchanged (sha256 {result.sha256[:12]}), "
-            f"no new history entry; pass --force to republish\n"
+        return text_lines(
+            [
+                f"{result.project}/{result.env}: contract unchanged (sha256 {result.sha256[:12]}), "
+                "no new history entry; pass --force to republish"
+            ]
         )
-    return (
-        f"published {result.kind} of {result.project}/{result.env} to {result.registry}\n"
-        f"  sha256   {result.sha256}\n"
-        f"  history  {result.history_key}\n"
-        f"  latest   {result.latest_key}\n"
-        f"  public   {models}\n"
+    return text_lines(
+        [
+            f"published {result.kind} of {result.project}/{result.env} to {result.registry}",
+            f"  sha256   {result.sha256}",
+            f"  history  {result.history_key}",
+            f"  latest   {result.latest_key}",
+            f"  public   {models}",
+        ]
     )
 
 
@@ -130,7 +134,7 @@ def render_sync(outcomes: list[SyncOutcome], fmt: str, *, note: str | None = Non
         }[o.status]
         lines.append(f"{o.upstream}/{o.env} (sha256 {o.sha256[:12]}): {what} {o.path}")
         lines += [f"  note: {text}" for text in o.notes]
-    return "\n".join(lines) + "\n"
+    return text_lines(lines)
 
 
 def validate_text(report: ValidateReport) -> str:
@@ -151,7 +155,7 @@ def validate_text(report: ValidateReport) -> str:
     for name in report.skipped:
         lines.append(f"skipped {name}: no target/manifest.json (run `dbt build` there)")
     lines.append(validate_verdict(report))
-    return "\n".join(lines) + "\n"
+    return text_lines(lines)
 
 
 def validate_verdict(report: ValidateReport) -> str:

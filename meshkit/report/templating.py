@@ -7,21 +7,31 @@ from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING
 
+from meshkit.contract.words import printable
+
 if TYPE_CHECKING:  # imported when a template is first rendered: text and JSON output never pay for Jinja
     import jinja2
 
 _MD_SPECIAL = re.compile(r"([\\|`*_\[\]<>#])")
+# Where GitHub would turn text into a mention (@team notifies it) or a link (https://, www., a@b.c).
+_LIVE = re.compile(r"@|:(?=//)|(?<![A-Za-z0-9])(?i:www)(?=\.)")
+WORD_JOINER = "\u2060"  # invisible, and it breaks the pattern: `@\u2060acme` notifies nobody
+
+
+def inert(text: str) -> str:
+    """Text from a manifest or a record, shown on GitHub without mentioning anyone or becoming a link."""
+    return _LIVE.sub(lambda match: match.group(0) + WORD_JOINER, text)
 
 
 def md_cell(value: object) -> str:
-    """Make any text safe inside one markdown table cell."""
-    text = " ".join(str(value if value is not None else "").split())
-    return _MD_SPECIAL.sub(r"\\\1", text)
+    """Make any text safe inside one markdown table cell: no markup, no mention, no autolink."""
+    text = printable(" ".join(str(value if value is not None else "").split()))
+    return inert(_MD_SPECIAL.sub(r"\\\1", text))
 
 
 def md_code(value: object) -> str:
     """A code span that also survives inside a table cell (GFM splits cells on `|` even in code)."""
-    text = " ".join(str(value if value is not None else "").split()).replace("`", "'").replace("|", "\\|")
+    text = printable(" ".join(str(value if value is not None else "").split())).replace("`", "'").replace("|", "\\|")
     return f"`{text}`"
 
 

@@ -72,6 +72,35 @@ def test_upstream_with_no_public_models(mesh: Path) -> None:
 
 
 @pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("name", "@acme/security-team"),
+        ("name", "orders\n::error::pwned"),
+        ("column", 'id" from x; --'),
+        ("column", "amount usd"),
+        ("alias", "orders`"),
+    ],
+)
+def test_unsafe_model_and_column_names_are_refused_at_publish(mesh: Path, field: str, value: str) -> None:
+    """As documented: a name that is not a safe identifier never reaches the registry, whatever its kind."""
+    path = mesh / "dbt_up/target/manifest.json"
+    manifest = json.loads(path.read_text())
+    node = next(n for n in manifest["nodes"].values() if n.get("access") == "public" and n["columns"])
+    if field == "column":
+        key = next(iter(node["columns"]))
+        node["columns"][value] = {**node["columns"].pop(key), "name": value}
+    else:
+        node[field] = value
+    path.write_text(json.dumps(manifest))
+    before = snapshot(mesh / "registry")
+    result = publish(mesh)
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    line = one_line_error(result)
+    assert "is not a safe SQL identifier" in line and node["unique_id"] in line and "\n" not in line.strip()
+    assert snapshot(mesh / "registry") == before
+
+
+@pytest.mark.parametrize(
     "flag,value",
     [
         ("--project", "../dbt_up"),
@@ -257,3 +286,30 @@ def test_hostile_consumer_record_keys_are_not_trusted(mesh: Path) -> None:
     report = json.loads(result.stdout)
     problems = {c["downstream"]: c["problem"] for c in report["consumers"]}
     assert problems == {"evil;rm": "unsafe downstream name in key", "dbt_shop": "not JSON"}
+
+
+@pytest.mark.parametrize("damage", ["latest deleted", "latest is a file"])
+def test_a_registry_that_lost_its_latest_contract_fails_closed(mesh: Path, damage: str) -> None:
+    """History and consumer records remain: check must not pass a PR as "no contract yet", nor sync call it empty."""
+    latest = mesh / "registry/dbt_up/prod/latest"
+    shutil.rmtree(latest)
+    if damage == "latest is a file":
+        latest.write_text("not a folder")
+    assert any((mesh / "registry/dbt_up/prod/history").iterdir())
+    before = snapshot(mesh)
+    commands = {
+        "check": ("check", "--project-dir", "dbt_up", "--registry", "registry"),
+        "sync": ("sync", "--project-dir", "dbt_down", "--upstream", "dbt_up", "--registry", "registry"),
+        "validate": ("validate", "--manifest", "dbt_down/target/manifest.json", "--registry", "registry"),
+    }
+    for name, args in commands.items():
+        result = meshkit(*args, cwd=mesh)
+        assert result.returncode == 2, (name, result.stdout, result.stderr)
+        assert "no readable latest contract" in one_line_error(result), name
+    assert snapshot(mesh) == before
+    republished = publish(mesh)
+    assert republished.returncode == 0 if damage == "latest deleted" else republished.returncode == 2, (
+        republished.stderr
+    )
+    if damage == "latest deleted":
+        assert meshkit(*commands["check"], cwd=mesh).returncode == 0

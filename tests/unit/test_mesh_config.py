@@ -225,5 +225,7 @@ def test_unreadable_files(tmp_path: Path):
     (tmp_path / "bin.yml").write_bytes(b"version: 1\n\xff\n")
     with pytest.raises(InputError, match=r"bin.yml is not UTF-8 text: fix the file$"):
         load_mesh_config(tmp_path / "bin.yml")
-    with pytest.raises(InputError, match=r"^cannot read config file .*: Is a directory$"):
+    with pytest.raises(
+        InputError, match=r"^cannot read config file .*: not a regular file \(a folder, FIFO or device\)$"
+    ):
         load_mesh_config(tmp_path)

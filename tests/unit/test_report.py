@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import orjson
@@ -320,3 +321,44 @@ def test_sync_text_and_json():
         "notes": ["models/a.sql:3 reads source('shop', 'gone'), which ..."],
     }
     assert orjson.loads(render_sync(outcomes[3:], "json"))["ok"] is True
+
+
+HOSTILE = "@acme/security-team see https://evil.example or www.evil.example\n::error::pwned\x1b[31m\u2028"
+
+
+def _hostile_report() -> ValidateReport:
+    parent = "source.down.shop.orders"
+    return ValidateReport(
+        env="prod",
+        registry="/srv/registry",
+        today="2027-07-01",
+        projects=[
+            ProjectReport(
+                project="down",
+                manifest="/repo/down/target/manifest.json",
+                dependencies=[Dependency("shop", "prod", parent, "mesh-source", ("model.down.x",), None, None)],
+                findings=[Finding("error", "not-public", "down", f"{parent} names {HOSTILE}", parent)],
+            )
+        ],
+    )
+
+
+def test_hostile_text_in_text_output_cannot_start_a_line(goldens: Goldens):
+    text = render_validate(_hostile_report(), "text")
+    goldens.check(text, "expected_validate_hostile.txt")
+    assert not [line for line in text.splitlines() if line.lstrip().startswith("::")]
+    assert "\x1b" not in text and "\u2028" not in text and "\\n::error::pwned\\x1b[31m\\u2028" in text
+
+
+def test_hostile_text_in_markdown_mentions_nobody_and_links_nothing(goldens: Goldens):
+    markdown = render_validate(_hostile_report(), "markdown")
+    goldens.check(markdown, "expected_validate_hostile.md")
+    assert re.search(r"@[A-Za-z0-9]", markdown) is None
+    assert "https://" not in markdown and "www.evil" not in markdown and "\x1b" not in markdown
+    assert "@\u2060acme/security-team" in markdown  # still readable: the word joiner is invisible
+
+
+def test_md_cell_makes_mentions_and_autolinks_inert():
+    assert md_cell("@org/team") == "@\u2060org/team"
+    assert md_cell("mail a@b.io or https://x.io, WWW.x.io") == "mail a@\u2060b.io or https:\u2060//x.io, WWW\u2060.x.io"
+    assert md_cell("awww.not-a-link") == "awww.not-a-link"
