@@ -344,6 +344,19 @@ class ChangeCounts(_Strict, kw_only=True):
     breaking: int
 
 
+POINTER_SCHEMA = "meshkit-latest/1"
+
+
+class LatestPointer(_Strict, kw_only=True):
+    """`latest/pointer.json`: the one object a publish commits, naming a complete, immutable history entry."""
+
+    schema: str
+    history_id: str
+    sha256: str
+    kind: str = "contract"
+    published_at: str | None = None
+
+
 class PublishMetadata(_Strict, kw_only=True):
     """`metadata.json` beside every published manifest: small, so readers decide before fetching the manifest.
 

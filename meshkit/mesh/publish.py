@@ -1,8 +1,7 @@
-"""Publishing a project's contract: history first, latest last.
+"""Publishing a project's contract: a complete history entry first, then one commit point (registry/commit.py).
 
-History entries are created with if-absent writes and latest with an if-match
-on what we read at the start, so two publishers racing never silently overwrite
-each other. An identical contract is not republished unless forced.
+An identical contract is not republished unless forced, but an unchanged publish still repairs
+latest's copies and gives a registry from an older meshkit its pointer.
 """
 
 from __future__ import annotations
@@ -21,9 +20,10 @@ from meshkit.contract.diff import Surface, diff_surfaces
 from meshkit.contract.manifest import Manifest, load_manifest, parse_manifest, require_project
 from meshkit.contract.model import ChangeCounts, ContractNode, PublicModel, PublishMetadata
 from meshkit.contract.names import check_env, check_project
-from meshkit.errors import ConflictError, MeshkitError
+from meshkit.errors import IntegrityError, MeshkitError
 from meshkit.registry import Blob, Registry, layout
-from meshkit.registry.published import read_latest_metadata
+from meshkit.registry.commit import commit, converge_copies, pointer_to, sweep, write_entry
+from meshkit.registry.published import Entry, read_current, read_entry
 
 
 @dataclass(frozen=True)
@@ -49,6 +49,8 @@ class PublishResult:
     latest_key: str
     history_key: str | None
     public_models: list[PublicModel]
+    repaired: bool = False  # an unchanged publish rewrote latest's copies to match its pointer
+    superseded_by: str | None = None  # a newer publish landed first: latest names that entry, ours is history
 
     def as_dict(self) -> dict[str, Any]:
         return {**self.__dict__, "public_models": msgspec.to_builtins(self.public_models)}
@@ -87,8 +89,13 @@ def publish(request: PublishRequest, registry: Registry) -> PublishResult:
     public = public_models_of(manifest)
     latest_key = layout.latest_key(project, env)
 
-    previous, previous_manifest = read_latest_metadata(registry, project, env)
-    if previous and previous.sha256 == digest and not request.force:
+    sweep(registry, project, env, request.now)
+    current = read_current(registry, project, env)
+    previous = current.entry
+    if previous is not None and previous.metadata.sha256 == digest and not request.force:
+        if current.pointer_blob is None:  # a registry from before the pointer: commit what latest holds
+            _adopt(registry, project, env, previous)
+        repaired = converge_copies(registry, project, env)
         return PublishResult(
             "unchanged",
             project,
@@ -96,49 +103,43 @@ def publish(request: PublishRequest, registry: Registry) -> PublishResult:
             registry.url,
             digest,
             kind,
-            previous.history_id,
+            previous.metadata.history_id,
             latest_key,
             None,
             public,
+            repaired=repaired,
         )
 
-    stamp = layout.history_stamp(request.now)
-    metadata = serialise(
-        PublishMetadata(
-            meshkit_version=__version__,
-            project=project,
-            env=env,
-            kind=kind,
-            sha256=digest,
-            size=len(payload),
-            published_at=request.now.astimezone(timezone.utc).isoformat().replace("+00:00", "Z"),
-            history_id=stamp,
-            git_commit=request.git_commit,
-            dbt_version=manifest.dbt_version,
-            dbt_schema_version=manifest.doc.metadata.dbt_schema_version,
-            public_models=public,
-            since_previous=_since(
-                previous_manifest,
-                previous.kind if previous else None,
-                manifest,
-                request.now.astimezone(timezone.utc).date(),
-            ),
-        )
+    published_at = request.now.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    since = _since(
+        previous.manifest if previous else None,
+        previous.metadata.kind if previous else None,
+        manifest,
+        request.now.astimezone(timezone.utc).date(),
     )
-    history_manifest = layout.history_key(project, env, stamp)
-    registry.put(history_manifest, payload, if_absent=True)
-    registry.put(layout.history_key(project, env, stamp, layout.METADATA), metadata, if_absent=True)
-    try:
-        if previous_manifest is None:
-            registry.put(latest_key, payload, if_absent=True)
-        else:
-            registry.put(latest_key, payload, if_match=previous_manifest.etag)
-    except ConflictError:
-        raise ConflictError(
-            f"another publish of {project}/{env} landed while this one ran; "
-            f"history entry {stamp} was kept but latest was not changed: rerun publish"
-        ) from None
-    registry.put(layout.latest_key(project, env, layout.METADATA), metadata)
+
+    def metadata(stamp: str) -> bytes:
+        return serialise(
+            PublishMetadata(
+                meshkit_version=__version__,
+                project=project,
+                env=env,
+                kind=kind,
+                sha256=digest,
+                size=len(payload),
+                published_at=published_at,
+                history_id=stamp,
+                git_commit=request.git_commit,
+                dbt_version=manifest.dbt_version,
+                dbt_schema_version=manifest.doc.metadata.dbt_schema_version,
+                public_models=public,
+                since_previous=since,
+            )
+        )
+
+    stamp = write_entry(registry, project, env, request.now, payload, metadata)
+    latest = commit(registry, project, env, pointer_to(stamp, digest, kind, published_at))
+    converge_copies(registry, project, env)
     return PublishResult(
         "published",
         project,
@@ -148,6 +149,17 @@ def publish(request: PublishRequest, registry: Registry) -> PublishResult:
         kind,
         stamp,
         latest_key,
-        history_manifest,
+        layout.history_key(project, env, stamp),
         public,
+        superseded_by=None if latest == stamp else latest,
     )
+
+
+def _adopt(registry: Registry, project: str, env: str, entry: Entry) -> None:
+    """Give a registry published by an older meshkit its pointer, naming the history entry latest copies."""
+    try:
+        read_entry(registry, project, env, entry.history_id, entry.metadata.sha256)
+    except IntegrityError:
+        return  # no intact entry to name: the latest pair keeps being read as before
+    pointer = pointer_to(entry.history_id, entry.metadata.sha256, entry.metadata.kind, entry.metadata.published_at)
+    commit(registry, project, env, pointer)

@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from meshkit.errors import InputError, IntegrityError, RegistryError
+from meshkit.errors import InputError, IntegrityError
 from meshkit.files import SMALL_FILE_LIMIT, read_regular, write_atomically
 from meshkit.mesh.config import UpstreamRef
 from meshkit.mesh.sources import Selection, Stamp, read_stamp, render_sources
 from meshkit.mesh.usage import Usage, scan_usage
-from meshkit.registry import Registry, layout
-from meshkit.registry.published import parse_metadata, read_latest
+from meshkit.registry import Registry
+from meshkit.registry.published import latest_sha256, read_latest
 
 _NOTED_PLACES = 5  # uncertain places named per upstream; the rest are counted
 
@@ -81,18 +81,13 @@ def _plan(
 
 
 def _current_stamp(registry: Registry, plan: _Plan) -> tuple[str, Stamp] | None:
-    """(sha256, stamp) when the file on disk is what this sync would write; from metadata.json alone."""
+    """(sha256, stamp) when the file on disk is what this sync would write; from latest's pointer alone."""
     stamp = read_stamp(plan.current) if plan.current is not None else None
     if stamp is None:
         return None
-    key = layout.latest_key(plan.upstream.project, plan.upstream.env, layout.METADATA)
-    blob = registry.get(key)
-    if blob is None:
+    sha = latest_sha256(registry, plan.upstream.project, plan.upstream.env)
+    if sha is None:
         return None  # the full read below says what is missing
-    try:
-        sha = parse_metadata(blob, f"{registry.url}/{key}").sha256
-    except RegistryError:
-        return None
     if stamp.fingerprint != plan.selection.fingerprint(plan.upstream.project, plan.upstream.env, sha):
         return None
     return sha, stamp

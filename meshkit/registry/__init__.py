@@ -38,6 +38,12 @@ class Registry(Protocol):
     def list(self, prefix: str) -> list[str]:
         """Keys under prefix, sorted."""
 
+    def delete(self, key: str) -> None:
+        """Remove the object if it exists."""
+
+    def sweep(self, prefix: str, max_age_seconds: float) -> int:
+        """Remove what killed writers left under prefix (temporary files) older than max_age; return how many."""
+
 
 def _open_local(url: str, endpoint_url: str | None) -> Registry:
     from meshkit.registry.local import LocalRegistry
@@ -59,6 +65,20 @@ _BACKENDS: dict[str, Callable[[str, str | None], Registry]] = {
     "s3://": _open_s3,
     "file://": _open_local,
 }
+
+
+def seconds_from_env(variable: str, default: float) -> float:
+    """A duration setting from the environment; a value that is not a non-negative number is an input error."""
+    text = os.environ.get(variable, "").strip()
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:
+        raise InputError(f"{variable}={text!r} is not a number of seconds: unset it or give e.g. 60")
+    return value
 
 
 def resolve_registry_url(url: str | None) -> str:

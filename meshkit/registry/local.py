@@ -1,8 +1,10 @@
 """A registry in a local folder (or a shared mount).
 
 Writes go to a temporary file in the target folder and are renamed into place, so
-a reader never sees a torn file. A lock file serialises concurrent publishers on
-one machine; conditional writes make a lost race an error, not a silent overwrite.
+a reader never sees a torn file. A lock file serialises the conditional writes of
+concurrent publishers on one machine, for a bounded time; a failed condition is a
+ConflictError, never a silent overwrite. A killed writer's temporary file is swept
+by a later publish.
 """
 
 from __future__ import annotations
@@ -12,14 +14,19 @@ import fcntl
 import hashlib
 import os
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 from meshkit.errors import ConflictError, RegistryError
 from meshkit.files import MANIFEST_LIMIT, new_file_mode, read_regular
-from meshkit.registry import Blob
+from meshkit.registry import Blob, seconds_from_env
 
 _LOCK_NAME = ".meshkit.lock"
+_TMP_PREFIX = ".tmp-"
+LOCK_TIMEOUT_SECONDS = 60.0
+LOCK_TIMEOUT_VARIABLE = "MESHKIT_LOCK_TIMEOUT_SECONDS"
+_LOCK_POLL_SECONDS = 0.02
 
 
 def _etag(data: bytes) -> str:
@@ -57,7 +64,20 @@ class LocalRegistry:
         except OSError as exc:
             raise RegistryError(f"cannot use registry folder {self.root}: {exc.strerror}") from None
         with handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
+            timeout = seconds_from_env(LOCK_TIMEOUT_VARIABLE, LOCK_TIMEOUT_SECONDS)
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise RegistryError(
+                            f"the registry lock {self.root / _LOCK_NAME} was held for over "
+                            f"{timeout:g} s: another process is stuck holding it; "
+                            "stop it (or remove the lock file) and rerun"
+                        ) from None
+                    time.sleep(_LOCK_POLL_SECONDS)
             try:
                 yield
             finally:
@@ -69,7 +89,7 @@ class LocalRegistry:
         try:
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
-                fd, tmp_name = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
+                fd, tmp_name = tempfile.mkstemp(prefix=_TMP_PREFIX, dir=path.parent)
                 with os.fdopen(fd, "wb") as tmp:
                     os.fchmod(tmp.fileno(), new_file_mode())  # readable by the team, as the umask allows
                     tmp.write(data)
@@ -77,7 +97,10 @@ class LocalRegistry:
                     os.fsync(tmp.fileno())
             except OSError as exc:
                 raise RegistryError(f"cannot write {path}: {exc.strerror}") from None
-            with self._locked():
+            if not (if_absent or if_match is not None):
+                os.replace(tmp_name, path)  # unconditional: the rename alone is atomic
+                return
+            with self._locked():  # held only to compare and rename: microseconds
                 current = self.get(key)
                 if if_absent and current is not None:
                     raise ConflictError(f"{path} already exists; another publisher wrote it first")
@@ -88,6 +111,28 @@ class LocalRegistry:
             if tmp_name is not None:  # every failure path removes its temporary file
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(tmp_name)
+
+    def delete(self, key: str) -> None:
+        path = self._path(key)
+        try:
+            path.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):  # the entry's folder, once empty
+                path.parent.rmdir()
+        except OSError as exc:
+            raise RegistryError(f"cannot remove {path}: {exc.strerror}") from None
+
+    def sweep(self, prefix: str, max_age_seconds: float) -> int:
+        base = self._path(prefix) if prefix else self.root
+        if not base.is_dir():
+            return 0
+        cutoff = time.time() - max_age_seconds
+        removed = 0
+        for path in base.rglob(f"{_TMP_PREFIX}*"):
+            with contextlib.suppress(OSError):  # another sweeper, or a writer finishing
+                if path.is_file() and path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    removed += 1
+        return removed
 
     def list(self, prefix: str) -> list[str]:
         base = self._path(prefix) if prefix else self.root

@@ -14,7 +14,7 @@ import msgspec
 
 from meshkit.contract.build import sha256_hex
 from meshkit.contract.manifest import Manifest, parse_manifest
-from meshkit.contract.model import PublishMetadata
+from meshkit.contract.model import POINTER_SCHEMA, LatestPointer, PublishMetadata
 from meshkit.errors import IntegrityError, NotPublishedError, RegistryError
 from meshkit.registry import Blob, Registry, layout
 
@@ -38,6 +38,7 @@ class Published:
 
 
 _METADATA: msgspec.json.Decoder[PublishMetadata] = msgspec.json.Decoder(PublishMetadata)
+_POINTER: msgspec.json.Decoder[LatestPointer] = msgspec.json.Decoder(LatestPointer)
 
 
 def parse_metadata(blob: Blob, where: str) -> PublishMetadata:
@@ -81,7 +82,76 @@ def _damaged(registry: Registry, project: str, env: str) -> IntegrityError | Non
     )
 
 
+class Entry(msgspec.Struct, frozen=True, gc=False):
+    """A complete history entry: its metadata and its manifest, whose sha256 matched."""
+
+    history_id: str
+    metadata: PublishMetadata
+    manifest: Blob
+
+
+def parse_pointer(blob: Blob, where: str) -> LatestPointer:
+    try:
+        pointer = _POINTER.decode(blob.data)
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        raise IntegrityError(f"{where} is unreadable ({exc}): republish the contract with meshkit publish") from None
+    if pointer.schema != POINTER_SCHEMA:
+        raise IntegrityError(
+            f"{where} is {pointer.schema!r}, which this meshkit ({POINTER_SCHEMA}) cannot read: upgrade meshkit"
+        )
+    if layout.stamp_time(pointer.history_id) is None:
+        raise IntegrityError(f"{where} names {pointer.history_id!r}, not a history entry: republish the contract")
+    return pointer
+
+
+def read_entry(registry: Registry, project: str, env: str, history_id: str, sha256: str | None = None) -> Entry:
+    """A history entry, checked whole: its metadata, its manifest, and their sha256 (and the expected one)."""
+    metadata_key = layout.history_key(project, env, history_id, layout.METADATA)
+    manifest_key = layout.history_key(project, env, history_id)
+    metadata_blob = registry.get(metadata_key)
+    manifest_blob = registry.get(manifest_key) if metadata_blob is not None else None
+    if metadata_blob is None or manifest_blob is None:
+        raise IntegrityError(
+            f"{registry.url}/{layout.history_key(project, env, history_id, '')} is missing or incomplete: "
+            "republish the contract with meshkit publish"
+        )
+    metadata = parse_metadata(metadata_blob, f"{registry.url}/{metadata_key}")
+    actual = sha256_hex(manifest_blob.data)
+    if actual != metadata.sha256 or (sha256 is not None and actual != sha256):
+        raise IntegrityError(
+            f"{registry.url}/{manifest_key} does not match its recorded sha256: "
+            "the registry was altered; republish the contract with meshkit publish"
+        )
+    return Entry(history_id, metadata, manifest_blob)
+
+
+def _published(registry: Registry, project: str, env: str, entry: Entry, key: str) -> Published:
+    manifest = parse_manifest(entry.manifest.data, f"{registry.url}/{key}", contract=entry.metadata.kind == "contract")
+    return Published(project, env, manifest, entry.metadata, entry.manifest.etag)
+
+
 def read_latest(registry: Registry, project: str, env: str) -> Published:
+    """The contract latest/pointer.json names: a complete history entry, so a reader never sees a torn publish.
+
+    Registries published before the pointer existed are read from the latest pair, checked by its sha256."""
+    pointer_key = layout.latest_key(project, env, layout.POINTER)
+    pointer_blob = registry.get(pointer_key)
+    if pointer_blob is not None:
+        pointer = parse_pointer(pointer_blob, f"{registry.url}/{pointer_key}")
+        entry = read_entry(registry, project, env, pointer.history_id, pointer.sha256)
+        return _published(registry, project, env, entry, layout.history_key(project, env, pointer.history_id))
+    return _read_latest_pair(registry, project, env)
+
+
+def _read_latest_pair(registry: Registry, project: str, env: str) -> Published:
+    return _published(registry, project, env, _latest_pair(registry, project, env), layout.latest_key(project, env))
+
+
+def _latest_pair(registry: Registry, project: str, env: str) -> Entry:
+    """latest/manifest.json and its metadata.json as a registry without a pointer holds them, sha256-checked.
+
+    The pair is two objects, so a reader can land between an old publisher's two writes: on a
+    mismatch it re-reads a few times, then fails instead of trusting a torn pair."""
     manifest_key = layout.latest_key(project, env)
     metadata_key = layout.latest_key(project, env, layout.METADATA)
     missing = ""
@@ -95,11 +165,9 @@ def read_latest(registry: Registry, project: str, env: str) -> Published:
             time.sleep(_RETRY_PAUSE_SECONDS)
             continue
         missing = ""
-        where = f"{registry.url}/{metadata_key}"
-        metadata = parse_metadata(metadata_blob, where)
+        metadata = parse_metadata(metadata_blob, f"{registry.url}/{metadata_key}")
         if sha256_hex(manifest_blob.data) == metadata.sha256:
-            manifest = parse_manifest(manifest_blob.data, f"{registry.url}/{manifest_key}", contract=True)
-            return Published(project, env, manifest, metadata, manifest_blob.etag)
+            return Entry(metadata.history_id or "", metadata, manifest_blob)
         time.sleep(_RETRY_PAUSE_SECONDS)
     if missing:
         raise IntegrityError(f"{registry.url}/{missing} is missing while its pair exists: republish the contract")
@@ -109,13 +177,40 @@ def read_latest(registry: Registry, project: str, env: str) -> Published:
     )
 
 
-def read_latest_metadata(registry: Registry, project: str, env: str) -> tuple[PublishMetadata | None, Blob | None]:
-    """Metadata and the raw manifest blob, for a publisher deciding whether to write."""
-    metadata_blob = registry.get(layout.latest_key(project, env, layout.METADATA))
-    manifest_blob = registry.get(layout.latest_key(project, env))
-    if metadata_blob is None:
-        return None, manifest_blob
+def latest_sha256(registry: Registry, project: str, env: str) -> str | None:
+    """The sha256 of the latest contract from the smallest object that records it; None when unknown."""
+    for filename in (layout.POINTER, layout.METADATA):
+        key = layout.latest_key(project, env, filename)
+        blob = registry.get(key)
+        if blob is None:
+            continue
+        try:
+            if filename == layout.POINTER:
+                return parse_pointer(blob, key).sha256
+            return parse_metadata(blob, key).sha256
+        except RegistryError:
+            return None
+    return None
+
+
+@dataclass(frozen=True)
+class Current:
+    """What latest names, as a publisher sees it; problem says why it could not be read (a publish repairs it)."""
+
+    pointer_blob: Blob | None
+    entry: Entry | None
+    problem: str | None = None
+
+
+def read_current(registry: Registry, project: str, env: str) -> Current:
+    pointer_key = layout.latest_key(project, env, layout.POINTER)
+    pointer_blob = registry.get(pointer_key)
     try:
-        return parse_metadata(metadata_blob, layout.latest_key(project, env, layout.METADATA)), manifest_blob
-    except RegistryError:
-        return None, manifest_blob
+        if pointer_blob is not None:
+            pointer = parse_pointer(pointer_blob, pointer_key)
+            return Current(pointer_blob, read_entry(registry, project, env, pointer.history_id, pointer.sha256))
+        return Current(None, _latest_pair(registry, project, env))
+    except NotPublishedError:
+        return Current(None, None)
+    except IntegrityError as problem:
+        return Current(pointer_blob, None, str(problem))

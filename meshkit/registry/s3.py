@@ -125,6 +125,17 @@ class S3Registry:
         except BotoCoreError as exc:
             raise self._fail(exc, key, "write") from None
 
+    def delete(self, key: str) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            self._client.delete_object(Bucket=self.bucket, Key=self._key(key))
+        except (ClientError, BotoCoreError) as exc:
+            raise self._fail(exc, key, "delete") from None
+
+    def sweep(self, prefix: str, max_age_seconds: float) -> int:
+        return 0  # a PUT is atomic on S3: a killed writer leaves no partial object behind
+
     def list(self, prefix: str) -> list[str]:
         from botocore.exceptions import BotoCoreError, ClientError
 

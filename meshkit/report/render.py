@@ -93,14 +93,20 @@ def publish_text(result: PublishResult) -> str:
             [
                 f"{result.project}/{result.env}: contract unchanged (sha256 {result.sha256[:12]}), "
                 "no new history entry; pass --force to republish"
+                + ("; repaired latest's copies" if result.repaired else "")
             ]
         )
+    latest = (
+        f"  latest   {result.latest_key}"
+        if result.superseded_by is None
+        else f"  latest   unchanged: a newer publish ({result.superseded_by}) landed first; this one is in history"
+    )
     return text_lines(
         [
             f"published {result.kind} of {result.project}/{result.env} to {result.registry}",
             f"  sha256   {result.sha256}",
             f"  history  {result.history_key}",
-            f"  latest   {result.latest_key}",
+            latest,
             f"  public   {models}",
         ]
     )

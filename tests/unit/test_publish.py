@@ -13,11 +13,11 @@ import pytest
 from meshkit import __version__
 from meshkit.contract.build import build_contract, serialise
 from meshkit.contract.manifest import parse_manifest
-from meshkit.errors import ConflictError, IntegrityError, ManifestError, NotPublishedError, UnsafeNameError
+from meshkit.errors import IntegrityError, ManifestError, NotPublishedError, UnsafeNameError
 from meshkit.mesh.publish import PublishRequest, publish
 from meshkit.registry import layout
 from meshkit.registry.local import LocalRegistry
-from meshkit.registry.published import read_latest, read_latest_metadata, registry_projects
+from meshkit.registry.published import read_current, read_latest, registry_projects
 
 DATA = Path(__file__).parents[1] / "data"
 NOW = datetime(2025, 1, 2, 3, 4, 5, 678901, tzinfo=timezone.utc)
@@ -81,6 +81,7 @@ def test_first_publish_writes_history_latest_and_metadata(tmp_path):
             layout.history_key("shop", "prod", STAMP, layout.METADATA),
             layout.latest_key("shop", "prod"),
             layout.latest_key("shop", "prod", layout.METADATA),
+            layout.latest_key("shop", "prod", layout.POINTER),
         ]
     )
     assert registry.get(layout.latest_key("shop", "prod")).data == contract
@@ -165,14 +166,15 @@ def test_force_adds_exactly_one_history_entry(tmp_path):
     assert metadata["history_id"] == layout.history_stamp(later)
 
 
-def test_force_with_the_same_timestamp_conflicts_and_keeps_latest(tmp_path):
+def test_force_in_the_same_microsecond_takes_the_next_history_id(tmp_path):
     registry = LocalRegistry(tmp_path / "reg")
     project = _project(tmp_path)
     publish(_request(project), registry)
-    before = _snapshot(tmp_path / "reg")
-    with pytest.raises(ConflictError, match="already exists"):
-        publish(_request(project, force=True), registry)
-    assert _snapshot(tmp_path / "reg") == before
+    result = publish(_request(project, force=True), registry)
+    following = layout.history_stamp(NOW + timedelta(microseconds=1))
+    assert (result.status, result.history_id, result.superseded_by) == ("published", following, None)
+    assert sorted({key.split("/")[3] for key in registry.list("shop/prod/history/")}) == [STAMP, following]
+    assert orjson.loads(registry.get("shop/prod/latest/pointer.json").data)["history_id"] == following
 
 
 def test_full_publishes_original_bytes(tmp_path):
@@ -253,18 +255,54 @@ def test_read_latest_returns_the_contract(tmp_path):
     assert published.sha256 == result.sha256
     assert published.metadata.history_id == STAMP
     assert published.manifest.project_name == "shop"
-    assert published.manifest.origin == f"{registry.url}/shop/prod/latest/manifest.json"
+    assert published.manifest.origin == f"{registry.url}/shop/prod/history/{STAMP}/manifest.json"
     assert list(published.manifest.public_models()) == [
         "model.shop.customers.v1",
         "model.shop.customers.v2",
         "model.shop.orders",
     ]
-    assert published.manifest_etag == registry.get("shop/prod/latest/manifest.json").etag
+    assert published.manifest_etag == registry.get(f"shop/prod/history/{STAMP}/manifest.json").etag
+    # latest's copies are what the pointer names, byte for byte
+    assert (
+        registry.get("shop/prod/latest/manifest.json").data
+        == registry.get(f"shop/prod/history/{STAMP}/manifest.json").data
+    )
+    pointer = orjson.loads(registry.get("shop/prod/latest/pointer.json").data)
+    assert pointer == {
+        "schema": "meshkit-latest/1",
+        "history_id": STAMP,
+        "sha256": result.sha256,
+        "kind": "contract",
+        "published_at": pointer["published_at"],
+    }
 
 
-def test_read_latest_detects_tampering(tmp_path):
+def test_read_latest_detects_a_tampered_history_entry(tmp_path):
     registry = LocalRegistry(tmp_path / "reg")
     publish(_request(_project(tmp_path)), registry)
+    entry = tmp_path / "reg" / "shop" / "prod" / "history" / STAMP / "manifest.json"
+    entry.write_bytes(entry.read_bytes().replace(b'"orders"', b'"orderz"'))
+    with pytest.raises(IntegrityError, match=rf"history/{STAMP}/manifest.json does not match its recorded sha256"):
+        read_latest(registry, "shop", "prod")
+
+
+def test_a_tampered_latest_copy_is_not_read_and_an_unchanged_publish_repairs_it(tmp_path):
+    registry = LocalRegistry(tmp_path / "reg")
+    project = _project(tmp_path)
+    first = publish(_request(project), registry)
+    latest = tmp_path / "reg" / "shop" / "prod" / "latest" / "manifest.json"
+    latest.write_bytes(b"{torn")
+    assert read_latest(registry, "shop", "prod").sha256 == first.sha256
+    again = publish(_request(project), registry)
+    assert (again.status, again.repaired) == ("unchanged", True)
+    assert latest.read_bytes() == registry.get(f"shop/prod/history/{STAMP}/manifest.json").data
+    assert publish(_request(project), registry).repaired is False
+
+
+def test_read_latest_detects_tampering_in_a_registry_without_pointer(tmp_path):
+    registry = LocalRegistry(tmp_path / "reg")
+    publish(_request(_project(tmp_path)), registry)
+    (tmp_path / "reg" / "shop" / "prod" / "latest" / "pointer.json").unlink()  # as an older meshkit wrote it
     latest = tmp_path / "reg" / "shop" / "prod" / "latest" / "manifest.json"
     latest.write_bytes(latest.read_bytes().replace(b'"orders"', b'"orderz"'))
     with pytest.raises(IntegrityError) as caught:
@@ -279,6 +317,7 @@ def test_read_latest_detects_tampering(tmp_path):
 def test_read_latest_corrupt_metadata(tmp_path):
     registry = LocalRegistry(tmp_path / "reg")
     publish(_request(_project(tmp_path)), registry)
+    (tmp_path / "reg" / "shop" / "prod" / "latest" / "pointer.json").unlink()
     (tmp_path / "reg" / "shop" / "prod" / "latest" / "metadata.json").write_bytes(b"{torn")
     with pytest.raises(IntegrityError, match=r"metadata\.json is corrupt \(not JSON\): republish the contract$"):
         read_latest(registry, "shop", "prod")
@@ -321,13 +360,16 @@ def test_read_latest_missing_env_lists_envs(tmp_path):
     assert caught.value.exit_code == 2
 
 
-def test_read_latest_metadata_before_and_after(tmp_path):
+def test_read_current_before_and_after(tmp_path):
     registry = LocalRegistry(tmp_path / "reg")
-    assert read_latest_metadata(registry, "shop", "prod") == (None, None)
+    assert read_current(registry, "shop", "prod").entry is None
     publish(_request(_project(tmp_path)), registry)
-    metadata, blob = read_latest_metadata(registry, "shop", "prod")
-    assert metadata.history_id == STAMP
-    assert blob.data == registry.get("shop/prod/latest/manifest.json").data
+    current = read_current(registry, "shop", "prod")
+    assert current.entry is not None and current.entry.metadata.history_id == STAMP
+    assert current.entry.manifest.data == registry.get("shop/prod/latest/manifest.json").data
+    (tmp_path / "reg" / "shop" / "prod" / "latest" / "pointer.json").write_bytes(b"{not json")
+    broken = read_current(registry, "shop", "prod")
+    assert broken.entry is None and "pointer.json is unreadable" in (broken.problem or "")
 
 
 def _renamed(name: str) -> dict:

@@ -21,7 +21,11 @@ from meshkit.registry.published import read_latest
 DATA = Path(__file__).parents[1] / "data"
 NOW = datetime(2025, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
 SHOP = [UpstreamRef("shop", "prod")]
-METADATA, MANIFEST = "shop/prod/latest/metadata.json", "shop/prod/latest/manifest.json"
+POINTER = "shop/prod/latest/pointer.json"  # all an unchanged sync reads
+
+
+def read_a_manifest(got: list[str], env: str = "prod") -> bool:
+    return any(key.startswith(f"shop/{env}/") and key.endswith("/manifest.json") for key in got)
 
 
 class RecordingRegistry:
@@ -225,12 +229,12 @@ def test_unchanged_sync_reads_only_the_metadata_and_writes_nothing(tmp_path):
     target = down / "models" / "_mesh_shop.yml"
     [first] = sync(down, SHOP, registry, check=False)
     assert first.status == "written"
-    assert MANIFEST in registry.got
+    assert read_a_manifest(registry.got)
     stat = target.stat()
     registry.got.clear()
 
     [second] = sync(down, SHOP, registry, check=False)
-    assert registry.got == [METADATA]
+    assert registry.got == [POINTER]
     assert (second.status, second.sha256, second.tables, second.published) == ("unchanged", first.sha256, 2, 4)
     after = target.stat()
     assert (after.st_ino, after.st_mtime_ns, after.st_size) == (stat.st_ino, stat.st_mtime_ns, stat.st_size)
@@ -238,7 +242,7 @@ def test_unchanged_sync_reads_only_the_metadata_and_writes_nothing(tmp_path):
 
     registry.got.clear()
     [checked] = sync(down, SHOP, registry, check=True)
-    assert registry.got == [METADATA]
+    assert registry.got == [POINTER]
     assert (checked.status, checked.tables) == ("up-to-date", 2)
 
 
@@ -268,7 +272,7 @@ def test_any_change_takes_the_full_path(tmp_path, change):
     registry.got.clear()
     [checked] = sync(down, upstreams, registry, check=True, **options)
     assert checked.status == "stale"
-    assert MANIFEST.replace("/prod/", f"/{upstreams[0].env}/") in registry.got
+    assert read_a_manifest(registry.got, upstreams[0].env)
     assert target.read_bytes() == stale
     [written] = sync(down, upstreams, registry, check=False, **options)
     assert written.status == "written"
@@ -368,13 +372,13 @@ def test_registry_entry_of_another_project(tmp_path):
     )
 
 
-def test_a_corrupt_metadata_file_is_still_reported(tmp_path):
+def test_a_corrupt_pointer_is_still_reported(tmp_path):
     """The unchanged shortcut never hides a registry problem: it falls back to the full read, which names it."""
     registry = _registry(tmp_path)
     down = _downstream(tmp_path, "orders")
     sync(down, SHOP, registry, check=False)
-    (tmp_path / "reg" / METADATA).write_text("{not json")
-    with pytest.raises(IntegrityError, match="is corrupt"):
+    (tmp_path / "reg" / POINTER).write_text("{not json")
+    with pytest.raises(IntegrityError, match=r"pointer\.json is unreadable"):
         sync(down, SHOP, registry, check=False)
 
 
@@ -387,7 +391,7 @@ def test_outcome_as_dict(tmp_path):
         "env": "prod",
         "path": str(down / "models" / "_mesh_shop.yml"),
         "status": "missing",
-        "sha256": orjson.loads(registry.get(METADATA).data)["sha256"],
+        "sha256": orjson.loads(registry.get(POINTER).data)["sha256"],
         "tables": 1,
         "published": 4,
         "selection": "used",
