@@ -164,9 +164,13 @@ class ContractNode(_Strict, kw_only=True):
     def check_names(self) -> None:
         """Refuse a name that a downstream would put in SQL or YAML (its relation, source table, columns)."""
         check_identifier(self.name, what=f"{self.unique_id} name")
-        for key, value in (("database", self.database), ("schema", self.schema), ("alias", self.alias)):
+        check_identifier(self.schema, what=f"{self.unique_id} schema")  # every relation has one
+        for key, value in (("database", self.database), ("alias", self.alias)):
             if value:
                 check_identifier(value, what=f"{self.unique_id} {key}")
+        version = version_str(self.version)
+        if version is not None:  # the versioned source table is NAME_vVERSION
+            check_identifier(f"{self.name}_v{version}", what=f"{self.unique_id} version")
         for key, column in self.columns.items():
             check_identifier(key, what=f"{self.unique_id} column")
             check_identifier(column.name, what=f"{self.unique_id} column")

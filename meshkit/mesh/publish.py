@@ -21,6 +21,7 @@ from meshkit.contract.manifest import Manifest, load_manifest, parse_manifest, r
 from meshkit.contract.model import ChangeCounts, ContractNode, PublicModel, PublishMetadata
 from meshkit.contract.names import check_env, check_project
 from meshkit.errors import IntegrityError, MeshkitError
+from meshkit.mesh.sources import table_index
 from meshkit.registry import Blob, Registry, layout
 from meshkit.registry.commit import commit, converge_copies, pointer_to, sweep, write_entry
 from meshkit.registry.published import Entry, read_current, read_entry
@@ -81,6 +82,7 @@ def publish(request: PublishRequest, registry: Registry) -> PublishResult:
     require_project(manifest, project)
     contract = build_contract(manifest)  # also rejects a project with no public models
     _check_names(contract["nodes"].values())
+    table_index(manifest.public_models())  # what sync would refuse (clashing source table names) is refused here
     if request.full:
         payload, kind = manifest_path.read_bytes(), "full"
     else:

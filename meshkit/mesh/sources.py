@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import defaultdict
-from collections.abc import Set
+from collections.abc import Mapping, Set
 from dataclasses import dataclass
 from typing import Any
 
@@ -147,6 +147,11 @@ def source_tables(published: Published) -> dict[str, tuple[str, str, Node]]:
     nodes = published.manifest.public_models()
     if not nodes:
         raise InputError(f"the {published.project}/{published.env} contract has no public models; nothing to sync")
+    return table_index(nodes)
+
+
+def table_index(nodes: Mapping[str, Node]) -> dict[str, tuple[str, str, Node]]:
+    """Source table name -> (database, schema, node); publish runs it too, so sync never meets what it refuses."""
     tables: dict[str, tuple[str, str, Node]] = {}
     for uid, node in nodes.items():
         # Some adapters (Spark without a catalog) have no database: the source then omits it.

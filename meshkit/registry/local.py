@@ -98,7 +98,10 @@ class LocalRegistry:
             except OSError as exc:
                 raise RegistryError(f"cannot write {path}: {exc.strerror}") from None
             if not (if_absent or if_match is not None):
-                os.replace(tmp_name, path)  # unconditional: the rename alone is atomic
+                try:
+                    os.replace(tmp_name, path)  # unconditional: the rename alone is atomic
+                except OSError as exc:
+                    raise RegistryError(f"cannot write {path}: {exc.strerror}") from None
                 return
             with self._locked():  # held only to compare and rename: microseconds
                 current = self.get(key)

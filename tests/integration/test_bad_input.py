@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from support.helpers import meshkit, one_line_error, run, snapshot
+from support.helpers import latest_entry, meshkit, one_line_error, run, snapshot
 
 pytestmark = pytest.mark.dbt
 
@@ -176,14 +176,14 @@ def test_unreachable_s3_endpoint_for_publish_and_sync(mesh: Path) -> None:
 
 
 def test_corrupt_registry_entry_is_refused(mesh: Path) -> None:
-    latest = mesh / "registry/dbt_up/prod/latest/manifest.json"
-    latest.write_bytes(latest.read_bytes().replace(b"public_orders", b"public_ordersX", 1))
+    current = latest_entry(mesh / "registry") / "manifest.json"
+    current.write_bytes(current.read_bytes().replace(b"public_orders", b"public_ordersX", 1))
     # A current file needs no manifest (test_sync_usage proves it); a file to (re)write reads and checks it.
     (mesh / "dbt_down/models/_mesh_dbt_up.yml").unlink()
     before = snapshot(mesh / "dbt_down")
     result = meshkit("sync", "--project-dir", "dbt_down", "--upstream", "dbt_up", "--registry", "registry", cwd=mesh)
     assert result.returncode == 2
-    assert "does not match the sha256 in its metadata.json" in one_line_error(result)
+    assert "does not match its recorded sha256" in one_line_error(result)
     assert snapshot(mesh / "dbt_down") == before
 
 

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
 import pytest
 
-from support.helpers import clean_env, dbt, meshkit, one_line_error, snapshot
+from support.helpers import clean_env, dbt, latest_entry, meshkit, one_line_error, rewrite_latest_contract, snapshot
 
 pytestmark = pytest.mark.dbt
 
@@ -84,14 +83,9 @@ def test_unsafe_identifier_written_straight_into_the_registry_is_refused_by_sync
     mesh: Path, field: str, value: str
 ) -> None:
     """A publisher that bypasses meshkit can still not make sync write a breakout identifier."""
-    latest = mesh / "registry/dbt_up/prod/latest"
-    contract = json.loads((latest / "manifest.json").read_text())
+    contract = json.loads((latest_entry(mesh / "registry") / "manifest.json").read_text())
     contract["nodes"]["model.dbt_up.public_orders"][field] = value
-    data = json.dumps(contract).encode()
-    metadata = json.loads((latest / "metadata.json").read_text())
-    metadata["sha256"] = hashlib.sha256(data).hexdigest()
-    (latest / "manifest.json").write_bytes(data)
-    (latest / "metadata.json").write_text(json.dumps(metadata))
+    rewrite_latest_contract(mesh / "registry", json.dumps(contract).encode())
 
     before = snapshot(mesh / "dbt_down")
     result = sync(mesh)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from support.helpers import dbt, meshkit, one_line_error, snapshot
+from support.helpers import dbt, latest_entry, meshkit, one_line_error, snapshot
 
 pytestmark = pytest.mark.dbt
 
@@ -129,9 +129,8 @@ def test_a_project_that_reads_no_table_gets_a_file_dbt_parses(mesh: Path) -> Non
 
 
 def test_an_unchanged_sync_needs_no_manifest(mesh: Path) -> None:
-    """A current file is judged from metadata.json: even a manifest that would be refused is never read."""
-    latest = mesh / "registry/dbt_up/prod/latest/manifest.json"
-    latest.write_bytes(b"not even json")
+    """A current file is judged from latest/pointer.json: even a manifest that would be refused is never read."""
+    (latest_entry(mesh / "registry") / "manifest.json").write_bytes(b"not even json")
     before = (mesh / MESH_FILE).stat()
     result = sync(mesh)
     assert result.returncode == 0, result.stderr

@@ -102,7 +102,7 @@ def test_list_is_sorted_and_skips_lock_and_dot_files(tmp_path):
         "shop/dev/latest/manifest.json",
         "shop/prod/latest/manifest.json",
     ):
-        registry.put(key, b"x")
+        registry.put(key, b"x", if_absent=True)  # a conditional write: the lock file appears
     (tmp_path / "shop" / "prod" / ".tmp-abandoned").write_bytes(b"partial")
     (tmp_path / ".DS_Store").write_bytes(b"")
     assert (tmp_path / ".meshkit.lock").is_file()

@@ -153,7 +153,7 @@ def test_unsafe_schema_is_refused():
         (_model("model.shop.m", "m", columns={"a b": {"name": "a b"}}), "model.shop.m column 'a b'"),
         (
             _model("model.shop.m", "m", version="1-beta", latest_version="1-beta"),
-            "model.shop.m source table name 'm_v1-beta'",
+            "model.shop.m version 'm_v1-beta'",
         ),
     ],
 )

@@ -1,0 +1,209 @@
+"""Property: no manifest, contract, pointer, metadata or consumer record, however mangled, makes meshkit crash.
+
+Hypothesis mutates real files (a dbt manifest, a downstream manifest and a published registry) in
+structure, types and strings, then runs the commands that read them through the real CLI entry point.
+Every outcome must be an exit code of 0, 1 or 2 with no traceback: exit 3 is meshkit's bug code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import shutil
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from meshkit.cli import main
+from meshkit.contract.build import sha256_hex
+
+DATA = Path(__file__).parents[1] / "data"
+HOSTILE_TEXT = [
+    "{{ env_var('AWS_SECRET') }}",
+    "a\n::error::x",
+    "@acme/team",
+    "../../etc",
+    "x" * 5000,
+    "\x00\x1b[31m",
+    "",
+]
+JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**63 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20)
+    | st.sampled_from(HOSTILE_TEXT),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=6,
+)
+SETTINGS = settings(
+    max_examples=60, deadline=None, derandomize=True, database=None, suppress_health_check=[HealthCheck.too_slow]
+)
+
+
+def paths(value: Any, prefix: tuple[Any, ...] = (), depth: int = 0) -> Iterator[tuple[Any, ...]]:
+    """Every place in a JSON document (down to depth 6), so a mutation can hit any field meshkit reads."""
+    yield prefix
+    if depth >= 6:
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from paths(item, (*prefix, key), depth + 1)
+    elif isinstance(value, list):
+        for index, item in enumerate(value[:3]):
+            yield from paths(item, (*prefix, index), depth + 1)
+
+
+@st.composite
+def mutated(draw: st.DrawFn, document: Any) -> bytes:
+    """The document with one to three places replaced, deleted or given a hostile string; or raw garbage."""
+    if draw(st.integers(0, 19)) == 0:
+        return draw(st.sampled_from([b"", b"{", b"[]", b"null", b"\xff\xfe", b'{"nodes": 1}']))
+    doc = orjson.loads(orjson.dumps(document))
+    places = [p for p in paths(doc) if p]
+    for _ in range(draw(st.integers(1, 3))):
+        place = draw(st.sampled_from(places))
+        parent = doc
+        try:
+            for key in place[:-1]:
+                parent = parent[key]
+            action = draw(st.sampled_from(["replace", "delete", "hostile"]))
+            if action == "delete" and isinstance(parent, dict):
+                parent.pop(place[-1], None)
+            else:
+                parent[place[-1]] = draw(JSON if action == "replace" else st.sampled_from(HOSTILE_TEXT))
+        except (KeyError, IndexError, TypeError):
+            continue  # an earlier mutation removed the path
+    return orjson.dumps(doc)
+
+
+def run(*argv: str | Path) -> tuple[int, str]:
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        code = main([str(a) for a in argv], environ={})
+    return code, err.getvalue()
+
+
+def assert_no_crash(*argv: str | Path) -> int:
+    code, err = run(*argv)
+    assert code in (0, 1, 2) and "Traceback" not in err, (argv, code, err)
+    return code
+
+
+def project(root: Path, name: str, manifest: bytes) -> Path:
+    folder = root / name
+    (folder / "target").mkdir(parents=True, exist_ok=True)
+    (folder / "models").mkdir(exist_ok=True)
+    (folder / "dbt_project.yml").write_text(f"name: {name}\nversion: '1.0'\nprofile: {name}\n")
+    (folder / "target" / "manifest.json").write_bytes(manifest)
+    return folder
+
+
+SHOP = orjson.loads((DATA / "manifest_shop.json").read_bytes())
+DOWN = orjson.loads((DATA / "manifest_down_sources.json").read_bytes())
+
+
+@contextlib.contextmanager
+def published() -> Iterator[Path]:
+    """A scratch folder holding `registry`, with shop published to prod from the real manifest."""
+    with tempfile.TemporaryDirectory() as scratch:
+        root = Path(scratch)
+        shop = project(root, "shop", orjson.dumps(SHOP))
+        assert run("publish", "--project-dir", shop, "--registry", root / "registry")[0] == 0
+        yield root
+
+
+@given(st.data())
+@SETTINGS
+def test_a_mangled_upstream_manifest_never_crashes_publish_or_check(data: st.DataObject) -> None:
+    with published() as root:
+        bad = project(root, "bad", data.draw(mutated(SHOP)))
+        assert_no_crash("publish", "--project-dir", bad, "--project", "shop", "--registry", root / "fresh")
+        assert_no_crash("check", "--project-dir", bad, "--project", "shop", "--registry", root / "registry")
+        # whatever publish accepted, every reader can read
+        if (root / "fresh").exists():
+            down = project(root, "down", orjson.dumps(DOWN))
+            (down / "models" / "x.sql").write_text("select * from {{ source('shop', 'orders') }}")
+            for argv in (
+                ("sync", "--project-dir", down, "--upstream", "shop"),
+                ("validate", "--manifest", down / "target" / "manifest.json"),
+                ("catalog", "--output", root / "catalog.html"),
+                ("catalog", "--format", "json", "--output", root / "catalog.json"),
+            ):
+                code, err = run(*argv, "--registry", root / "fresh")
+                assert code in (0, 1) or (code == 2 and argv[0] == "validate"), (argv, code, err)
+                assert "Traceback" not in err, err
+
+
+@given(st.data())
+@SETTINGS
+def test_a_mangled_downstream_manifest_never_crashes_validate(data: st.DataObject) -> None:
+    with published() as root:
+        down = project(root, "down", data.draw(mutated(DOWN)))
+        for fmt in ("text", "json", "markdown", "github"):
+            assert_no_crash(
+                "validate",
+                "--manifest",
+                down / "target" / "manifest.json",
+                "--registry",
+                root / "registry",
+                "--format",
+                fmt,
+            )
+
+
+REGISTRY_FILES = ["latest/pointer.json", "latest/metadata.json", "history-metadata", "history-manifest", "consumer"]
+
+
+@given(st.data(), st.sampled_from(REGISTRY_FILES), st.booleans())
+@SETTINGS
+def test_a_hand_edited_registry_never_crashes_a_reader(data: st.DataObject, which: str, consistent: bool) -> None:
+    """consistent: the edit also fixes up the recorded sha256, as a careful vandal would, so readers decode it."""
+    with published() as root:
+        env_root = root / "registry" / "shop" / "prod"
+        down = project(root, "down", orjson.dumps(DOWN))
+        (down / "models" / "x.sql").write_text("select * from {{ source('shop', 'orders') }}")
+        recorded = assert_no_crash(
+            "validate",
+            "--manifest",
+            down / "target" / "manifest.json",
+            "--registry",
+            root / "registry",
+            "--record-consumer",
+            "--git-commit",
+            "abc1234",
+        )
+        assert recorded == 0
+        stamp = next((env_root / "history").iterdir()).name
+        target = {
+            "latest/pointer.json": env_root / "latest" / "pointer.json",
+            "latest/metadata.json": env_root / "latest" / "metadata.json",
+            "history-metadata": env_root / "history" / stamp / "metadata.json",
+            "history-manifest": env_root / "history" / stamp / "manifest.json",
+            "consumer": env_root / "consumers" / "down.json",
+        }[which]
+        new = data.draw(mutated(orjson.loads(target.read_bytes())))
+        target.write_bytes(new)
+        if consistent and which == "history-manifest":
+            digest = sha256_hex(new)
+            for meta in (env_root / "history" / stamp / "metadata.json", env_root / "latest" / "pointer.json"):
+                doc = orjson.loads(meta.read_bytes())
+                doc["sha256"] = digest
+                meta.write_bytes(orjson.dumps(doc))
+            shutil.copy(target, env_root / "latest" / "manifest.json")
+        shop = project(root, "shop", orjson.dumps(SHOP))
+        for argv in (
+            ("check", "--project-dir", shop),
+            ("sync", "--project-dir", down, "--upstream", "shop"),
+            ("validate", "--manifest", down / "target" / "manifest.json"),
+            ("catalog", "--output", root / "catalog.html"),
+            ("catalog", "--format", "json", "--output", root / "catalog.json"),
+            ("publish", "--project-dir", shop),
+        ):
+            assert_no_crash(*argv, "--registry", root / "registry")
