@@ -58,6 +58,15 @@ def build_parser(load: Iterable[str] | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def _is_utf8(word: str) -> bool:
+    """False for an argument holding bytes the locale could not decode (Python keeps them as surrogates)."""
+    try:
+        word.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _command_in(argv: Sequence[str]) -> list[str]:
     """The subcommand argv names, found the way argparse will: the first word that is not an option."""
     first = next((word for word in argv if not word.startswith("-")), None)
@@ -83,6 +92,13 @@ def _fewer_collections() -> Iterator[None]:
 def main(argv: Sequence[str] | None = None, *, environ: Mapping[str, str] | None = None) -> int:
     """environ (default os.environ) reaches subcommands as args.environ, so tests inject it."""
     words = list(sys.argv[1:] if argv is None else argv)
+    undecodable = next((word for word in words if not _is_utf8(word)), None)
+    if undecodable is not None:
+        shown = printable(os.fsencode(undecodable).decode("ascii", "backslashreplace"))
+        print(
+            f"meshkit: error: argument '{shown}' is not UTF-8: rename the path (or pass it as UTF-8)", file=sys.stderr
+        )
+        return EXIT_INPUT
     args = build_parser(_command_in(words)).parse_args(words)
     args.environ = os.environ if environ is None else environ
     run: Callable[[argparse.Namespace], int] = args.run

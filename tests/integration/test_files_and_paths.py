@@ -139,3 +139,17 @@ def test_long_paths_are_one_clear_line(built_mesh: Path, tmp_path: Path) -> None
     )
     assert result.returncode == 2 and "File name too long" in one_line_error(result)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_undecodable_path_is_one_clear_line(built_mesh: Path, tmp_path: Path) -> None:
+    undecodable = os.fsdecode(b"/tmp/registry-\xff\xfe")  # bytes no UTF-8 locale can decode
+    for args in (
+        ("catalog", "--registry", undecodable, "--format", "json", "--output", "-"),
+        ("validate", "--manifest", undecodable, "--registry", built_mesh / "registry", "--format", "json"),
+    ):
+        result = meshkit_with_umask(0o022, *args, cwd=tmp_path)
+        assert result.returncode == 2
+        assert (
+            one_line_error(result) == "meshkit: error: argument '/tmp/registry-\\xff\\xfe' is not UTF-8: "
+            "rename the path (or pass it as UTF-8)"
+        )

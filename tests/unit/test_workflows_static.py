@@ -218,3 +218,22 @@ def test_secrets_reach_actions_only_as_inputs() -> None:
         for line in path.read_text().splitlines():
             if "${{ secrets." in line:
                 assert allowed.match(line), f"{path.name}: {line.strip()}"
+
+
+@pytest.mark.parametrize("name", ["meshkit-upstream.yml", "meshkit-downstream.yml"])
+def test_the_comment_job_runs_no_pull_request_code(name: str) -> None:
+    """The job holding pull-requests: write checks out only meshkit, at the base branch for meshkit's own repository
+    (where meshkit-ref is the PR's commit) or at the caller's pin, and takes the report as data."""
+    job = load(GITHUB / "workflows" / name)["jobs"]["comment"]
+    assert job["permissions"] == {"contents": "read", "pull-requests": "write"}
+    checkouts = [step for step in job["steps"] if str(step.get("uses", "")).startswith("actions/checkout@")]
+    assert len(checkouts) == 1
+    given = checkouts[0]["with"]
+    assert given["repository"] == "${{ inputs.meshkit-repository }}" and given["path"] == ".meshkit"
+    assert given["ref"] == (
+        "${{ inputs.meshkit-repository == github.repository && github.event.pull_request.base.sha "
+        "|| inputs.meshkit-ref }}"
+    )
+    local = [step["uses"] for step in job["steps"] if str(step.get("uses", "")).startswith("./")]
+    assert local and all(uses.startswith("./.meshkit/.github/actions/") for uses in local)
+    assert not any("run" in step for step in job["steps"])
