@@ -6,7 +6,6 @@ latest's copies and gives a registry from an older meshkit its pointer.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -18,7 +17,7 @@ from meshkit import __version__
 from meshkit.contract.build import build_contract, public_models_of, serialise, sha256_hex
 from meshkit.contract.diff import Surface, diff_surfaces
 from meshkit.contract.manifest import Manifest, load_manifest, parse_manifest, require_project
-from meshkit.contract.model import ChangeCounts, ContractNode, PublicModel, PublishMetadata
+from meshkit.contract.model import ChangeCounts, PublicModel, PublishMetadata
 from meshkit.contract.names import check_env, check_project
 from meshkit.errors import IntegrityError, MeshkitError
 from meshkit.mesh.sources import table_index
@@ -57,11 +56,6 @@ class PublishResult:
         return {**self.__dict__, "public_models": msgspec.to_builtins(self.public_models)}
 
 
-def _check_names(nodes: Iterable[ContractNode]) -> None:
-    for node in nodes:
-        node.check_names()
-
-
 def _since(previous: Blob | None, previous_kind: str | None, current: Manifest, today: date) -> ChangeCounts | None:
     """What changed since the previous publish, counted now so the catalog never reads old manifests."""
     if previous is None or previous_kind != "contract":
@@ -81,8 +75,7 @@ def publish(request: PublishRequest, registry: Registry) -> PublishResult:
     manifest = load_manifest(manifest_path, build_hint=f"run `dbt build` in {request.project_dir} first")
     require_project(manifest, project)
     contract = build_contract(manifest)  # also rejects a project with no public models
-    _check_names(contract["nodes"].values())
-    table_index(manifest.public_models())  # what sync would refuse (clashing source table names) is refused here
+    table_index(manifest.public_models())  # every name sync checks, and clashing source table names, refused here
     if request.full:
         payload, kind = manifest_path.read_bytes(), "full"
     else:

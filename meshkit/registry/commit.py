@@ -106,9 +106,8 @@ def converge_copies(registry: Registry, project: str, env: str) -> bool:
         pointer = parse_pointer(blob, key)
         if not _copies_match(registry, project, env, pointer):
             entry = read_entry(registry, project, env, pointer.history_id, pointer.sha256)
-            metadata = registry.get(layout.history_key(project, env, pointer.history_id, layout.METADATA))
             registry.put(layout.latest_key(project, env), entry.manifest.data)
-            registry.put(layout.latest_key(project, env, layout.METADATA), metadata.data if metadata else b"")
+            registry.put(layout.latest_key(project, env, layout.METADATA), entry.metadata_data)
             wrote = True
         after = registry.get(key)
         if after is not None and after.data == blob.data:

@@ -88,6 +88,7 @@ class Entry(msgspec.Struct, frozen=True, gc=False):
     history_id: str
     metadata: PublishMetadata
     manifest: Blob
+    metadata_data: bytes  # as stored, for a copy
 
 
 def parse_pointer(blob: Blob, where: str) -> LatestPointer:
@@ -122,7 +123,7 @@ def read_entry(registry: Registry, project: str, env: str, history_id: str, sha2
             f"{registry.url}/{manifest_key} does not match its recorded sha256: "
             "the registry was altered; republish the contract with meshkit publish"
         )
-    return Entry(history_id, metadata, manifest_blob)
+    return Entry(history_id, metadata, manifest_blob, metadata_blob.data)
 
 
 def _published(registry: Registry, project: str, env: str, entry: Entry, key: str) -> Published:
@@ -167,7 +168,7 @@ def _latest_pair(registry: Registry, project: str, env: str) -> Entry:
         missing = ""
         metadata = parse_metadata(metadata_blob, f"{registry.url}/{metadata_key}")
         if sha256_hex(manifest_blob.data) == metadata.sha256:
-            return Entry(metadata.history_id or "", metadata, manifest_blob)
+            return Entry(metadata.history_id or "", metadata, manifest_blob, metadata_blob.data)
         time.sleep(_RETRY_PAUSE_SECONDS)
     if missing:
         raise IntegrityError(f"{registry.url}/{missing} is missing while its pair exists: republish the contract")
