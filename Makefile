@@ -29,16 +29,18 @@ demo: $(STAMP)
 
 # Debian packages the tests need, installed only when one is missing (apt-get update first):
 # Chromium for the browser tests, PostgreSQL's server for the organisation scenario under act
-# (tests/e2e/test_act_org.py starts its own throwaway cluster on loopback), npm for the JS pins.
+# (tests/e2e/test_act_org.py starts its own throwaway cluster on loopback), npm for the JS pins,
+# faketime for publishers whose clock is wrong (tests/integration/test_registry_hardening.py).
 system-deps:
 	@missing=""; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium fonts-dejavu-core"; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
+	command -v faketime >/dev/null 2>&1 || missing="$$missing faketime"; \
 	if [ -n "$$missing" ]; then \
 		$(APT_GET) update -qq && $(APT_GET) install -y -qq --no-install-recommends $$missing; \
 	else \
-		echo "system packages present: chromium, postgresql, npm"; \
+		echo "system packages present: chromium, postgresql, npm, faketime"; \
 	fi
 
 # Mermaid's bundle runs in the browser, so node's version does not matter (npm only warns about

@@ -45,6 +45,17 @@ def read_regular(path: Path, limit: int) -> bytes:
         os.close(fd)
 
 
+def is_regular_file(path: Path) -> bool:
+    """Path.is_file(), except that a path meshkit cannot even look at (a name too long, no permission) is one
+    clear InputError instead of an OSError: only a missing file is False."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror}") from None
+
+
 def read_regular_text(path: Path, limit: int = SMALL_FILE_LIMIT) -> str:
     """UTF-8 text of a regular file (UnicodeDecodeError when it is not UTF-8)."""
     return read_regular(path, limit).decode("utf-8")

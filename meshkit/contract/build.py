@@ -14,7 +14,7 @@ from typing import Any
 import msgspec
 
 from meshkit.contract.manifest import Manifest
-from meshkit.contract.model import ContractMetadata, ContractNode, Node, PublicModel
+from meshkit.contract.model import ContractMetadata, ContractNode, Node, PublicModel, version_str
 from meshkit.errors import ManifestError
 
 CONTRACT_FORMAT = "meshkit-contract/1"
@@ -44,6 +44,29 @@ def _contract_node(node: Node) -> ContractNode:
     return msgspec.structs.replace(kept, access="public")
 
 
+def _check_latest_versions(manifest: Manifest, public: dict[str, Node]) -> None:
+    """A versioned model's latest_version must be one of its versions, as dbt requires at parse time.
+
+    Versions are read from the unique ids (`model.PACKAGE.NAME.vVERSION`), private versions included, so
+    no node beyond the public ones is decoded."""
+    versioned = [(uid, node) for uid, node in public.items() if node.version_key and node.latest_key]
+    if not versioned:
+        return
+    versions: dict[str, set[str | None]] = {}
+    for uid in manifest.nodes:
+        parts = uid.split(".")
+        if len(parts) >= 4 and parts[0] == "model" and parts[3].startswith("v"):
+            suffix = ".".join(parts[3:])[1:]
+            number = float(suffix) if suffix.replace(".", "", 1).isdigit() else suffix
+            versions.setdefault(".".join(parts[1:3]), set()).add(version_str(number))
+    for uid, node in versioned:
+        if node.latest_key not in versions.get(f"{node.package_name}.{node.name}", set()):
+            raise ManifestError(
+                f"{uid} latest_version {node.latest_key!r} names no version of model {node.name!r}: "
+                "fix latest_version in its yml and rebuild"
+            )
+
+
 def build_contract(manifest: Manifest) -> dict[str, Any]:
     public = manifest.public_models()
     if not public:
@@ -51,6 +74,7 @@ def build_contract(manifest: Manifest) -> dict[str, Any]:
             f"dbt project {manifest.project_name!r} has no public models "
             "(set `access: public` on the models consumers may use); nothing to publish"
         )
+    _check_latest_versions(manifest, public)
     nodes = {uid: _contract_node(node) for uid, node in public.items()}
     used_groups = {node.group for node in nodes.values()} - {None}
     groups = {uid: group for uid, group in sorted(manifest.doc.groups.items()) if group.name in used_groups}

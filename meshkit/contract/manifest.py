@@ -8,6 +8,8 @@ field is still reported with its JSON path, in one line, wherever it is read.
 
 from __future__ import annotations
 
+import contextlib
+import re
 from collections.abc import Iterator, Mapping
 from functools import cached_property
 from pathlib import Path
@@ -15,18 +17,26 @@ from typing import Generic, TypeVar
 
 import msgspec
 
-from meshkit.contract.model import ManifestDoc, Node, NodeAccess, SourceNode
+from meshkit.contract import budget
+from meshkit.contract.model import ManifestDoc, ManifestMetadata, Node, NodeAccess, SourceNode
 from meshkit.errors import ManifestError
 from meshkit.files import MANIFEST_LIMIT, read_regular
 
 MANIFEST_SCHEMA_MARK = "/manifest/"
-_NOT_A_MANIFEST = "is not a dbt manifest (no dbt manifest schema version in its metadata)"
+# dbt 1.6 wrote manifest schema v10: the first with model versions, contracts and access, which meshkit reads.
+OLDEST_SCHEMA, OLDEST_DBT = 10, "1.6"
+_SUPPORTED = f"meshkit reads manifests of dbt {OLDEST_DBT} or newer (schema v{OLDEST_SCHEMA}+)"
+_NOT_A_MANIFEST = f"is not a dbt manifest (no dbt manifest schema version in its metadata): {_SUPPORTED}"
+_SCHEMA_NUMBER = re.compile(r"/manifest/v(\d+)\.json$")
 _MODEL_PREFIX = "model."  # dbt's unique_id of every model node; the only nodes that can be public
 
 T = TypeVar("T")
 
 
-def _shape_error(origin: str, problem: str, *, at: str = "$") -> str:
+REBUILD = "rebuild it with dbt"  # what to do about a bad manifest; a registry entry's readers say republish
+
+
+def _shape_error(origin: str, problem: str, *, at: str = "$", fix: str = REBUILD) -> str:
     """msgspec's "Expected `str`, got `int` - at `$.name`", as one line that names the field and what to do."""
     where = problem.rpartition(" - at `")[2].rstrip("`") if " - at `" in problem else "$"
     what = problem.rpartition(" - at `")[0] if " - at `" in problem else problem
@@ -35,24 +45,28 @@ def _shape_error(origin: str, problem: str, *, at: str = "$") -> str:
     if at == "$" and where in ("$", "$.metadata", "$.nodes"):
         return f"{origin} {_NOT_A_MANIFEST}"
     path = at + where[1:]
-    return f"{origin} is not a dbt manifest meshkit can read ({what} at {path}): rebuild it with dbt or fix that field"
+    hint = f"{fix} or fix that field" if fix == REBUILD else fix
+    return f"{origin} is not a dbt manifest meshkit can read ({what} at {path}): {hint}"
 
 
 class LazyIndex(Mapping[str, T], Generic[T]):
     """A manifest section (nodes, sources) whose entries are decoded on first read, then kept."""
 
-    def __init__(self, raw: dict[str, msgspec.Raw], decoder: msgspec.json.Decoder[T], origin: str, section: str):
+    def __init__(
+        self, raw: dict[str, msgspec.Raw], decoder: msgspec.json.Decoder[T], origin: str, section: str, fix: str
+    ):
         self._raw = raw
         self._decoder = decoder
         self._origin = origin
         self._section = section
+        self._fix = fix
         self._decoded: dict[str, T] = {}
 
     def __getitem__(self, key: str) -> T:
         found = self._decoded.get(key)
         if found is None:
             found = self._decoded[key] = decode_part(
-                self._decoder, self._raw[key], self._origin, f"$.{self._section}[{key!r}]"
+                self._decoder, self._raw[key], self._origin, f"$.{self._section}[{key!r}]", self._fix
             )
         return found
 
@@ -69,11 +83,15 @@ class LazyIndex(Mapping[str, T], Generic[T]):
         return self._raw[key]
 
 
-def decode_part(decoder: msgspec.json.Decoder[T], raw: msgspec.Raw | bytes, origin: str, at: str) -> T:
+def decode_part(
+    decoder: msgspec.json.Decoder[T], raw: msgspec.Raw | bytes, origin: str, at: str, fix: str = REBUILD
+) -> T:
     try:
-        return decoder.decode(raw)
+        return budget.decode(decoder, raw)
     except msgspec.ValidationError as exc:
-        raise ManifestError(_shape_error(origin, str(exc), at=at)) from None
+        raise ManifestError(_shape_error(origin, str(exc), at=at, fix=fix)) from None
+    except budget.OverBudget as exc:
+        raise ManifestError(f"{origin} {exc} at {at}: {fix}") from None
 
 
 _NODE: msgspec.json.Decoder[Node] = msgspec.json.Decoder(Node)
@@ -85,12 +103,13 @@ _PARENT_MAP: msgspec.json.Decoder[dict[str, list[str]]] = msgspec.json.Decoder(d
 class Manifest:
     """A dbt manifest (or contract) plus where it came from, for error messages."""
 
-    def __init__(self, doc: ManifestDoc, origin: str, *, contract: bool = False) -> None:
+    def __init__(self, doc: ManifestDoc, origin: str, *, contract: bool = False, fix: str = REBUILD) -> None:
         self.doc = doc
         self.origin = origin
+        self.fix = fix
         self._contract = contract
-        self.nodes: LazyIndex[Node] = LazyIndex(doc.nodes, _NODE, origin, "nodes")
-        self.sources: LazyIndex[SourceNode] = LazyIndex(doc.sources, _SOURCE, origin, "sources")
+        self.nodes: LazyIndex[Node] = LazyIndex(doc.nodes, _NODE, origin, "nodes", fix)
+        self.sources: LazyIndex[SourceNode] = LazyIndex(doc.sources, _SOURCE, origin, "sources", fix)
 
     @property
     def project_name(self) -> str:
@@ -106,7 +125,7 @@ class Manifest:
 
     @cached_property
     def parent_map(self) -> dict[str, list[str]]:
-        return decode_part(_PARENT_MAP, self.doc.parent_map, self.origin, "$.parent_map")
+        return decode_part(_PARENT_MAP, self.doc.parent_map, self.origin, "$.parent_map", self.fix)
 
     @cached_property
     def _public(self) -> dict[str, Node]:
@@ -115,7 +134,7 @@ class Manifest:
             return {uid: node for uid in models if (node := self.nodes[uid]).is_public_model}
         public = []
         for uid in models:
-            access = decode_part(_ACCESS, self.nodes.raw(uid), self.origin, f"$.nodes[{uid!r}]")
+            access = decode_part(_ACCESS, self.nodes.raw(uid), self.origin, f"$.nodes[{uid!r}]", self.fix)
             if access.is_public_model:
                 public.append(uid)
         return {uid: self.nodes[uid] for uid in public}
@@ -128,22 +147,46 @@ class Manifest:
 _DECODER: msgspec.json.Decoder[ManifestDoc] = msgspec.json.Decoder(ManifestDoc)
 
 
-def parse_manifest(raw: bytes, origin: str, *, contract: bool = False) -> Manifest:
+class _Head(msgspec.Struct):
+    metadata: ManifestMetadata
+
+
+_HEAD: msgspec.json.Decoder[_Head] = msgspec.json.Decoder(_Head)
+
+
+def _check_schema(metadata: ManifestMetadata, origin: str) -> None:
+    """Refuse what is not a dbt manifest, or one older than meshkit reads, naming the dbt that wrote it."""
+    schema = metadata.dbt_schema_version
+    if MANIFEST_SCHEMA_MARK not in schema:
+        raise ManifestError(f"{origin} {_NOT_A_MANIFEST}")
+    number = _SCHEMA_NUMBER.search(schema)
+    if number is not None and int(number.group(1)) < OLDEST_SCHEMA:
+        made_by = f"dbt {metadata.dbt_version}" if metadata.dbt_version else "dbt"
+        raise ManifestError(
+            f"{origin} is a {made_by} manifest (schema v{number.group(1)}), older than meshkit supports: "
+            f"{_SUPPORTED}; rebuild it with dbt {OLDEST_DBT} or newer"
+        )
+
+
+def parse_manifest(raw: bytes, origin: str, *, contract: bool = False, fix: str = REBUILD) -> Manifest:
     """Decode bytes that should be a dbt manifest; every failure is one clear line naming the field.
 
     contract: the bytes are a published contract, whose nodes are all public models, so each is
-    decoded once in full rather than its access first (a dbt manifest is ~90% other nodes)."""
+    decoded once in full rather than its access first (a dbt manifest is ~90% other nodes).
+    fix: what the error lines tell the reader to do (a registry entry is republished, not rebuilt)."""
     try:
-        doc = _DECODER.decode(raw)
+        doc = budget.decode(_DECODER, raw)
     except msgspec.ValidationError as exc:
-        raise ManifestError(_shape_error(origin, str(exc))) from None
+        # an old dbt's manifest fails on some field: say it is old, not which field
+        with contextlib.suppress(msgspec.ValidationError, msgspec.DecodeError, budget.OverBudget):
+            _check_schema(budget.decode(_HEAD, raw).metadata, origin)
+        raise ManifestError(_shape_error(origin, str(exc), fix=fix)) from None
+    except budget.OverBudget as exc:
+        raise ManifestError(f"{origin} {exc}: {fix}") from None
     except msgspec.DecodeError as exc:
-        raise ManifestError(
-            f"{origin} is not valid JSON ({exc}); it may be truncated or corrupt: rebuild it with dbt"
-        ) from None
-    if MANIFEST_SCHEMA_MARK not in doc.metadata.dbt_schema_version:
-        raise ManifestError(f"{origin} {_NOT_A_MANIFEST}")
-    return Manifest(doc=doc, origin=origin, contract=contract)
+        raise ManifestError(f"{origin} is not valid JSON ({exc}); it may be truncated or corrupt: {fix}") from None
+    _check_schema(doc.metadata, origin)
+    return Manifest(doc=doc, origin=origin, contract=contract, fix=fix)
 
 
 def load_manifest(path: Path, *, build_hint: str | None = None) -> Manifest:

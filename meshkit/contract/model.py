@@ -12,16 +12,20 @@ compared, and when a version counts as deprecated.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
-from typing import Any
+from datetime import date, datetime
+from typing import Any, Literal
 
 import msgspec
 
-from meshkit.contract.names import check_identifier
+from meshkit.contract.budget import check_nesting
+from meshkit.contract.names import check_identifier, check_quoted
 from meshkit.contract.words import model_label
+from meshkit.errors import InputError
 
 # dbt writes a model version as an int, a float or a string; it compares them as strings.
 VersionValue = int | float | str | None
+# dbt's AccessType: anything else (`PUBLIC`, `Public`) dbt refuses at parse time, so a manifest holding it was edited.
+Access = Literal["private", "protected", "public"]
 
 
 def version_str(value: object) -> str | None:
@@ -41,6 +45,17 @@ def deprecation_day(value: str | None) -> date | None:
         return date.fromisoformat(value[:10])
     except ValueError:
         return None
+
+
+def is_date_time(value: str) -> bool:
+    """An ISO 8601 date or date-time, as dbt writes deprecation_date (`2027-06-30T00:00:00+00:00`, `...Z`)."""
+    try:
+        date.fromisoformat(value[:10])
+        if len(value) > 10:
+            datetime.fromisoformat(value[:-1] + "+00:00" if value.endswith("Z") else value)
+    except ValueError:
+        return False
+    return True
 
 
 def is_deprecated(deprecation_date: str | None, today: date) -> bool:
@@ -107,6 +122,10 @@ class Column(_Strict, kw_only=True):
     tags: list[str] = []
     quote: bool | None = None
 
+    def __post_init__(self) -> None:
+        if self.meta:
+            check_nesting(self.meta, "meta")
+
 
 class ModelContract(_Strict, kw_only=True):
     enforced: bool = False
@@ -115,16 +134,28 @@ class ModelContract(_Strict, kw_only=True):
 
 
 class NodeConfig(_Strict, kw_only=True):
-    enabled: bool = True
+    """A node's config. dbt Fusion writes null for an unset `enabled`, `tags` or `meta`: read as dbt's defaults."""
+
+    enabled: bool | None = True
     materialized: str | None = None
-    access: str | None = None
+    access: Access | None = None
     group: str | None = None
     contract: ModelContract | None = None
-    tags: list[str] | str = []
-    meta: dict[str, Any] = {}
+    tags: list[str] | str | None = []
+    meta: dict[str, Any] | None = {}
     database: str | None = None
     schema: str | None = None
     alias: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.enabled is None:
+            self.enabled = True
+        if self.tags is None:
+            self.tags = []
+        if self.meta is None:
+            self.meta = {}
+        elif self.meta:
+            check_nesting(self.meta, "meta")
 
 
 class RefArgs(_Strict, kw_only=True):
@@ -150,7 +181,7 @@ class ContractNode(_Strict, kw_only=True):
     version: VersionValue = None
     latest_version: VersionValue = None
     deprecation_date: str | None = None
-    access: str | None = None
+    access: Access | None = None
     group: str | None = None
     contract: ModelContract | None = None
     constraints: list[Constraint] = []
@@ -161,19 +192,37 @@ class ContractNode(_Strict, kw_only=True):
     config: NodeConfig | None = None
     columns: dict[str, Column] = {}
 
-    def check_names(self) -> None:
-        """Refuse a name that a downstream would put in SQL or YAML (its relation, source table, columns)."""
-        check_identifier(self.name, what=f"{self.unique_id} name")
-        check_identifier(self.schema, what=f"{self.unique_id} schema")  # every relation has one
-        for key, value in (("database", self.database), ("alias", self.alias)):
-            if value:
-                check_identifier(value, what=f"{self.unique_id} {key}")
+    def __post_init__(self) -> None:
+        if self.meta:
+            check_nesting(self.meta, "meta")
+
+    def check_writable(self, adapter: str | None) -> None:
+        """Refuse what a downstream would read wrong: a name it puts in SQL or YAML, a date it cannot read.
+
+        dbt itself never writes these; a manifest holding one was edited, or is hostile. The names are
+        judged by the adapter's quoting (names.check_quoted); one line names the field."""
+        uid = self.unique_id
+        check_identifier(self.name, what=f"{uid} name")
+        check_quoted(self.schema, what=f"{uid} schema", adapter=adapter)  # every relation has one
+        if self.database:  # Spark without a catalog has none
+            check_quoted(self.database, what=f"{uid} database", adapter=adapter)
+        if self.alias is not None:  # dbt sets the alias to the name; an empty one names no table
+            check_quoted(self.alias, what=f"{uid} alias", adapter=adapter)
         version = version_str(self.version)
         if version is not None:  # the versioned source table is NAME_vVERSION
-            check_identifier(f"{self.name}_v{version}", what=f"{self.unique_id} version")
+            check_identifier(f"{self.name}_v{version}", what=f"{uid} version")
+        if self.deprecation_date is not None and not is_date_time(self.deprecation_date):
+            raise InputError(
+                f"{uid} deprecation_date {self.deprecation_date!r} is not a date (YYYY-MM-DD, as dbt writes it): "
+                "fix it in the model's yml and rebuild"
+            )
         for key, column in self.columns.items():
-            check_identifier(key, what=f"{self.unique_id} column")
-            check_identifier(column.name, what=f"{self.unique_id} column")
+            check_quoted(key, what=f"{uid} column", adapter=adapter)
+            if column.name != key:
+                raise InputError(
+                    f"{uid} column {key!r} is named {column.name!r}: dbt keys each column by its name; rebuild "
+                    "the manifest with dbt"
+                )
 
 
 class Node(ContractNode, kw_only=True):
@@ -247,6 +296,10 @@ _NO_CONFIG = NodeConfig()
 class SourceConfig(_Strict, kw_only=True):
     meta: dict[str, Any] = {}
 
+    def __post_init__(self) -> None:
+        if self.meta:
+            check_nesting(self.meta, "meta")
+
 
 class SourceNode(_Strict, kw_only=True):
     """A downstream's source table; meshkit's generated ones carry `meta.meshkit`."""
@@ -263,6 +316,11 @@ class SourceNode(_Strict, kw_only=True):
     config: SourceConfig | None = None
     columns: dict[str, Column] = {}
     original_file_path: str | None = None
+
+    def __post_init__(self) -> None:
+        for value in (self.meta, self.source_meta):
+            if value:
+                check_nesting(value, "meta")
 
     @property
     def relation(self) -> Relation:
@@ -292,6 +350,10 @@ class Group(_Strict, kw_only=True):
     package_name: str = ""
     resource_type: str = "group"
 
+    def __post_init__(self) -> None:
+        if self.owner:
+            check_nesting(self.owner, "owner")
+
 
 class ContractMetadata(_Strict, kw_only=True):
     dbt_schema_version: str = ""
@@ -308,7 +370,7 @@ class NodeAccess(_Strict, kw_only=True):
     """Just enough of a node to tell whether it is a public model: read for every model, so kept small."""
 
     resource_type: str
-    access: str | None = None
+    access: Access | None = None
     config: AccessConfig | None = None
 
     @property
@@ -317,13 +379,20 @@ class NodeAccess(_Strict, kw_only=True):
 
 
 class AccessConfig(_Strict, kw_only=True):
-    access: str | None = None
+    access: Access | None = None
+
+
+class ContractMark(_Strict, kw_only=True):
+    """`meshkit: {format: ...}` in a contract: which meshkit contract format wrote it."""
+
+    format: str
 
 
 class ManifestDoc(_Strict, kw_only=True):
     """A dbt manifest (or a meshkit contract, which has the same shape): nodes stay raw JSON until read."""
 
     metadata: ManifestMetadata
+    meshkit: ContractMark | None = None  # contracts only
     nodes: dict[str, msgspec.Raw]
     sources: dict[str, msgspec.Raw] = {}
     groups: dict[str, Group] = {}
@@ -349,16 +418,43 @@ class ChangeCounts(_Strict, kw_only=True):
 
 
 POINTER_SCHEMA = "meshkit-latest/1"
+PUBLISH_KINDS = ("contract", "full")
+
+
+def publish_order(based_on: int, stored_at: float, history_id: str) -> tuple[int, float, str]:
+    """Which of two publishes is newer: the rule latest moves by, and the history's order.
+
+    First the pointer sequence each publish saw when it started (based_on): a publish that started after
+    another one committed has seen it, so it is newer whatever its clock says. Publishes that saw the same
+    pointer raced; the one whose history entry the store wrote last (its own clock: S3's LastModified, a
+    local file's mtime) is newer, and the history id (the publisher's clock) only breaks a tie within the
+    store's resolution. So no runner's clock can freeze latest, or make a stalled publish undo a newer one.
+    """
+    return (based_on, stored_at, history_id)
 
 
 class LatestPointer(_Strict, kw_only=True):
-    """`latest/pointer.json`: the one object a publish commits, naming a complete, immutable history entry."""
+    """`latest/pointer.json`: the one object a publish commits, naming a complete, immutable history entry.
+
+    sequence counts the commits: each one writes the sequence of the pointer it replaces, plus one.
+    based_on is the sequence the publish saw when it started, stored_at the store's time of its history
+    manifest: with the history id they order publishes (publish_order). Pointers written by older meshkit
+    versions have neither and rank below any that has.
+    """
 
     schema: str
     history_id: str
     sha256: str
     kind: str = "contract"
     published_at: str | None = None
+    sequence: int = 0
+    based_on: int = 0
+    stored_at: float = 0.0
+
+    @property
+    def order(self) -> tuple[int, float, str]:
+        """A publish replaces latest only when its order is greater."""
+        return publish_order(self.based_on if self.sequence else -1, self.stored_at, self.history_id)
 
 
 class PublishMetadata(_Strict, kw_only=True):
@@ -380,3 +476,4 @@ class PublishMetadata(_Strict, kw_only=True):
     dbt_schema_version: str | None = None
     public_models: list[PublicModel] = []
     since_previous: ChangeCounts | msgspec.UnsetType | None = msgspec.UNSET  # None: first publish
+    based_on: int | None = None  # the pointer sequence the publish saw (LatestPointer.based_on); None before it

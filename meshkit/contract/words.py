@@ -7,7 +7,9 @@ import re
 
 # C0 and C1 controls, DEL and Unicode's line and paragraph separators: each could end a line of output, so a
 # name holding one could start a line of its own, such as `::error::...`, which a GitHub step runs as a command.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# And the bidirectional controls (U+202E reverses what follows it): they make a reviewer read text other than
+# what it is ("Trojan Source"), in a terminal, a step summary or a PR comment.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 

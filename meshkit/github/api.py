@@ -60,11 +60,18 @@ def _bearer(token: str) -> Callable[[requests.PreparedRequest], requests.Prepare
     return apply
 
 
+# Shorter than this, a secret is redacted where it stands alone, not inside words: replacing a one-letter
+# token everywhere would wreck the message (`canno*** reach ***he Gi***Hub API`). GitHub's tokens are 40+.
+WORD_SECRET_LENGTH = 8
+
+
 def redact(text: str, *secrets: str) -> str:
     """text without the given secrets, anything shaped like a GitHub token, or a URL's user:password@."""
     for secret in secrets:
-        if secret:
+        if len(secret) >= WORD_SECRET_LENGTH:
             text = text.replace(secret, REDACTED)
+        elif secret:
+            text = re.sub(rf"(?<![A-Za-z0-9_]){re.escape(secret)}(?![A-Za-z0-9_])", REDACTED, text)
     text = re.sub(r"(?i)\b([a-z][a-z0-9+.-]*://)[^/@\s]*@", rf"\1{REDACTED}@", text)
     return _TOKEN_LIKE.sub(REDACTED, text)
 

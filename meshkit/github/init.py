@@ -21,7 +21,7 @@ from typing import Any
 from meshkit import __version__
 from meshkit.contract.names import check_env, check_project, check_repository
 from meshkit.errors import InputError
-from meshkit.files import SMALL_FILE_LIMIT, read_regular, write_atomically
+from meshkit.files import SMALL_FILE_LIMIT, is_regular_file, read_regular, write_atomically
 from meshkit.github.gitinfo import git_output
 from meshkit.mesh.config import CONFIG_FILE, VERSION, MeshConfig, ProjectConfig, UpstreamRef, load_mesh_config
 from meshkit.mesh.dbt_project import project_name_from
@@ -174,7 +174,7 @@ def _registry(value: str) -> str:
 def _dbt_requirements(request: InitRequest, project_dir: str) -> tuple[str, list[str]]:
     if request.dbt_requirements is not None:
         path = check_relative_path(request.dbt_requirements, "--dbt-requirements") if request.dbt_requirements else ""
-        if path and not (request.root / path).is_file():
+        if path and not is_regular_file(request.root / path):
             raise InputError(
                 f"--dbt-requirements {path} does not exist: write the dbt stack there first, "
                 "e.g. dbt-postgres==1.11.0 and dbt-loom==0.9.6, one per line"
@@ -184,7 +184,7 @@ def _dbt_requirements(request: InitRequest, project_dir: str) -> tuple[str, list
         f"{project_dir}/{DBT_REQUIREMENTS}" if project_dir != "." else DBT_REQUIREMENTS,
         DBT_REQUIREMENTS,
     ):
-        if (request.root / candidate).is_file():
+        if is_regular_file(request.root / candidate):
             return candidate, []
     return "", [
         f"no {DBT_REQUIREMENTS} found: the workflow uses the runner's own dbt; to install your dbt stack, "
@@ -194,7 +194,7 @@ def _dbt_requirements(request: InitRequest, project_dir: str) -> tuple[str, list
 
 def _merged_config(request: InitRequest, project: str, upstreams: tuple[str, ...], consumers: tuple[str, ...]) -> bytes:
     path = request.root / request.config
-    config = load_mesh_config(path) if path.is_file() else MeshConfig(path, {})
+    config = load_mesh_config(path) if is_regular_file(path) else MeshConfig(path, {})
     old = config.projects.get(project, ProjectConfig())
     projects = dict(config.projects)
     kept_upstreams = upstreams if request.consumes else old.upstreams
@@ -236,10 +236,10 @@ def render_mesh_config(projects: dict[str, ProjectConfig]) -> bytes:
 
 def _planned(root: Path, path: str, content: bytes, *, keep_edited: bool = False) -> PlannedFile:
     target = root / path
-    if not target.exists():
-        return PlannedFile(path, content, "created")
     try:
         current = read_regular(target, SMALL_FILE_LIMIT)
+    except (FileNotFoundError, NotADirectoryError):
+        return PlannedFile(path, content, "created")
     except OSError as exc:
         raise InputError(f"cannot read {target}: {exc.strerror}") from None
     if current == content:
@@ -257,7 +257,7 @@ def plan_init(request: InitRequest) -> InitPlan:
         raise InputError(f"--role {request.role!r} is not one of {', '.join(ROLES)}")
     is_upstream, is_downstream = request.publishes, request.consumes
     project_dir = check_relative_path(request.project_dir, "--project-dir")
-    if not (request.root / project_dir / "dbt_project.yml").is_file():
+    if not is_regular_file(request.root / project_dir / "dbt_project.yml"):
         raise InputError(
             f"{project_dir} is not a dbt project (no dbt_project.yml): run meshkit init from the "
             "repository's root and pass --project-dir"
@@ -284,7 +284,7 @@ def plan_init(request: InitRequest) -> InitPlan:
     if not is_upstream and consumers:
         raise InputError("--consumer is for --role upstream or both")
     profiles_dir = check_relative_path(request.profiles_dir, "--profiles-dir") if request.profiles_dir else ""
-    if profiles_dir and not (request.root / profiles_dir / "profiles.yml").is_file():
+    if profiles_dir and not is_regular_file(request.root / profiles_dir / "profiles.yml"):
         raise InputError(f"--profiles-dir {profiles_dir} has no profiles.yml")
     for value, what in ((request.aws_role, "--aws-role"), (request.aws_read_role, "--aws-read-role")):
         if value:
@@ -353,7 +353,7 @@ def plan_init(request: InitRequest) -> InitPlan:
         )
         loom_path = LOOM_CONFIG if project_dir == "." else f"{project_dir}/{LOOM_CONFIG}"
         plan.files.append(_planned(request.root, loom_path, loom.encode(), keep_edited=True))
-    if is_upstream and not consumers and not (request.root / config).is_file():
+    if is_upstream and not consumers and not is_regular_file(request.root / config):
         plan.notes.append("no --consumer given: nobody is notified after a publish until meshkit.yml lists consumers")
     return plan
 

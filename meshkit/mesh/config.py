@@ -16,7 +16,7 @@ from typing import Any
 
 from meshkit.contract.names import check_env, check_project, check_repository, is_safe_identifier, unique_repositories
 from meshkit.errors import InputError, MeshkitError
-from meshkit.files import read_regular_text
+from meshkit.files import is_regular_file, read_regular_text
 from meshkit.mesh.dbt_project import invalid_yaml
 
 CONFIG_FILE = "meshkit.yml"
@@ -168,7 +168,7 @@ def find_mesh_config(explicit: Path | None, cwd: Path) -> MeshConfig | None:
     if explicit is not None:
         return load_mesh_config(explicit)
     default = cwd / CONFIG_FILE
-    return load_mesh_config(default) if default.is_file() else None
+    return load_mesh_config(default) if is_regular_file(default) else None
 
 
 def configured_upstreams(config: MeshConfig | None, project: str, default_env: str) -> list[UpstreamRef]:

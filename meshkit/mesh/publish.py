@@ -22,7 +22,7 @@ from meshkit.contract.names import check_env, check_project
 from meshkit.errors import IntegrityError, MeshkitError
 from meshkit.mesh.sources import table_index
 from meshkit.registry import Blob, Registry, layout
-from meshkit.registry.commit import commit, converge_copies, pointer_to, sweep, write_entry
+from meshkit.registry.commit import Written, commit, converge_copies, pointer_to, sequence_of, sweep, write_entry
 from meshkit.registry.published import Entry, read_current, read_entry
 
 
@@ -51,9 +51,15 @@ class PublishResult:
     public_models: list[PublicModel]
     repaired: bool = False  # an unchanged publish rewrote latest's copies to match its pointer
     superseded_by: str | None = None  # a newer publish landed first: latest names that entry, ours is history
+    based_on: int = 0  # the pointer sequence this publish saw when it started
+    warnings: tuple[str, ...] = ()  # what went wrong after the commit point, which the next publish repairs
 
     def as_dict(self) -> dict[str, Any]:
-        return {**self.__dict__, "public_models": msgspec.to_builtins(self.public_models)}
+        return {
+            **self.__dict__,
+            "public_models": msgspec.to_builtins(self.public_models),
+            "warnings": list(self.warnings),
+        }
 
 
 def _since(previous: Blob | None, previous_kind: str | None, current: Manifest, today: date) -> ChangeCounts | None:
@@ -75,7 +81,7 @@ def publish(request: PublishRequest, registry: Registry) -> PublishResult:
     manifest = load_manifest(manifest_path, build_hint=f"run `dbt build` in {request.project_dir} first")
     require_project(manifest, project)
     contract = build_contract(manifest)  # also rejects a project with no public models
-    table_index(manifest.public_models())  # every name sync checks, and clashing source table names, refused here
+    table_index(manifest.public_models(), manifest.adapter)  # what sync would refuse, refused here
     if request.full:
         payload, kind = manifest_path.read_bytes(), "full"
     else:
@@ -84,8 +90,9 @@ def publish(request: PublishRequest, registry: Registry) -> PublishResult:
     public = public_models_of(manifest)
     latest_key = layout.latest_key(project, env)
 
-    sweep(registry, project, env, request.now)
+    sweep(registry, project, env)
     current = read_current(registry, project, env)
+    based_on = sequence_of(current.pointer_blob, layout.latest_key(project, env, layout.POINTER))
     previous = current.entry
     if previous is not None and previous.metadata.sha256 == digest and not request.force:
         if current.pointer_blob is None:  # a registry from before the pointer: commit what latest holds
@@ -103,6 +110,7 @@ def publish(request: PublishRequest, registry: Registry) -> PublishResult:
             None,
             public,
             repaired=repaired,
+            based_on=based_on,
         )
 
     published_at = request.now.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
@@ -129,12 +137,21 @@ def publish(request: PublishRequest, registry: Registry) -> PublishResult:
                 dbt_schema_version=manifest.doc.metadata.dbt_schema_version,
                 public_models=public,
                 since_previous=since,
+                based_on=based_on,
             )
         )
 
-    stamp = write_entry(registry, project, env, request.now, payload, metadata)
-    latest = commit(registry, project, env, pointer_to(stamp, digest, kind, published_at))
-    converge_copies(registry, project, env)
+    written = write_entry(registry, project, env, request.now, payload, metadata)
+    stamp = written.history_id
+    latest = commit(registry, project, env, pointer_to(written, digest, kind, published_at, based_on))
+    warnings: tuple[str, ...] = ()
+    try:
+        converge_copies(registry, project, env)
+    except MeshkitError as problem:  # after the commit point: the publish landed, the copies lag until the next one
+        warnings = (
+            f"latest's manifest.json and metadata.json copies were not updated ({problem}); "
+            "the next publish repairs them",
+        )
     return PublishResult(
         "published",
         project,
@@ -147,6 +164,8 @@ def publish(request: PublishRequest, registry: Registry) -> PublishResult:
         layout.history_key(project, env, stamp),
         public,
         superseded_by=None if latest == stamp else latest,
+        based_on=based_on,
+        warnings=warnings,
     )
 
 
@@ -156,5 +175,10 @@ def _adopt(registry: Registry, project: str, env: str, entry: Entry) -> None:
         read_entry(registry, project, env, entry.history_id, entry.metadata.sha256)
     except IntegrityError:
         return  # no intact entry to name: the latest pair keeps being read as before
-    pointer = pointer_to(entry.history_id, entry.metadata.sha256, entry.metadata.kind, entry.metadata.published_at)
-    commit(registry, project, env, pointer)
+    metadata = entry.metadata
+    commit(
+        registry,
+        project,
+        env,
+        pointer_to(Written(entry.history_id, 0.0), metadata.sha256, metadata.kind, metadata.published_at, 0),
+    )

@@ -7,7 +7,7 @@ unpinned `ref('up', 'm')` resolves to.
 A Selection says which of those tables a file declares: every one, or those the downstream
 reads. The file's header records a fingerprint of everything its bytes depend on (format,
 upstream, env, contract sha256, selection) and a digest of the rest of the file, so sync can
-tell an intact, current file from the registry's small metadata.json alone (read_stamp).
+tell an intact, current file from the registry's small pointer and metadata files alone (read_stamp).
 
 The YAML is emitted from events built here (what yaml.safe_dump's representer and serializer
 would produce for these plain dicts, lists and strings), by libyaml's C emitter when PyYAML has
@@ -40,7 +40,7 @@ from yaml.events import (
 from yaml.nodes import ScalarNode
 
 from meshkit.contract.model import Node
-from meshkit.contract.names import check_identifier
+from meshkit.contract.names import needs_quoting
 from meshkit.contract.neutralise import neutralise
 from meshkit.errors import InputError
 from meshkit.registry.published import Published
@@ -58,19 +58,23 @@ def table_names(node: Node) -> list[str]:
 
 
 def _table(table_name: str, node: Node, sha256: str) -> dict[str, Any]:
+    """One source table; names table_index checked. A name SQL cannot read bare (`order-lines`) is quoted."""
     uid = node.unique_id
-    identifier = check_identifier(node.relation.identifier, what=f"{uid} alias")
-    check_identifier(table_name, what=f"{uid} source table name")
+    identifier = node.relation.identifier or node.name
     columns = []
     for column in node.columns.values():
-        entry: dict[str, Any] = {"name": check_identifier(column.name, what=f"{uid} column")}
+        entry: dict[str, Any] = {"name": column.name}
         if column.data_type:
             entry["data_type"] = column.data_type
         entry["description"] = column.description or ""
+        if needs_quoting(column.name):
+            entry["quote"] = True
         columns.append(entry)
+    table: dict[str, Any] = {"name": table_name, "identifier": identifier}
+    if needs_quoting(identifier):
+        table["quoting"] = {"identifier": True}
     return {
-        "name": table_name,
-        "identifier": identifier,
+        **table,
         "description": node.description or "",
         "meta": {
             "meshkit": {
@@ -147,24 +151,24 @@ def source_tables(published: Published) -> dict[str, tuple[str, str, Node]]:
     nodes = published.manifest.public_models()
     if not nodes:
         raise InputError(f"the {published.project}/{published.env} contract has no public models; nothing to sync")
-    return table_index(nodes)
+    return table_index(nodes, published.manifest.adapter)
 
 
-def table_index(nodes: Mapping[str, Node]) -> dict[str, tuple[str, str, Node]]:
-    """Source table name -> (database, schema, node); publish runs it too, so sync never meets what it refuses."""
+def table_index(nodes: Mapping[str, Node], adapter: str | None) -> dict[str, tuple[str, str, Node]]:
+    """Source table name -> (database, schema, node); publish runs it too, so sync never meets what it refuses.
+
+    adapter: the contract's (`metadata.adapter_type`), whose quoting decides which names are safe."""
     tables: dict[str, tuple[str, str, Node]] = {}
     for uid, node in nodes.items():
+        node.check_writable(adapter)
         # Some adapters (Spark without a catalog) have no database: the source then omits it.
-        node.check_names()
-        database = node.database or ""
-        schema = check_identifier(node.schema, what=f"{uid} schema")
+        database, schema = node.database or "", node.schema or ""
         for name in table_names(node):
             if name in tables:
                 raise InputError(
                     f"source table name {name!r} would stand for both {tables[name][2].unique_id} and {uid}: "
                     "rename one upstream model"
                 )
-            check_identifier(name, what=f"{uid} source table name")
             tables[name] = (database, schema, node)
     return tables
 
@@ -195,7 +199,13 @@ def _document(published: Published, tables: dict[str, tuple[str, str, Node]], ch
         }
         if database:
             source["database"] = database
-        source.update({"schema": schema, "meta": source_meta, "tables": entries})
+        source["schema"] = schema
+        quoting = {
+            part: True for part, name in (("database", database), ("schema", schema)) if name and needs_quoting(name)
+        }
+        if quoting:  # dbt quotes by default on most adapters, not on Snowflake: say so where SQL needs it
+            source["quoting"] = quoting
+        source.update({"meta": source_meta, "tables": entries})
         sources.append(source)
     document: dict[str, Any] = neutralise({"version": 2, "sources": sources})
     return document
@@ -273,6 +283,7 @@ def read_stamp(data: bytes) -> Stamp | None:
 # --- YAML --------------------------------------------------------------------------------------------
 
 _STR, _NULL, _INT = "tag:yaml.org,2002:str", "tag:yaml.org,2002:null", "tag:yaml.org,2002:int"
+_BOOL = "tag:yaml.org,2002:bool"
 _MAP, _SEQ = "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"
 _WIDTH = 10_000
 # Where libyaml's emitter and PyYAML's differ (found by comparing them character by character and by
@@ -291,7 +302,7 @@ def _same_in_both_emitters(value: str) -> bool:
 
 
 class _Events:
-    """yaml.safe_dump's events for a document of dicts, lists, strings, ints and None, without its representer.
+    """yaml.safe_dump's events for a document of dicts, lists, strings, ints, bools and None, without its representer.
 
     One ScalarEvent per distinct string (keys and repeated values are most of them), its implicit
     flags from PyYAML's own resolver, as the serializer sets them.
@@ -341,6 +352,8 @@ class _Events:
             events.append(self._SEQ_END)
         elif value is None:
             events.append(self._NONE)
+        elif kind is bool:
+            events.append(ScalarEvent(None, _BOOL, (True, False), "true" if value else "false"))
         elif kind is int:
             events.append(ScalarEvent(None, _INT, (True, False), str(value)))
         else:

@@ -5,8 +5,9 @@ By default the file declares only the tables the downstream reads: the tables it
 read statically, every table of that upstream is written, with a note saying where and why.
 
 An unchanged sync does no needless work: when the file's stamp says it was rendered from the contract
-sha256 the registry's small latest/metadata.json names, for the same selection, and the file is intact,
-the manifest is never fetched and nothing is written.
+sha256 the registry's small latest/pointer.json names (and the entry it names is there: listed, with its
+metadata.json), for the same selection, and the file is intact, the manifest is never fetched and
+nothing is written.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from meshkit.errors import InputError, IntegrityError
-from meshkit.files import SMALL_FILE_LIMIT, read_regular, write_atomically
+from meshkit.errors import InputError
+from meshkit.files import SMALL_FILE_LIMIT, is_regular_file, read_regular, write_atomically
 from meshkit.mesh.config import UpstreamRef
 from meshkit.mesh.sources import Selection, Stamp, read_stamp, render_sources
 from meshkit.mesh.usage import Usage, scan_usage
@@ -81,7 +82,7 @@ def _plan(
 
 
 def _current_stamp(registry: Registry, plan: _Plan) -> tuple[str, Stamp] | None:
-    """(sha256, stamp) when the file on disk is what this sync would write; from latest's pointer alone."""
+    """(sha256, stamp) when the file on disk is what this sync would write; from the pointer and its entry's listing."""
     stamp = read_stamp(plan.current) if plan.current is not None else None
     if stamp is None:
         return None
@@ -121,7 +122,7 @@ def sync(
     every: bool = False,
 ) -> list[SyncOutcome]:
     """include: table names to write besides the used ones, per upstream project; every: write all tables."""
-    if not (project_dir / "dbt_project.yml").is_file():
+    if not is_regular_file(project_dir / "dbt_project.yml"):
         raise InputError(f"{project_dir} is not a dbt project (no dbt_project.yml): pass --project-dir")
     if len({u.project for u in upstreams}) != len(upstreams):
         raise InputError("each upstream may be synced from one env only: its sources share one name")
@@ -144,11 +145,6 @@ def sync(
             data = None
         else:
             published = read_latest(registry, upstream.project, upstream.env)
-            if published.manifest.project_name != upstream.project:
-                raise IntegrityError(
-                    f"the registry entry {upstream.project}/{upstream.env} holds a manifest of project "
-                    f"{published.manifest.project_name!r}: republish it from the right project"
-                )
             rendered = render_sources(published, plan.selection)
             sha, counts = published.sha256, (rendered.tables, rendered.published, rendered.unknown)
             if plan.current == rendered.data:

@@ -16,6 +16,7 @@ from meshkit.contract.manifest import Manifest, load_manifest, require_project
 from meshkit.contract.model import Node, SourceNode, deprecation_day, is_deprecated
 from meshkit.contract.names import check_env, check_project
 from meshkit.errors import EXIT_FINDINGS, EXIT_OK, InputError, NotPublishedError, UnsafeNameError
+from meshkit.files import is_regular_file
 from meshkit.mesh.sources import table_names
 from meshkit.registry import Registry
 from meshkit.registry.published import Published, read_latest
@@ -264,9 +265,13 @@ def discover_manifests(root: Path) -> tuple[list[Path], list[str]]:
     """Manifests of every dbt project directly under root, and the projects not built yet."""
     found: list[Path] = []
     unbuilt: list[str] = []
-    for project_file in sorted(root.glob("*/dbt_project.yml")):
+    try:
+        project_files = sorted(root.glob("*/dbt_project.yml"))
+    except OSError as exc:
+        raise InputError(f"cannot read {root}: {exc.strerror}") from None
+    for project_file in project_files:
         manifest = project_file.parent / "target" / "manifest.json"
-        if manifest.is_file():
+        if is_regular_file(manifest):
             found.append(manifest)
         else:
             unbuilt.append(project_file.parent.name)

@@ -24,16 +24,33 @@ class Blob:
     etag: str
 
 
+@dataclass(frozen=True)
+class Listed:
+    """An object as a listing shows it: its key, its size, when it was written and how long ago.
+
+    Both times are the store's own clock (a local file's mtime against the same machine's clock; S3's
+    LastModified against the Date of the listing's response), never a runner's: a publisher whose clock
+    is wrong cannot make a fresh object look old to a sweeper, or its own entry look newer than it is."""
+
+    key: str
+    size: int
+    written_at: float  # seconds since the epoch, by the store's clock
+    age_seconds: float
+
+
 class Registry(Protocol):
     """Keys are relative to the registry root, e.g. `dbt_up/prod/latest/manifest.json`."""
 
     url: str
 
     def get(self, key: str) -> Blob | None:
-        """Return the object, or None if it does not exist."""
+        """Return the object, or None if it does not exist; RegistryError past layout.size_limit(key)."""
 
     def put(self, key: str, data: bytes, *, if_absent: bool = False, if_match: str | None = None) -> None:
         """Write atomically; raise ConflictError when a condition fails."""
+
+    def listing(self, prefix: str) -> list[Listed]:
+        """The objects under prefix with their sizes and ages, sorted by key."""
 
     def list(self, prefix: str) -> list[str]:
         """Keys under prefix, sorted."""

@@ -3,13 +3,19 @@
 1. The manifest and its metadata go to a new history entry (if-absent writes; the metadata last,
    so an entry without metadata.json is incomplete and never read).
 2. `latest/pointer.json` is written last, with an if-match on what was read: it names the entry.
-   Racing publishers retry until theirs lands or a newer one (by history id, the UTC time the
-   publish started) already has: latest only ever moves forward, and every publish stays in history.
+   Racing publishers retry until theirs lands or a newer one already has: latest only ever moves
+   forward, and every publish stays in history. "Newer" is never a runner's clock alone
+   (model.publish_order): each commit writes the sequence it replaces plus one, and a publish records
+   the sequence it saw when it started (`based_on`), so one that started after another committed wins
+   whatever its clock says; racers that saw the same pointer are told apart by the store's time of
+   their history manifests, then by their ids. A runner whose clock is an hour (or a day) off can
+   neither freeze latest nor, stalled, undo a newer publish.
 3. `latest/manifest.json` and `latest/metadata.json` are then made copies of what the pointer names,
    for dbt-loom and older readers; any publish (even an unchanged one) repairs copies that lag.
 
 A killed publisher leaves at most an incomplete history entry or a temporary file: the next
-publish sweeps those once they are older than SWEEP_AGE_SECONDS.
+publish sweeps those once they are older than SWEEP_AGE_SECONDS, by the store's own clock (a
+listing's ages), so a sweeper with a wrong clock never removes an entry still being written.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import msgspec
@@ -24,7 +31,7 @@ import msgspec
 from meshkit.contract.build import sha256_hex
 from meshkit.contract.model import POINTER_SCHEMA, LatestPointer
 from meshkit.errors import ConflictError, IntegrityError, RegistryError
-from meshkit.registry import Registry, layout, seconds_from_env
+from meshkit.registry import Blob, Listed, Registry, layout, seconds_from_env
 from meshkit.registry.published import parse_metadata, parse_pointer, read_entry
 
 COMMIT_ATTEMPTS = 200
@@ -44,40 +51,64 @@ def _pause(attempt: int) -> None:
     time.sleep(random.uniform(0, min(0.5, 0.005 * 2 ** min(attempt, 7))))
 
 
+@dataclass(frozen=True)
+class Written:
+    """A complete history entry this publish wrote: its id, and the store's time of its manifest."""
+
+    history_id: str
+    stored_at: float
+
+
 def write_entry(
     registry: Registry, project: str, env: str, started: datetime, payload: bytes, metadata: Callable[[str], bytes]
-) -> str:
-    """A new, complete history entry; returns its id. A publisher that started the same microsecond takes the next."""
+) -> Written:
+    """A new, complete history entry. A publisher that started the same microsecond takes the next id."""
     for attempt in range(COMMIT_ATTEMPTS):
         stamp = layout.history_stamp(started + timedelta(microseconds=attempt))
+        manifest_key = layout.history_key(project, env, stamp)
         try:
-            registry.put(layout.history_key(project, env, stamp), payload, if_absent=True)
+            registry.put(manifest_key, payload, if_absent=True)
         except ConflictError:
             continue
         registry.put(layout.history_key(project, env, stamp, layout.METADATA), metadata(stamp), if_absent=True)
-        if layout.history_key(project, env, stamp) not in registry.list(layout.history_key(project, env, stamp, "")):
+        manifest = next(
+            (i for i in registry.listing(layout.history_key(project, env, stamp, "")) if i.key == manifest_key), None
+        )
+        if manifest is None:
             # stalled past the sweep age between the two writes, and swept: never name a broken entry
             registry.delete(layout.history_key(project, env, stamp, layout.METADATA))
             raise ConflictError(
                 f"{project}/{env}: this publish stalled so long that its history entry was swept: rerun"
             )
-        return stamp
+        return Written(stamp, manifest.written_at)
     raise ConflictError(f"{project}/{env}: {COMMIT_ATTEMPTS} publishes started in the same instant: rerun publish")
+
+
+def sequence_of(blob: Blob | None, key: str) -> int:
+    """The sequence of the pointer a publish saw when it started (its based_on); 0 when none was readable."""
+    if blob is None:
+        return 0
+    try:
+        return parse_pointer(blob, key).sequence
+    except IntegrityError:
+        return 0
 
 
 def commit(registry: Registry, project: str, env: str, pointer: LatestPointer) -> str:
     """Make latest name pointer's entry unless a newer publish already landed; returns the id latest names."""
     key = layout.latest_key(project, env, layout.POINTER)
-    data = _ENCODER.encode(pointer)
     for attempt in range(COMMIT_ATTEMPTS):
         current = registry.get(key)
+        replaced = 0
         if current is not None:
             try:
-                named = parse_pointer(current, key).history_id
+                named = parse_pointer(current, key)
             except IntegrityError:
-                named = ""  # unreadable: this publish replaces it
-            if named >= pointer.history_id:
-                return named
+                named = None  # unreadable: this publish replaces it
+            if named is not None and named.order >= pointer.order:
+                return named.history_id
+            replaced = named.sequence if named is not None else 0
+        data = _ENCODER.encode(msgspec.structs.replace(pointer, sequence=max(replaced + 1, pointer.sequence)))
         try:
             if current is None:
                 registry.put(key, data, if_absent=True)
@@ -129,27 +160,39 @@ def _copies_match(registry: Registry, project: str, env: str, pointer: LatestPoi
     return same and sha256_hex(manifest.data) == pointer.sha256
 
 
-def pointer_to(history_id: str, sha256: str, kind: str, published_at: str | None) -> LatestPointer:
+def pointer_to(written: Written, sha256: str, kind: str, published_at: str | None, based_on: int) -> LatestPointer:
+    """The pointer a publish commits; commit() sets its sequence from the pointer it replaces (at least this one)."""
     return LatestPointer(
-        schema=POINTER_SCHEMA, history_id=history_id, sha256=sha256, kind=kind, published_at=published_at
+        schema=POINTER_SCHEMA,
+        history_id=written.history_id,
+        sha256=sha256,
+        kind=kind,
+        published_at=published_at,
+        sequence=based_on + 1,
+        based_on=based_on,
+        stored_at=written.stored_at,
     )
 
 
-def sweep(registry: Registry, project: str, env: str, now: datetime) -> int:
-    """Remove what killed publishers left: temporary files, and history entries never completed."""
+def sweep(registry: Registry, project: str, env: str) -> int:
+    """Remove what killed publishers left: temporary files, and history entries never completed.
+
+    An entry is incomplete while it has no metadata.json; it is removed once every object in it is older
+    than the sweep age by the store's clock, so one still being written is never touched."""
     root = layout.env_root(project, env)
     age = sweep_age()
     removed = registry.sweep(f"{root}/", age)
     prefix = f"{root}/history/"
-    entries: dict[str, set[str]] = {}
-    for key in registry.list(prefix):
-        stamp, _, name = key[len(prefix) :].partition("/")
-        entries.setdefault(stamp, set()).add(name)
-    for stamp, names in entries.items():
-        started = layout.stamp_time(stamp)
-        stale = started is not None and (now - started).total_seconds() > age
-        if stale and layout.METADATA not in names:
-            for name in names:
-                registry.delete(f"{prefix}{stamp}/{name}")
+    entries: dict[str, list[Listed]] = {}
+    for item in registry.listing(prefix):
+        stamp = item.key[len(prefix) :].partition("/")[0]
+        entries.setdefault(stamp, []).append(item)
+    for stamp, items in entries.items():
+        names = {item.key.rsplit("/", 1)[-1] for item in items}
+        if layout.METADATA in names or layout.stamp_time(stamp) is None:
+            continue  # complete, or a folder meshkit did not write
+        if all(item.age_seconds > age for item in items):
+            for item in items:
+                registry.delete(item.key)
                 removed += 1
     return removed

@@ -12,11 +12,25 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from meshkit.contract.names import check_env, check_project
+from meshkit.files import MANIFEST_LIMIT
 
 MANIFEST = "manifest.json"
 METADATA = "metadata.json"
 POINTER = "pointer.json"
 _STAMP_FORMAT = "%Y%m%dT%H%M%S.%fZ"
+# The most each kind of object may hold: a pointer is ~300 bytes, metadata ~100 bytes per public model,
+# a consumer record ~300 bytes per use. Anything larger was not written by meshkit and is not read.
+POINTER_LIMIT = 1 << 20
+RECORD_LIMIT = 64 << 20
+
+
+def size_limit(key: str) -> int:
+    """How many bytes a reader accepts for the object at key (every backend's get enforces it)."""
+    if key.endswith(f"/latest/{POINTER}"):
+        return POINTER_LIMIT
+    if key.endswith(f"/{MANIFEST}"):
+        return MANIFEST_LIMIT
+    return RECORD_LIMIT  # metadata.json, consumer records
 
 
 def env_root(project: str, env: str) -> str:

@@ -10,17 +10,19 @@ by a later publish.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import hashlib
 import os
+import stat
 import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 from meshkit.errors import ConflictError, RegistryError
-from meshkit.files import MANIFEST_LIMIT, new_file_mode, read_regular
-from meshkit.registry import Blob, seconds_from_env
+from meshkit.files import new_file_mode, read_regular
+from meshkit.registry import Blob, Listed, layout, seconds_from_env
 
 _LOCK_NAME = ".meshkit.lock"
 _TMP_PREFIX = ".tmp-"
@@ -47,23 +49,36 @@ class LocalRegistry:
     def get(self, key: str) -> Blob | None:
         path = self._path(key)
         try:
-            data = read_regular(path, MANIFEST_LIMIT)
+            data = read_regular(path, layout.size_limit(key))
         except FileNotFoundError:
             return None
         except NotADirectoryError:
-            return None
+            raise RegistryError(
+                f"cannot read {path}: a file stands where the registry needs a folder; "
+                "the registry is damaged: move that file away and republish"
+            ) from None
         except OSError as exc:
             raise RegistryError(f"cannot read {path}: {exc.strerror}") from None
         return Blob(data=data, etag=_etag(data))
 
-    @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
+    def _open_lock(self) -> int:
+        """The lock file's descriptor: never through a symlink, never a FIFO or device (which could block or escape)."""
+        path = self.root / _LOCK_NAME
+        flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
         try:
             self.root.mkdir(parents=True, exist_ok=True)
-            handle = open(self.root / _LOCK_NAME, "a+b")  # noqa: SIM115 - opened here so its error is ours, closed below
+            fd = os.open(path, flags, new_file_mode())
         except OSError as exc:
-            raise RegistryError(f"cannot use registry folder {self.root}: {exc.strerror}") from None
-        with handle:
+            why = "it is a symbolic link" if exc.errno == errno.ELOOP else exc.strerror or str(exc)
+            raise RegistryError(f"cannot use the registry lock {path}: {why}; remove it and rerun") from None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise RegistryError(f"cannot use the registry lock {path}: it is not a regular file; remove it and rerun")
+        return fd
+
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        with os.fdopen(self._open_lock(), "r+b") as handle:
             timeout = seconds_from_env(LOCK_TIMEOUT_VARIABLE, LOCK_TIMEOUT_SECONDS)
             deadline = time.monotonic() + timeout
             while True:
@@ -98,10 +113,7 @@ class LocalRegistry:
             except OSError as exc:
                 raise RegistryError(f"cannot write {path}: {exc.strerror}") from None
             if not (if_absent or if_match is not None):
-                try:
-                    os.replace(tmp_name, path)  # unconditional: the rename alone is atomic
-                except OSError as exc:
-                    raise RegistryError(f"cannot write {path}: {exc.strerror}") from None
+                self._rename(tmp_name, path)  # unconditional: the rename alone is atomic
                 return
             with self._locked():  # held only to compare and rename: microseconds
                 current = self.get(key)
@@ -109,11 +121,18 @@ class LocalRegistry:
                     raise ConflictError(f"{path} already exists; another publisher wrote it first")
                 if if_match is not None and (current is None or current.etag != if_match):
                     raise ConflictError(f"{path} changed while this publish ran; another publisher won the race")
-                os.replace(tmp_name, path)
+                self._rename(tmp_name, path)
         finally:
             if tmp_name is not None:  # every failure path removes its temporary file
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(tmp_name)
+
+    @staticmethod
+    def _rename(tmp_name: str, path: Path) -> None:
+        try:
+            os.replace(tmp_name, path)
+        except OSError as exc:
+            raise RegistryError(f"cannot write {path}: {exc.strerror}") from None
 
     def delete(self, key: str) -> None:
         path = self._path(key)
@@ -137,10 +156,25 @@ class LocalRegistry:
                     removed += 1
         return removed
 
-    def list(self, prefix: str) -> list[str]:
+    def listing(self, prefix: str) -> list[Listed]:
         base = self._path(prefix) if prefix else self.root
-        if not base.is_dir():
-            return []
-        return sorted(
-            str(p.relative_to(self.root)) for p in base.rglob("*") if p.is_file() and not p.name.startswith(".")
-        )
+        try:
+            if not base.is_dir():
+                return []
+            now = time.time()
+            found = []
+            for path in base.rglob("*"):
+                if path.name.startswith("."):
+                    continue
+                with contextlib.suppress(FileNotFoundError):  # removed by a sweeper while we listed
+                    info = path.lstat()
+                    if stat.S_ISREG(info.st_mode):
+                        found.append(
+                            Listed(str(path.relative_to(self.root)), info.st_size, info.st_mtime, now - info.st_mtime)
+                        )
+        except OSError as exc:
+            raise RegistryError(f"cannot list {base}: {exc.strerror}") from None
+        return sorted(found, key=lambda item: item.key)
+
+    def list(self, prefix: str) -> list[str]:
+        return [item.key for item in self.listing(prefix)]

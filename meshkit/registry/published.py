@@ -1,8 +1,12 @@
 """Reading a published contract back, with its integrity checked.
 
-latest/manifest.json and latest/metadata.json are two objects, so a reader can
-land between a publisher's two writes. The sha256 in the metadata tells: on a
-mismatch we re-read a few times, then fail instead of trusting a torn pair.
+latest/pointer.json is the truth: it names a complete, immutable history entry, whose sha256 is
+checked. Registries from before the pointer are read from latest/manifest.json and metadata.json,
+two objects, so a reader can land between a publisher's two writes: on a sha256 mismatch it
+re-reads a few times, then fails instead of trusting a torn pair.
+
+What a reader cannot trust it refuses, in one line: an unknown pointer schema or contract format, a
+contract of another project, a manifest older than meshkit reads, JSON past its depth budget.
 """
 
 from __future__ import annotations
@@ -12,9 +16,11 @@ from dataclasses import dataclass
 
 import msgspec
 
-from meshkit.contract.build import sha256_hex
+from meshkit.contract import budget
+from meshkit.contract.build import CONTRACT_FORMAT, sha256_hex
 from meshkit.contract.manifest import Manifest, parse_manifest
-from meshkit.contract.model import POINTER_SCHEMA, LatestPointer, PublishMetadata
+from meshkit.contract.model import POINTER_SCHEMA, PUBLISH_KINDS, LatestPointer, PublishMetadata
+from meshkit.contract.names import is_env_name, is_project_name
 from meshkit.errors import IntegrityError, NotPublishedError, RegistryError
 from meshkit.registry import Blob, Registry, layout
 
@@ -41,22 +47,48 @@ _METADATA: msgspec.json.Decoder[PublishMetadata] = msgspec.json.Decoder(PublishM
 _POINTER: msgspec.json.Decoder[LatestPointer] = msgspec.json.Decoder(LatestPointer)
 
 
+_REPUBLISH = "republish the contract with meshkit publish"
+
+
 def parse_metadata(blob: Blob, where: str) -> PublishMetadata:
     try:
-        return _METADATA.decode(blob.data)
+        metadata = budget.decode(_METADATA, blob.data)
     except msgspec.ValidationError as exc:
-        raise IntegrityError(f"{where} is not a meshkit metadata file ({exc}): republish the contract") from None
+        raise IntegrityError(f"{where} is not a meshkit metadata file ({exc}): {_REPUBLISH}") from None
     except msgspec.DecodeError:
-        raise IntegrityError(f"{where} is corrupt (not JSON): republish the contract") from None
+        raise IntegrityError(f"{where} is corrupt (not JSON): {_REPUBLISH}") from None
+    except budget.OverBudget as exc:
+        raise IntegrityError(f"{where} {exc}: {_REPUBLISH}") from None
+    if metadata.kind not in PUBLISH_KINDS:
+        raise IntegrityError(
+            f"{where} records a {metadata.kind!r} publish, which this meshkit cannot read: upgrade meshkit"
+        )
+    return metadata
+
+
+_LATEST_MARKS = (f"latest/{layout.POINTER}", f"latest/{layout.METADATA}")  # a pointer, or an older registry's pair
+
+
+def published_envs(registry: Registry, project: str | None = None) -> list[tuple[str, str]]:
+    """Every (project, env) with a latest contract: found by its pointer (or an older registry's metadata).
+
+    A first publish killed right after its pointer leaves only the pointer in latest/: still published."""
+    pairs = set()
+    for key in registry.list(f"{project}/" if project else ""):
+        parts = key.split("/")
+        marked = len(parts) == 4 and "/".join(parts[2:]) in _LATEST_MARKS
+        if marked and is_project_name(parts[0]) and is_env_name(parts[1]):
+            pairs.add((parts[0], parts[1]))
+    return sorted(pairs)
 
 
 def registry_projects(registry: Registry) -> list[str]:
     """Projects that have at least one env published."""
-    return sorted({key.split("/")[0] for key in registry.list("") if key.endswith("/latest/metadata.json")})
+    return sorted({project for project, _ in published_envs(registry)})
 
 
 def _missing(registry: Registry, project: str, env: str) -> NotPublishedError:
-    envs = sorted({k.split("/")[1] for k in registry.list(f"{project}/") if k.endswith("/latest/metadata.json")})
+    envs = [name for _, name in published_envs(registry, project)]
     if envs:
         return NotPublishedError(
             f"registry {registry.url} has project {project!r} but not env {env!r} (it has: {', '.join(envs)})"
@@ -93,9 +125,9 @@ class Entry(msgspec.Struct, frozen=True, gc=False):
 
 def parse_pointer(blob: Blob, where: str) -> LatestPointer:
     try:
-        pointer = _POINTER.decode(blob.data)
-    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
-        raise IntegrityError(f"{where} is unreadable ({exc}): republish the contract with meshkit publish") from None
+        pointer = budget.decode(_POINTER, blob.data)
+    except (msgspec.ValidationError, msgspec.DecodeError, budget.OverBudget) as exc:
+        raise IntegrityError(f"{where} is unreadable ({exc}): {_REPUBLISH}") from None
     if pointer.schema != POINTER_SCHEMA:
         raise IntegrityError(
             f"{where} is {pointer.schema!r}, which this meshkit ({POINTER_SCHEMA}) cannot read: upgrade meshkit"
@@ -127,7 +159,21 @@ def read_entry(registry: Registry, project: str, env: str, history_id: str, sha2
 
 
 def _published(registry: Registry, project: str, env: str, entry: Entry, key: str) -> Published:
-    manifest = parse_manifest(entry.manifest.data, f"{registry.url}/{key}", contract=entry.metadata.kind == "contract")
+    """The entry's manifest, refused unless it is a contract (or full manifest) of this project in a known format."""
+    where = f"{registry.url}/{key}"
+    contract = entry.metadata.kind == "contract"
+    manifest = parse_manifest(entry.manifest.data, where, contract=contract, fix=_REPUBLISH)
+    mark = manifest.doc.meshkit.format if manifest.doc.meshkit else None
+    if contract and mark != CONTRACT_FORMAT:
+        raise IntegrityError(
+            f"{where} is contract format {mark!r}, which this meshkit ({CONTRACT_FORMAT}) cannot read: "
+            "upgrade meshkit, or republish the contract"
+        )
+    if manifest.project_name != project:
+        raise IntegrityError(
+            f"{where} holds a manifest of project {manifest.project_name!r}, not {project!r}: "
+            f"republish {project} from its own project"
+        )
     return Published(project, env, manifest, entry.metadata, entry.manifest.etag)
 
 
@@ -179,19 +225,30 @@ def _latest_pair(registry: Registry, project: str, env: str) -> Entry:
 
 
 def latest_sha256(registry: Registry, project: str, env: str) -> str | None:
-    """The sha256 of the latest contract from the smallest object that records it; None when unknown."""
-    for filename in (layout.POINTER, layout.METADATA):
-        key = layout.latest_key(project, env, filename)
-        blob = registry.get(key)
+    """The sha256 of the latest contract from the smallest objects that record it; None when unknown or unsure.
+
+    With a pointer, the entry it names must be there too: its metadata records the same sha256, and its
+    manifest the size that metadata records. Anything less (an entry deleted, truncated or replaced) is
+    None, and the caller's full read says what is wrong."""
+    key = layout.latest_key(project, env, layout.POINTER)
+    blob = registry.get(key)
+    try:
         if blob is None:
-            continue
-        try:
-            if filename == layout.POINTER:
-                return parse_pointer(blob, key).sha256
-            return parse_metadata(blob, key).sha256
-        except RegistryError:
+            key = layout.latest_key(project, env, layout.METADATA)
+            legacy = registry.get(key)
+            return parse_metadata(legacy, key).sha256 if legacy is not None else None
+        pointer = parse_pointer(blob, key)
+        entry = layout.history_key(project, env, pointer.history_id, "")
+        sizes = {item.key[len(entry) :]: item.size for item in registry.listing(entry)}
+        metadata_blob = registry.get(entry + layout.METADATA) if layout.METADATA in sizes else None
+        if metadata_blob is None or layout.MANIFEST not in sizes:
             return None
-    return None
+        metadata = parse_metadata(metadata_blob, entry + layout.METADATA)
+    except RegistryError:
+        return None
+    if metadata.sha256 != pointer.sha256 or metadata.size not in (None, sizes[layout.MANIFEST]):
+        return None
+    return pointer.sha256
 
 
 @dataclass(frozen=True)

@@ -7,10 +7,12 @@ readers never see a torn object; If-None-Match / If-Match make lost races visibl
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 from meshkit.errors import ConflictError, InputError, RegistryError
-from meshkit.registry import Blob
+from meshkit.registry import Blob, Listed, layout
 
 _MISSING_CODES = {"NoSuchKey", "404", "NotFound"}
 _CONFLICT_CODES = {"PreconditionFailed", "412", "ConditionalRequestConflict", "409"}
@@ -86,9 +88,18 @@ class S3Registry:
     def get(self, key: str) -> Blob | None:
         from botocore.exceptions import BotoCoreError, ClientError
 
+        limit = layout.size_limit(key)
         try:
             response = self._client.get_object(Bucket=self.bucket, Key=self._key(key))
-            data = response["Body"].read()
+            if int(response.get("ContentLength") or 0) > limit:
+                response["Body"].close()
+                raise RegistryError(
+                    f"s3://{self.bucket}/{self._key(key)} is larger than meshkit reads for it "
+                    f"({limit} bytes): it was not written by meshkit; republish the contract"
+                )
+            data = response["Body"].read(limit + 1)
+            if len(data) > limit:
+                raise RegistryError(f"s3://{self.bucket}/{self._key(key)} is larger than meshkit reads for it")
         except ClientError as exc:
             if str(exc.response.get("Error", {}).get("Code", "")) in _MISSING_CODES:
                 return None
@@ -136,16 +147,32 @@ class S3Registry:
     def sweep(self, prefix: str, max_age_seconds: float) -> int:
         return 0  # a PUT is atomic on S3: a killed writer leaves no partial object behind
 
-    def list(self, prefix: str) -> list[str]:
+    def listing(self, prefix: str) -> list[Listed]:
         from botocore.exceptions import BotoCoreError, ClientError
 
         full_prefix = self._key(prefix)
         strip = len(self.prefix) + 1 if self.prefix else 0
-        keys: list[str] = []
+        found: list[Listed] = []
         try:
             paginator = self._client.get_paginator("list_objects_v2")
             for page in paginator.paginate(Bucket=self.bucket, Prefix=full_prefix):
-                keys.extend(item["Key"][strip:] for item in page.get("Contents", []))
+                now = _server_time(page)
+                for item in page.get("Contents", []):
+                    written: datetime = item["LastModified"]
+                    age = (now - written).total_seconds()
+                    found.append(Listed(item["Key"][strip:], int(item.get("Size", 0)), written.timestamp(), age))
         except (ClientError, BotoCoreError) as exc:
             raise self._fail(exc, prefix, "list") from None
-        return sorted(keys)
+        return sorted(found, key=lambda item: item.key)
+
+    def list(self, prefix: str) -> list[str]:
+        return [item.key for item in self.listing(prefix)]
+
+
+def _server_time(response: dict[str, Any]) -> datetime:
+    """The store's clock at the time of a response (its Date header), so ages never use this runner's clock."""
+    date = response.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("date")
+    try:
+        return parsedate_to_datetime(date) if date else datetime.now(timezone.utc)
+    except (TypeError, ValueError):
+        return datetime.now(timezone.utc)

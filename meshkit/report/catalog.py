@@ -11,12 +11,11 @@ from datetime import date
 
 import msgspec
 
-from meshkit.contract.model import ChangeCounts, Node, is_deprecated
-from meshkit.contract.names import is_env_name, is_project_name
-from meshkit.errors import IntegrityError, RegistryError
+from meshkit.contract.model import ChangeCounts, Node, is_deprecated, publish_order
+from meshkit.errors import IntegrityError, MeshkitError
 from meshkit.mesh.consumers import ConsumerStatus, read_consumers
 from meshkit.registry import Registry, layout
-from meshkit.registry.published import parse_metadata, read_latest
+from meshkit.registry.published import parse_metadata, published_envs, read_latest
 
 
 class Column(msgspec.Struct, frozen=True, gc=False):
@@ -152,9 +151,14 @@ def _history(registry: Registry, project: str, env: str) -> list[Publish]:
     by meshkit versions that did not count it show no figures. Broken entries are listed with the reason.
     """
     prefix = f"{layout.env_root(project, env)}/history/"
-    stamps = sorted({key[len(prefix) :].split("/")[0] for key in registry.list(prefix)}, reverse=True)
-    entries: list[Publish] = []
-    for stamp in stamps:
+    stored: dict[str, float] = {}  # each entry's manifest, written at (the store's clock)
+    for item in registry.listing(prefix):
+        stamp, _, name = item.key[len(prefix) :].partition("/")
+        stored.setdefault(stamp, 0.0)
+        if name == layout.MANIFEST:
+            stored[stamp] = item.written_at
+    entries: list[tuple[tuple[int, float, str], Publish]] = []
+    for stamp, stored_at in stored.items():
         key = layout.history_key(project, env, stamp, layout.METADATA)
         blob = registry.get(key)
         try:
@@ -162,58 +166,52 @@ def _history(registry: Registry, project: str, env: str) -> list[Publish]:
                 raise IntegrityError("missing")
             metadata = parse_metadata(blob, key)
         except IntegrityError:
-            entries.append(Publish(stamp, None, None, None, None, 0, None, None, "metadata.json missing or corrupt"))
+            problem = Publish(stamp, None, None, None, None, 0, None, None, "metadata.json missing or corrupt")
+            entries.append((publish_order(-1, stored_at, stamp), problem))
             continue
         since = metadata.since_previous if isinstance(metadata.since_previous, ChangeCounts) else None
-        entries.append(
-            Publish(
-                stamp,
-                metadata.published_at,
-                metadata.sha256,
-                metadata.git_commit,
-                metadata.dbt_version,
-                len(metadata.public_models),
-                since.changes if since else None,
-                since.breaking if since else None,
-            )
+        publish = Publish(
+            stamp,
+            metadata.published_at,
+            metadata.sha256,
+            metadata.git_commit,
+            metadata.dbt_version,
+            len(metadata.public_models),
+            since.changes if since else None,
+            since.breaking if since else None,
         )
-    return entries
+        entries.append((publish_order(metadata.based_on or 0, stored_at, stamp), publish))
+    entries.sort(key=lambda pair: pair[0], reverse=True)  # newest first, by the rule latest moves by
+    return [publish for _, publish in entries]
 
 
-def _envs(registry: Registry) -> list[tuple[str, str]]:
-    pairs = set()
-    for key in registry.list(""):
-        parts = key.split("/")
-        latest = len(parts) == 4 and parts[2:] == ["latest", layout.METADATA]
-        if latest and is_project_name(parts[0]) and is_env_name(parts[1]):
-            pairs.add((parts[0], parts[1]))
-    return sorted(pairs)
+def _entry(registry: Registry, project: str, env: str, today: date, consumer_max_age_days: int) -> EnvEntry:
+    published = read_latest(registry, project, env)
+    consumers = read_consumers(registry, project, env, today=today, max_age_days=consumer_max_age_days).statuses
+    readers = _readers(consumers)
+    entry = EnvEntry(
+        project,
+        env,
+        published.sha256,
+        published.metadata.published_at,
+        published.metadata.git_commit,
+        consumers=consumers,
+    )
+    for uid, node in published.manifest.public_models().items():
+        entry.models.append(_card(node, tuple(readers.get(uid, ())), today))
+    entry.history = _history(registry, project, env)
+    return entry
 
 
 def build_catalog(
     registry: Registry, *, today: date, consumer_max_age_days: int = 30, envs: list[str] | None = None
 ) -> Catalog:
     catalog = Catalog(registry=registry.url, today=today.isoformat())
-    for project, env in _envs(registry):
+    for project, env in published_envs(registry):
         if envs and env not in envs:
             continue
         try:
-            published = read_latest(registry, project, env)
-        except RegistryError as problem:
+            catalog.entries.append(_entry(registry, project, env, today, consumer_max_age_days))
+        except MeshkitError as problem:  # damaged, unreadable or refused: a problem card, the rest of the mesh is shown
             catalog.entries.append(EnvEntry(project, env, "", None, None, problem=str(problem)))
-            continue
-        consumers = read_consumers(registry, project, env, today=today, max_age_days=consumer_max_age_days).statuses
-        readers = _readers(consumers)
-        entry = EnvEntry(
-            project,
-            env,
-            published.sha256,
-            published.metadata.published_at,
-            published.metadata.git_commit,
-            consumers=consumers,
-        )
-        for uid, node in published.manifest.public_models().items():
-            entry.models.append(_card(node, tuple(readers.get(uid, ())), today))
-        entry.history = _history(registry, project, env)
-        catalog.entries.append(entry)
     return catalog

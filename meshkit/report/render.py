@@ -108,6 +108,7 @@ def publish_text(result: PublishResult) -> str:
             f"  history  {result.history_key}",
             latest,
             f"  public   {models}",
+            *(f"  warning  {warning}" for warning in result.warnings),
         ]
     )
 

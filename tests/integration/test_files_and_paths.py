@@ -141,6 +141,27 @@ def test_long_paths_are_one_clear_line(built_mesh: Path, tmp_path: Path) -> None
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("sync", "--upstream", "dbt_up", "--project-dir"),
+        ("sync", "--project-dir"),
+        ("publish", "--project-dir"),
+        ("check", "--project-dir"),
+        ("init", "--role", "upstream", "--project-dir"),
+        ("validate", "--all", "--root"),
+    ],
+)
+def test_a_5000_character_project_dir_is_one_clear_line(
+    built_mesh: Path, tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    """Run from a folder without meshkit.yml, as the issue found: `sync` and `init` stopped with an OSError (exit 3)."""
+    result = meshkit_with_umask(0o022, *args, "a" * 5000, "--registry", built_mesh / "registry", cwd=tmp_path)
+    assert result.returncode == 2, result.stderr
+    assert one_line_error(result).endswith("File name too long")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_an_undecodable_path_is_one_clear_line(built_mesh: Path, tmp_path: Path) -> None:
     undecodable = os.fsdecode(b"/tmp/registry-\xff\xfe")  # bytes no UTF-8 locale can decode
     for args in (

@@ -9,153 +9,34 @@ a torn contract), every complete history entry must be intact, and the next publ
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
-import os
 import random
-import shutil
 import signal
 import subprocess
-import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from meshkit.registry import Registry
-from meshkit.registry.local import LocalRegistry
-from meshkit.registry.published import read_entry, read_latest
-from meshkit.registry.s3 import S3Registry
-from support.helpers import REPO, clean_env, meshkit
-from support.s3server import S3Bucket, fake_session, moto_server, s3_bucket, s3_env  # noqa: F401
+from meshkit.registry.published import read_latest
+from support.helpers import clean_env, meshkit
+from support.registry_targets import (  # noqa: F401  (target is a fixture)
+    WRITES_PER_PUBLISH,
+    Target,
+    assert_converged,
+    assert_readers_work,
+    complete_entries,
+    entry_orders,
+    start_publish,
+    target,
+    variant,
+    wait_for,
+)
+from support.s3server import moto_server, s3_bucket  # noqa: F401
 
 pytestmark = pytest.mark.dbt
 
-FAULTS = REPO / "tests" / "support" / "faults"
-WRITES_PER_PUBLISH = 5  # history manifest, history metadata, pointer, latest manifest, latest metadata
 RACERS = 8
-
-
-@dataclass
-class Target:
-    """A registry as the child processes see it (url, env) and as this process reads it."""
-
-    url: str
-    env: dict[str, str]
-    registry: Registry
-    local_root: Path | None = None
-
-
-def variant(mesh: Path, name: str, word: str) -> Path:
-    """A copy of dbt_up whose manifest differs in one public model's description: a different contract."""
-    project = mesh / name
-    if not project.exists():
-        shutil.copytree(mesh / "dbt_up", project, ignore=shutil.ignore_patterns("logs", "*.duckdb"))
-    path = project / "target" / "manifest.json"
-    manifest = json.loads((mesh / "dbt_up" / "target" / "manifest.json").read_text())
-    node = next(n for n in manifest["nodes"].values() if n.get("access") == "public")
-    node["description"] = f"{node.get('description') or ''} ({word})"
-    path.write_text(json.dumps(manifest))
-    return project
-
-
-def start_publish(
-    target: Target,
-    project: Path,
-    cwd: Path,
-    *,
-    at: int = 0,
-    marker: Path | None = None,
-    go: Path | None = None,
-    extra: dict[str, str] | None = None,
-) -> subprocess.Popen[str]:
-    env = dict(target.env)
-    env["PYTHONPATH"] = os.pathsep.join([str(FAULTS), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    env.update(MESHKIT_FAULT_AT=str(at), MESHKIT_FAULT_MARKER=str(marker or ""), MESHKIT_FAULT_GO=str(go or ""))
-    if target.url.startswith("s3://"):
-        env["MESHKIT_FAULT_S3"] = "1"
-    env.update(extra or {})
-    argv = [
-        sys.executable,
-        "-m",
-        "meshkit",
-        "publish",
-        "--project-dir",
-        str(project),
-        "--project",
-        "dbt_up",
-        "--registry",
-        target.url,
-        "--format",
-        "json",
-    ]
-    return subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def wait_for(path: Path, process: subprocess.Popen[str], timeout: float = 120) -> bool:
-    """True once the publisher stopped at its boundary; False if it finished first."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if path.exists():
-            return True
-        if process.poll() is not None:
-            return path.exists()
-        time.sleep(0.01)
-    raise AssertionError("the publisher neither stopped nor finished")
-
-
-def complete_entries(registry: Registry) -> dict[str, str]:
-    """Every history entry that has its metadata, checked whole: id -> sha256. Raises on a damaged one."""
-    prefix = "dbt_up/prod/history/"
-    stamps = sorted({key[len(prefix) :].split("/")[0] for key in registry.list(prefix)})
-    found = {}
-    for stamp in stamps:
-        if registry.get(f"{prefix}{stamp}/metadata.json") is None:
-            continue  # begun, never completed: never named by latest, swept later
-        found[stamp] = read_entry(registry, "dbt_up", "prod", stamp).metadata.sha256
-    return found
-
-
-def assert_readers_work(target: Target, mesh: Path, allowed: set[str]) -> str:
-    """check, sync and an in-process read all see one whole contract, one of `allowed`."""
-    sha = read_latest(target.registry, "dbt_up", "prod").sha256
-    assert sha in allowed
-    for args in (("check", "--project-dir", "dbt_up"), ("sync", "--project-dir", "dbt_down", "--upstream", "dbt_up")):
-        result = meshkit(*args, "--registry", target.url, cwd=mesh, env=target.env)
-        assert result.returncode == 0, (args, result.stdout, result.stderr)
-    return sha
-
-
-def assert_converged(target: Target) -> str:
-    """latest names the newest complete entry, its copies match it, nothing half-written is left."""
-    entries = complete_entries(target.registry)
-    newest = max(entries)
-    pointer = json.loads(target.registry.get("dbt_up/prod/latest/pointer.json").data)
-    assert pointer["history_id"] == newest and pointer["sha256"] == entries[newest]
-    copy = target.registry.get("dbt_up/prod/latest/manifest.json")
-    assert hashlib.sha256(copy.data).hexdigest() == entries[newest]
-    metadata = json.loads(target.registry.get("dbt_up/prod/latest/metadata.json").data)
-    assert (metadata["history_id"], metadata["sha256"]) == (newest, entries[newest])
-    keys = target.registry.list("dbt_up/prod/history/")
-    assert all(k.rsplit("/", 2)[1] in entries for k in keys), keys  # no incomplete entry survived the sweep
-    if target.local_root is not None:
-        assert not list(target.local_root.rglob(".tmp-*"))
-    return newest
-
-
-@pytest.fixture(params=["local", "s3"])
-def target(request: pytest.FixtureRequest, mesh: Path) -> Target:
-    """The demo mesh's registry (dbt_up published), locally or copied into a fresh bucket on moto."""
-    if request.param == "local":
-        return Target("registry", clean_env(), LocalRegistry(mesh / "registry"), mesh / "registry")
-    bucket: S3Bucket = request.getfixturevalue("s3_bucket")
-    for path in sorted((mesh / "registry").rglob("*")):
-        if path.is_file() and not path.name.startswith("."):
-            bucket.write(f"registry/{path.relative_to(mesh / 'registry')}", path.read_bytes())
-    env = s3_env(bucket.endpoint)
-    registry = S3Registry(bucket=bucket.name, prefix="registry", endpoint_url=bucket.endpoint, session=fake_session())
-    return Target(bucket.url(), env, registry)
 
 
 SWEEP_NOW = {"MESHKIT_SWEEP_AFTER_SECONDS": "0"}
@@ -198,7 +79,8 @@ def test_racing_publishers_all_land_and_latest_is_the_newest(target: Target, mes
     newest = assert_converged(target)
     winners = [r for r in reports if r["superseded_by"] is None]
     assert newest in {r["history_id"] for r in winners}
-    assert all(r["superseded_by"] > r["history_id"] for r in reports if r["superseded_by"])
+    orders = entry_orders(target.registry)
+    assert all(orders[r["superseded_by"]] > orders[r["history_id"]] for r in reports if r["superseded_by"])
     assert_readers_work(target, mesh, set(after.values()))
 
 

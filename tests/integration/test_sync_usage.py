@@ -129,8 +129,11 @@ def test_a_project_that_reads_no_table_gets_a_file_dbt_parses(mesh: Path) -> Non
 
 
 def test_an_unchanged_sync_needs_no_manifest(mesh: Path) -> None:
-    """A current file is judged from latest/pointer.json: even a manifest that would be refused is never read."""
-    (latest_entry(mesh / "registry") / "manifest.json").write_bytes(b"not even json")
+    """A current file is judged from latest/pointer.json and the entry it names (listed: its manifest is there at the
+    recorded size; its small metadata.json records the same sha256): the manifest itself is never read."""
+    manifest = latest_entry(mesh / "registry") / "manifest.json"
+    original = manifest.read_bytes()
+    manifest.write_bytes(b"x" * len(original))  # same size: only reading it would tell, and the shortcut does not
     before = (mesh / MESH_FILE).stat()
     result = sync(mesh)
     assert result.returncode == 0, result.stderr
@@ -143,6 +146,25 @@ def test_an_unchanged_sync_needs_no_manifest(mesh: Path) -> None:
     (mesh / MESH_FILE).write_text((mesh / MESH_FILE).read_text().replace("Order status", "Order state"))
     refused = sync(mesh, "--check")
     assert refused.returncode == 2 and "manifest.json" in one_line_error(refused)
+
+
+@pytest.mark.parametrize("damage", ["entry manifest deleted", "entry manifest truncated", "entry metadata deleted"])
+def test_sync_check_is_never_up_to_date_on_an_entry_that_is_gone(mesh: Path, damage: str) -> None:
+    """The pointer's sha256 alone is not enough: the entry it names must still be there, whole."""
+    assert sync(mesh, "--check").returncode == 0
+    entry = latest_entry(mesh / "registry")
+    if damage == "entry manifest deleted":
+        (entry / "manifest.json").unlink()
+    elif damage == "entry manifest truncated":
+        (entry / "manifest.json").write_bytes((entry / "manifest.json").read_bytes()[:100])
+    else:
+        (entry / "metadata.json").unlink()
+    before = (mesh / MESH_FILE).read_bytes()
+    for args in (("--check",), ()):
+        result = sync(mesh, *args)
+        assert result.returncode == 2, result.stdout
+        assert f"{entry.name}/" in one_line_error(result) and "republish the contract" in one_line_error(result)
+    assert (mesh / MESH_FILE).read_bytes() == before
 
 
 @pytest.mark.parametrize(

@@ -870,3 +870,14 @@ def test_help(argv, capsys):
     assert caught.value.code == 0
     out = capsys.readouterr().out
     assert out.startswith(f"usage: meshkit {argv[0]}") and "exit codes:" in out
+
+
+def test_a_short_token_is_redacted_where_it_stands_alone_not_inside_words():
+    """A one-letter token replaced everywhere gave `canno*** reach ***he Gi***Hub API`."""
+    from meshkit.github.api import redact
+
+    assert redact("cannot reach the GitHub API: token t was refused", "t") == (
+        "cannot reach the GitHub API: token *** was refused"
+    )
+    long_token = "ghs_" + "a1" * 18
+    assert redact(f"echo {long_token}x and Bearer{long_token}", long_token) == "echo ***x and Bearer***"

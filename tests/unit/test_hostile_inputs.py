@@ -1,8 +1,10 @@
 """Property: no manifest, contract, pointer, metadata or consumer record, however mangled, makes meshkit crash.
 
 Hypothesis mutates real files (a dbt manifest, a downstream manifest and a published registry) in
-structure, types and strings, then runs the commands that read them through the real CLI entry point.
-Every outcome must be an exit code of 0, 1 or 2 with no traceback: exit 3 is meshkit's bug code.
+structure, types and strings, and nests values up to thousands of levels deep, then runs the commands
+that read them through the real CLI entry point. Every outcome must be an exit code of 0, 1 or 2 with
+no traceback: exit 3 is meshkit's bug code. Publishes from clocks a day behind or ahead, and registries
+holding only their pointers, must leave every reader working.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import io
 import shutil
 import tempfile
 from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +24,8 @@ from hypothesis import strategies as st
 
 from meshkit.cli import main
 from meshkit.contract.build import sha256_hex
+from meshkit.mesh.publish import PublishRequest, publish
+from meshkit.registry.local import LocalRegistry
 
 DATA = Path(__file__).parents[1] / "data"
 HOSTILE_TEXT = [
@@ -60,9 +65,17 @@ def paths(value: Any, prefix: tuple[Any, ...] = (), depth: int = 0) -> Iterator[
             yield from paths(item, (*prefix, index), depth + 1)
 
 
+DEEP = "\x00deep:{}\x00"  # stands for a value nested that deep, spliced into the bytes (orjson writes 255 at most)
+
+
+def _nested(depth: int, kind: int) -> bytes:
+    opener, closer = (b"[", b"]") if kind % 2 else (b'{"k":', b"}")
+    return opener * depth + b"0" + closer * depth
+
+
 @st.composite
 def mutated(draw: st.DrawFn, document: Any) -> bytes:
-    """The document with one to three places replaced, deleted or given a hostile string; or raw garbage."""
+    """The document with one to three places replaced, deleted, given a hostile string or nested deep; or garbage."""
     if draw(st.integers(0, 19)) == 0:
         return draw(st.sampled_from([b"", b"{", b"[]", b"null", b"\xff\xfe", b'{"nodes": 1}']))
     doc = orjson.loads(orjson.dumps(document))
@@ -73,14 +86,20 @@ def mutated(draw: st.DrawFn, document: Any) -> bytes:
         try:
             for key in place[:-1]:
                 parent = parent[key]
-            action = draw(st.sampled_from(["replace", "delete", "hostile"]))
+            action = draw(st.sampled_from(["replace", "delete", "hostile", "deep"]))
             if action == "delete" and isinstance(parent, dict):
                 parent.pop(place[-1], None)
+            elif action == "deep":
+                parent[place[-1]] = DEEP.format(draw(st.sampled_from([65, 300, 990, 1100, 5000])))
             else:
                 parent[place[-1]] = draw(JSON if action == "replace" else st.sampled_from(HOSTILE_TEXT))
         except (KeyError, IndexError, TypeError):
             continue  # an earlier mutation removed the path
-    return orjson.dumps(doc)
+    raw = orjson.dumps(doc)
+    for depth in (65, 300, 990, 1100, 5000):
+        marker = orjson.dumps(DEEP.format(depth))
+        raw = raw.replace(marker, _nested(depth, draw(st.integers(0, 1))) if marker in raw else marker)
+    return raw
 
 
 def run(*argv: str | Path) -> tuple[int, str]:
@@ -207,3 +226,61 @@ def test_a_hand_edited_registry_never_crashes_a_reader(data: st.DataObject, whic
             ("publish", "--project-dir", shop),
         ):
             assert_no_crash(*argv, "--registry", root / "registry")
+
+
+SHIFTS = [-2 * 86400, -86400, -3600, 0, 3600, 86400, 2 * 86400]  # seconds a publisher's clock is off
+
+
+@given(st.lists(st.tuples(st.integers(0, 3), st.sampled_from(SHIFTS)), min_size=2, max_size=6))
+@SETTINGS
+def test_publishes_from_any_clocks_in_turn_each_become_latest(steps: list[tuple[int, int]]) -> None:
+    """Each publish that changes the contract becomes latest, whatever its clock or the previous one's said."""
+    with tempfile.TemporaryDirectory() as scratch:
+        root = Path(scratch)
+        registry = LocalRegistry(root / "registry")
+        real = datetime.now(timezone.utc)
+        for variant, shift in steps:
+            doc = orjson.loads(orjson.dumps(SHOP))
+            doc["nodes"]["model.shop.orders"]["description"] = f"variant {variant}"
+            shop = project(root, f"shop{variant}", orjson.dumps(doc))
+            request = PublishRequest(shop, "shop", "prod", now=real + timedelta(seconds=shift))
+            result = publish(request, registry)
+            pointer = orjson.loads((root / "registry/shop/prod/latest/pointer.json").read_bytes())
+            if result.status == "published":
+                assert result.superseded_by is None and pointer["history_id"] == result.history_id
+            else:
+                assert pointer["history_id"] == result.history_id  # unchanged: the current latest
+            real += timedelta(milliseconds=5)
+        down = project(root, "down", orjson.dumps(DOWN))
+        for argv in (
+            ("check", "--project-dir", shop, "--project", "shop"),
+            ("sync", "--project-dir", down, "--upstream", "shop"),
+        ):
+            assert run(*argv, "--registry", root / "registry")[0] == 0
+
+
+@given(st.sampled_from(["copies", "copies and consumers"]), st.booleans())
+@SETTINGS
+def test_a_registry_holding_only_pointers_is_read_by_every_command(which: str, legacy_pointer: bool) -> None:
+    """What a first publish killed right after its pointer leaves; legacy_pointer: as an older meshkit wrote it."""
+    with published() as root:
+        latest = root / "registry" / "shop" / "prod" / "latest"
+        for name in ("manifest.json", "metadata.json"):
+            (latest / name).unlink()
+        if legacy_pointer:
+            pointer = orjson.loads((latest / "pointer.json").read_bytes())
+            for key in ("sequence", "based_on", "stored_at"):
+                pointer.pop(key)
+            (latest / "pointer.json").write_bytes(orjson.dumps(pointer))
+        down = project(root, "down", orjson.dumps(DOWN))
+        (down / "models" / "x.sql").write_text("select * from {{ source('shop', 'orders') }}")
+        shop = project(root, "shop", orjson.dumps(SHOP))
+        for argv in (
+            ("check", "--project-dir", shop),
+            ("sync", "--project-dir", down, "--upstream", "shop"),
+            ("validate", "--manifest", down / "target" / "manifest.json"),
+            ("catalog", "--format", "json", "--output", root / "catalog.json"),
+        ):
+            code, err = run(*argv, "--registry", root / "registry")
+            assert code == 0, (argv, err)
+        assert [e["project"] for e in orjson.loads((root / "catalog.json").read_bytes())["entries"]] == ["shop"]

@@ -79,7 +79,8 @@ def test_parse_object_without_manifest_schema(document):
     with pytest.raises(ManifestError) as caught:
         parse_manifest(orjson.dumps(document), "other.json")
     assert _one_line(caught.value) == (
-        "other.json is not a dbt manifest (no dbt manifest schema version in its metadata)"
+        "other.json is not a dbt manifest (no dbt manifest schema version in its metadata): "
+        "meshkit reads manifests of dbt 1.6 or newer (schema v10+)"
     )
 
 

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from meshkit.contract.names import check_env, check_identifier, check_project, is_safe_identifier
+from meshkit.contract.names import (
+    check_env,
+    check_identifier,
+    check_project,
+    check_quoted,
+    is_safe_identifier,
+    needs_quoting,
+    quoting_problem,
+)
 from meshkit.errors import EXIT_INPUT, InputError, UnsafeNameError
 
 HOSTILE = ["../x", "a/b", "..", "", "a b", 'x"y', "名前", "a\\b", "prod\n", "a.b", None, 7]
@@ -57,3 +65,77 @@ def test_check_identifier_rejects(value):
     assert message.startswith(f"model.shop.x alias {value!r} is not a safe SQL identifier")
     assert "\n" not in message
     assert caught.value.exit_code == 2
+
+
+# --- relation parts and columns: quoted by the adapter, so judged by its quoting ------------------------------------
+
+BIGQUERY_PROJECTS = ["projeto-dbt-476300", "durham-weather-466502", "my-project-123"]
+
+
+@pytest.mark.parametrize("value", [*BIGQUERY_PROJECTS, "analytics", "Order Lines", "名前", "a.b", "1col", "$x"])
+@pytest.mark.parametrize("adapter", ["bigquery", "snowflake", "postgres", "duckdb", "databricks", "fabric", None])
+def test_what_the_adapter_quotes_is_accepted(value, adapter):
+    assert quoting_problem(value, adapter) is None
+    assert check_quoted(value, what="model.shop.x database", adapter=adapter) == value
+
+
+@pytest.mark.parametrize(
+    ("value", "adapters"),
+    [
+        ('x"; drop table y; --', ["postgres", "snowflake", "duckdb", "redshift", "trino", "fabric", None]),
+        ("x`; drop table y; --", ["bigquery", "databricks", "spark", "mysql", "athena", "clickhouse", None]),
+        ("x]; drop table y; --", ["sqlserver", "fabric", "synapse", None]),
+    ],
+)
+def test_the_dialects_own_quote_is_refused(value, adapters):
+    for adapter in adapters:
+        problem = quoting_problem(value, adapter)
+        assert problem is not None and problem.startswith(f"it holds {value[1]!r}, which quotes identifiers on"), (
+            adapter
+        )
+
+
+def test_a_quote_another_dialect_uses_is_accepted():
+    """A backtick cannot close Postgres's double quotes, nor a double quote BigQuery's backticks."""
+    assert quoting_problem("x`y", "postgres") is None
+    assert quoting_problem('x"y', "bigquery") is None
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "o'brien",  # closes the string literal dbt's information-schema queries put schema and table names in
+        "a\\b",  # escapes in BigQuery, Snowflake, MySQL and Spark string literals
+        "a\nb",
+        "a\rb",
+        "a\x00b",
+        "a\x1bb",
+        "a\x85b",
+        "a\u2028b",
+        "a\u202eb",  # right-to-left override
+        "a\u2066b",
+        "a{{ env_var('X') }}",  # dbt renders Jinja in a source's database, schema and identifier
+        "a{% if %}",
+        "a{# x #}",
+        "",
+        "x" * 1025,
+    ],
+)
+@pytest.mark.parametrize("adapter", ["bigquery", "snowflake", "duckdb", None])
+def test_what_breaks_any_quoting_is_refused_everywhere(value, adapter):
+    with pytest.raises(UnsafeNameError) as caught:
+        check_quoted(value, what="model.shop.x alias", adapter=adapter)
+    message = str(caught.value)
+    assert message.startswith(f"model.shop.x alias {value!r} cannot be quoted safely as a SQL identifier (it ")
+    assert message.endswith("); refusing to write it")
+
+
+def test_a_brace_alone_is_not_jinja():
+    assert quoting_problem("totals{2024}", "snowflake") is None
+
+
+@pytest.mark.parametrize(
+    ("value", "quoted"), [("orders", False), ("_x$1", False), ("order-lines", True), ("1st", True)]
+)
+def test_needs_quoting(value, quoted):
+    assert needs_quoting(value) is quoted

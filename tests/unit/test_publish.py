@@ -13,7 +13,7 @@ import pytest
 from meshkit import __version__
 from meshkit.contract.build import build_contract, serialise
 from meshkit.contract.manifest import parse_manifest
-from meshkit.errors import IntegrityError, ManifestError, NotPublishedError, UnsafeNameError
+from meshkit.errors import InputError, IntegrityError, ManifestError, NotPublishedError, UnsafeNameError
 from meshkit.mesh.publish import PublishRequest, publish
 from meshkit.registry import layout
 from meshkit.registry.local import LocalRegistry
@@ -129,6 +129,7 @@ def test_first_publish_writes_history_latest_and_metadata(tmp_path):
             },
         ],
         "since_previous": None,  # the first publish: nothing to count against
+        "based_on": 0,  # no pointer before it
     }
     assert result.status == "published"
     assert (result.project, result.env, result.kind, result.sha256) == ("shop", "prod", "contract", digest)
@@ -226,7 +227,7 @@ def test_publish_unsafe_project_or_env(tmp_path, project, env):
 
 @pytest.mark.parametrize(
     ("field", "value"),
-    [("alias", 'x"; drop table y; --'), ("schema", 'main"; --'), ("database", "shop db")],
+    [("alias", 'x"; drop table y; --'), ("schema", 'main"; --'), ("database", "shop'db"), ("alias", "")],
 )
 def test_unsafe_relation_in_public_node_writes_nothing(tmp_path, field, value):
     registry_root = tmp_path / "reg"
@@ -239,7 +240,9 @@ def test_unsafe_relation_in_public_node_writes_nothing(tmp_path, field, value):
     bad = _project(tmp_path / "bad", data)
     with pytest.raises(UnsafeNameError) as caught:
         publish(_request(bad, force=True, now=NOW + timedelta(days=1)), registry)
-    assert str(caught.value).startswith(f"model.shop.orders {field} {value!r} is not a safe SQL identifier")
+    assert str(caught.value).startswith(
+        f"model.shop.orders {field} {value!r} cannot be quoted safely as a SQL identifier (it "
+    )
     assert _snapshot(registry_root) == before
     # and into an empty registry: not even the folder appears
     with pytest.raises(UnsafeNameError):
@@ -274,6 +277,9 @@ def test_read_latest_returns_the_contract(tmp_path):
         "sha256": result.sha256,
         "kind": "contract",
         "published_at": pointer["published_at"],
+        "sequence": 1,  # the first commit
+        "based_on": 0,  # it saw no pointer
+        "stored_at": registry.listing(f"shop/prod/history/{STAMP}/")[0].written_at,  # the store's time of the manifest
     }
 
 
@@ -319,7 +325,9 @@ def test_read_latest_corrupt_metadata(tmp_path):
     publish(_request(_project(tmp_path)), registry)
     (tmp_path / "reg" / "shop" / "prod" / "latest" / "pointer.json").unlink()
     (tmp_path / "reg" / "shop" / "prod" / "latest" / "metadata.json").write_bytes(b"{torn")
-    with pytest.raises(IntegrityError, match=r"metadata\.json is corrupt \(not JSON\): republish the contract$"):
+    with pytest.raises(
+        IntegrityError, match=r"metadata\.json is corrupt \(not JSON\): republish the contract with meshkit publish$"
+    ):
         read_latest(registry, "shop", "prod")
     (tmp_path / "reg" / "shop" / "prod" / "latest" / "metadata.json").write_bytes(b'{"no": "sha"}')
     with pytest.raises(IntegrityError, match="is not a meshkit metadata file"):
@@ -376,3 +384,100 @@ def _renamed(name: str) -> dict:
     data = orjson.loads((DATA / "manifest_shop.json").read_bytes())
     data["metadata"]["project_name"] = name
     return data
+
+
+# --- what dbt itself refuses or normalises, publish refuses too: one line naming the field, nothing written ----------
+
+
+def _odd(change: str) -> dict:
+    data = orjson.loads((DATA / "manifest_shop.json").read_bytes())
+    v1, orders = data["nodes"]["model.shop.customers.v1"], data["nodes"]["model.shop.orders"]
+    if change == "latest_version":
+        for node in (v1, data["nodes"]["model.shop.customers.v2"]):
+            node["latest_version"] = 3
+    elif change in ("not-a-date", "2020-13-45"):
+        v1["deprecation_date"] = change
+    elif change == "empty alias":
+        orders["alias"] = ""
+    elif change == "PUBLIC":
+        orders["access"] = "PUBLIC"
+    elif change == "column renamed":
+        orders["columns"]["status"]["name"] = "state"
+    return data
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (
+            "latest_version",
+            "model.shop.customers.v1 latest_version '3' names no version of model 'customers': "
+            "fix latest_version in its yml and rebuild",
+        ),
+        (
+            "not-a-date",
+            "model.shop.customers.v1 deprecation_date 'not-a-date' is not a date (YYYY-MM-DD, as dbt writes it): "
+            "fix it in the model's yml and rebuild",
+        ),
+        (
+            "2020-13-45",
+            "model.shop.customers.v1 deprecation_date '2020-13-45' is not a date (YYYY-MM-DD, as dbt writes it): "
+            "fix it in the model's yml and rebuild",
+        ),
+        (
+            "empty alias",
+            "model.shop.orders alias '' cannot be quoted safely as a SQL identifier (it is empty); refusing to write it",
+        ),
+        ("PUBLIC", "Invalid enum value 'PUBLIC' at $.nodes['model.shop.orders'].access): rebuild it with dbt"),
+        (
+            "column renamed",
+            "model.shop.orders column 'status' is named 'state': dbt keys each column by its name; "
+            "rebuild the manifest with dbt",
+        ),
+    ],
+)
+def test_publish_refuses_what_dbt_would_refuse(tmp_path, change, expected):
+    registry = LocalRegistry(tmp_path / "reg")
+    with pytest.raises(ManifestError if change in ("latest_version", "PUBLIC") else InputError) as caught:
+        publish(_request(_project(tmp_path, _odd(change))), registry)
+    message = str(caught.value)
+    assert expected in message and "\n" not in message
+    assert not (tmp_path / "reg").exists()
+
+
+def test_a_dbt_fusion_null_config_reads_as_dbts_defaults(tmp_path):
+    """dbt Fusion 2.0 writes null for an unset `enabled`, `tags` and `meta`; the contract holds dbt's defaults."""
+    data = orjson.loads((DATA / "manifest_shop.json").read_bytes())
+    for node in data["nodes"].values():
+        node.setdefault("config", {}).update(enabled=None, tags=None, meta=None)
+    registry = LocalRegistry(tmp_path / "reg")
+    assert publish(_request(_project(tmp_path, data)), registry).status == "published"
+    contract = orjson.loads(registry.get("shop/prod/latest/manifest.json").data)
+    for node in contract["nodes"].values():
+        assert (node["config"]["enabled"], node["config"]["tags"], node["config"]["meta"]) == (True, [], {})
+
+
+def test_meta_nested_past_the_budget_is_refused(tmp_path):
+    data = orjson.loads((DATA / "manifest_shop.json").read_bytes())
+    deep: dict = {}
+    for _ in range(70):
+        deep = {"k": deep}
+    data["nodes"]["model.shop.orders"]["meta"] = deep
+    with pytest.raises(ManifestError) as caught:
+        publish(_request(_project(tmp_path, data)), LocalRegistry(tmp_path / "reg"))
+    assert "(meta is nested deeper than 64 levels at $.nodes['model.shop.orders'])" in str(caught.value)
+
+
+@pytest.mark.parametrize(("schema", "dbt"), [(9, "1.5.1"), (4, "1.0.3")])
+def test_a_manifest_older_than_dbt_1_6_names_its_dbt(tmp_path, schema, dbt):
+    data = orjson.loads((DATA / "manifest_shop.json").read_bytes())
+    data["metadata"].update(
+        dbt_schema_version=f"https://schemas.getdbt.com/dbt/manifest/v{schema}.json", dbt_version=dbt
+    )
+    data["nodes"]["model.shop.orders"]["config"] = "a field an old dbt wrote differently"
+    with pytest.raises(ManifestError) as caught:
+        publish(_request(_project(tmp_path, data)), LocalRegistry(tmp_path / "reg"))
+    assert str(caught.value).endswith(
+        f"is a dbt {dbt} manifest (schema v{schema}), older than meshkit supports: meshkit reads manifests of "
+        "dbt 1.6 or newer (schema v10+); rebuild it with dbt 1.6 or newer"
+    )

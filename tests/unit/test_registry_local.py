@@ -32,10 +32,15 @@ def test_get_missing_returns_none(tmp_path):
     assert not (tmp_path / "reg").exists()  # reading creates nothing
 
 
-def test_get_below_a_file_returns_none(tmp_path):
+def test_get_below_a_file_is_a_damaged_registry(tmp_path):
+    """A file where a project's folder belongs is damage (fail closed), never "not published yet"."""
     registry = LocalRegistry(tmp_path)
     registry.put("shop", b"x")
-    assert registry.get("shop/prod/latest/manifest.json") is None
+    with pytest.raises(
+        RegistryError, match=r"a file stands where the registry needs a folder; the registry is damaged"
+    ):
+        registry.get("shop/prod/latest/manifest.json")
+    assert registry.get("other/prod/latest/manifest.json") is None  # missing is still None
 
 
 def test_put_then_get(tmp_path):
@@ -229,3 +234,40 @@ def test_no_registry_and_no_env_variable_is_an_input_error():
 def test_registry_from_env_variable(tmp_path):
     out = _probe(_env_without_registry(MESHKIT_REGISTRY=str(tmp_path)))
     assert out == {"resolve": str(tmp_path)}  # open_registry(None) succeeded: no "open" error recorded
+
+
+def test_a_fifo_lock_file_is_one_clear_error_not_a_hang(tmp_path):
+    registry = LocalRegistry(tmp_path / "reg")
+    (tmp_path / "reg").mkdir()
+    os.mkfifo(tmp_path / "reg" / ".meshkit.lock")
+    with pytest.raises(RegistryError) as caught:
+        registry.put("shop/prod/latest/pointer.json", b"{}", if_absent=True)
+    assert str(caught.value) == (
+        f"cannot use the registry lock {registry.root}/.meshkit.lock: it is not a regular file; remove it and rerun"
+    )
+    assert registry.get("shop/prod/latest/pointer.json") is None  # nothing half-done, no temp file left
+    assert not list((tmp_path / "reg").rglob(".tmp-*"))
+
+
+def test_a_symlinked_lock_file_is_refused_and_nothing_is_created_outside(tmp_path):
+    registry = LocalRegistry(tmp_path / "reg")
+    (tmp_path / "reg").mkdir()
+    outside = tmp_path / "elsewhere" / "owned"
+    outside.parent.mkdir()
+    (tmp_path / "reg" / ".meshkit.lock").symlink_to(outside)
+    with pytest.raises(RegistryError) as caught:
+        registry.put("shop/prod/latest/pointer.json", b"{}", if_absent=True)
+    assert str(caught.value) == (
+        f"cannot use the registry lock {registry.root}/.meshkit.lock: it is a symbolic link; remove it and rerun"
+    )
+    assert not outside.exists()
+
+
+def test_listing_gives_sizes_and_ages_by_the_files_own_times(tmp_path):
+    registry = LocalRegistry(tmp_path / "reg")
+    registry.put("shop/prod/history/x/manifest.json", b"12345")
+    path = tmp_path / "reg" / "shop/prod/history/x/manifest.json"
+    os.utime(path, (1_000_000_000, 1_000_000_000))
+    [item] = registry.listing("shop/")
+    assert (item.key, item.size, item.written_at) == ("shop/prod/history/x/manifest.json", 5, 1_000_000_000)
+    assert item.age_seconds > 700_000_000

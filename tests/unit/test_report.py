@@ -323,7 +323,10 @@ def test_sync_text_and_json():
     assert orjson.loads(render_sync(outcomes[3:], "json"))["ok"] is True
 
 
-HOSTILE = "@acme/security-team see https://evil.example or www.evil.example\n::error::pwned\x1b[31m\u2028"
+HOSTILE = (
+    "@acme/security-team see https://evil.example or www.evil.example\n::error::pwned\x1b[31m\u2028"
+    " and \u202eyrtne_kcab\u202c (a right-to-left override shows it reversed)"
+)
 
 
 def _hostile_report() -> ValidateReport:
@@ -348,6 +351,7 @@ def test_hostile_text_in_text_output_cannot_start_a_line(goldens: Goldens):
     goldens.check(text, "expected_validate_hostile.txt")
     assert not [line for line in text.splitlines() if line.lstrip().startswith("::")]
     assert "\x1b" not in text and "\u2028" not in text and "\\n::error::pwned\\x1b[31m\\u2028" in text
+    assert "\u202e" not in text and "\\u202eyrtne_kcab\\u202c" in text
 
 
 def test_hostile_text_in_markdown_mentions_nobody_and_links_nothing(goldens: Goldens):
@@ -355,6 +359,7 @@ def test_hostile_text_in_markdown_mentions_nobody_and_links_nothing(goldens: Gol
     goldens.check(markdown, "expected_validate_hostile.md")
     assert re.search(r"@[A-Za-z0-9]", markdown) is None
     assert "https://" not in markdown and "www.evil" not in markdown and "\x1b" not in markdown
+    assert "\u202e" not in markdown and "\\\\u202eyrtne\\_kcab\\\\u202c" in markdown  # escaped, then markdown-escaped
     assert "@\u2060acme/security-team" in markdown  # still readable: the word joiner is invisible
 
 

@@ -125,8 +125,6 @@ def test_hostile_text_is_neutralised():
     orders["description"] = "{{ env_var('AWS_SECRET_ACCESS_KEY') }} and {% do run_query('drop') %}"
     orders["columns"]["status"]["description"] = "{# hidden #}{{{ x }}}"
     orders["columns"]["amount"]["data_type"] = "{{ 'numeric' }}"
-    v1 = data["nodes"]["model.shop.customers.v1"]
-    v1["deprecation_date"] = "{{ env_var('DBT_ENV_SECRET_X') }}"
     text = render_sources(_published(data)).data.decode()
     for opener in ("{{", "{%", "{#"):
         assert opener not in text
@@ -135,14 +133,29 @@ def test_hostile_text_is_neutralised():
     columns = {c["name"]: c for c in tables["orders"]["columns"]}
     assert columns["status"]["description"] == "{ # hidden #}{ { { x }}}"
     assert columns["amount"]["data_type"] == "{ { 'numeric' }}"
-    assert tables["customers_v1"]["meta"]["meshkit"]["deprecation_date"] == "{ { env_var('DBT_ENV_SECRET_X') }}"
+
+
+@pytest.mark.parametrize("date", ["{{ env_var('DBT_ENV_SECRET_X') }}", "not-a-date", "2020-13-45", "2027-06-30Tnoon"])
+def test_a_deprecation_date_that_is_not_a_date_is_refused(date):
+    """It would reach the sources' meta and every check's deprecation rule: dbt never writes one."""
+    data = _shop()
+    data["nodes"]["model.shop.customers.v1"]["deprecation_date"] = date
+    with pytest.raises(InputError) as caught:
+        render_sources(_published(data))
+    assert str(caught.value) == (
+        f"model.shop.customers.v1 deprecation_date {date!r} is not a date (YYYY-MM-DD, as dbt writes it): "
+        "fix it in the model's yml and rebuild"
+    )
 
 
 def test_unsafe_schema_is_refused():
     published = _raw_published(_model("model.shop.m", "m", schema='main"; --'))
     with pytest.raises(UnsafeNameError) as caught:
         render_sources(published)
-    assert str(caught.value).startswith("model.shop.m schema 'main\"; --' is not a safe SQL identifier")
+    assert str(caught.value) == (
+        "model.shop.m schema 'main\"; --' cannot be quoted safely as a SQL identifier "
+        "(it holds '\"', which quotes identifiers on default); refusing to write it"
+    )
 
 
 @pytest.mark.parametrize(
@@ -150,7 +163,10 @@ def test_unsafe_schema_is_refused():
     [
         (_model("model.shop.m", "m", alias='m"x'), "model.shop.m alias"),
         (_model("model.shop.m", "m", database='x"y'), "model.shop.m database 'x\"y'"),
-        (_model("model.shop.m", "m", columns={"a b": {"name": "a b"}}), "model.shop.m column 'a b'"),
+        (_model("model.shop.m", "m", columns={"a'b": {"name": "a'b"}}), 'model.shop.m column "a\'b"'),
+        (_model("model.shop.m", "m", columns={"a\nb": {"name": "a\nb"}}), "model.shop.m column 'a\\nb'"),
+        (_model("model.shop.m", "m", alias="m{{ x }}"), "model.shop.m alias 'm{{ x }}'"),
+        (_model("model.shop.m", "m", alias="m\u202ex"), "model.shop.m alias 'm\\u202ex'"),
         (
             _model("model.shop.m", "m", version="1-beta", latest_version="1-beta"),
             "model.shop.m version 'm_v1-beta'",

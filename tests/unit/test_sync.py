@@ -14,14 +14,15 @@ from meshkit.errors import InputError, IntegrityError, NotPublishedError, Unsafe
 from meshkit.mesh.publish import PublishRequest, publish
 from meshkit.mesh.sources import Selection, render_sources
 from meshkit.mesh.sync import SyncOutcome, UpstreamRef, sync
-from meshkit.registry import Blob
+from meshkit.registry import Blob, Listed, layout
 from meshkit.registry.local import LocalRegistry
 from meshkit.registry.published import read_latest
 
 DATA = Path(__file__).parents[1] / "data"
 NOW = datetime(2025, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
 SHOP = [UpstreamRef("shop", "prod")]
-POINTER = "shop/prod/latest/pointer.json"  # all an unchanged sync reads
+POINTER = "shop/prod/latest/pointer.json"  # what an unchanged sync reads first
+ENTRY = f"shop/prod/history/{layout.history_stamp(NOW)}/"  # then the entry the pointer names, but never its manifest
 
 
 def read_a_manifest(got: list[str], env: str = "prod") -> bool:
@@ -40,6 +41,10 @@ class RecordingRegistry:
 
     def put(self, key: str, data: bytes, *, if_absent: bool = False, if_match: str | None = None) -> None:
         raise AssertionError(f"sync must never write to the registry (put {key})")
+
+    def listing(self, prefix: str) -> list[Listed]:
+        self.got.append(f"LIST {prefix}")
+        return self.inner.listing(prefix)
 
     def list(self, prefix: str) -> list[str]:
         return self.inner.list(prefix)
@@ -234,7 +239,8 @@ def test_unchanged_sync_reads_only_the_metadata_and_writes_nothing(tmp_path):
     registry.got.clear()
 
     [second] = sync(down, SHOP, registry, check=False)
-    assert registry.got == [POINTER]
+    # the pointer, then the entry it names: listed (both objects there, the manifest's size) and its metadata
+    assert registry.got == [POINTER, f"LIST {ENTRY}", f"{ENTRY}metadata.json"]
     assert (second.status, second.sha256, second.tables, second.published) == ("unchanged", first.sha256, 2, 4)
     after = target.stat()
     assert (after.st_ino, after.st_mtime_ns, after.st_size) == (stat.st_ino, stat.st_mtime_ns, stat.st_size)
@@ -242,7 +248,7 @@ def test_unchanged_sync_reads_only_the_metadata_and_writes_nothing(tmp_path):
 
     registry.got.clear()
     [checked] = sync(down, SHOP, registry, check=True)
-    assert registry.got == [POINTER]
+    assert registry.got == [POINTER, f"LIST {ENTRY}", f"{ENTRY}metadata.json"]
     assert (checked.status, checked.tables) == ("up-to-date", 2)
 
 
@@ -368,7 +374,8 @@ def test_registry_entry_of_another_project(tmp_path):
     with pytest.raises(IntegrityError) as caught:
         sync(down, [UpstreamRef("impostor", "prod")], registry, check=False)
     assert str(caught.value) == (
-        "the registry entry impostor/prod holds a manifest of project 'shop': republish it from the right project"
+        f"{registry.url}/impostor/prod/latest/manifest.json holds a manifest of project 'shop', not 'impostor': "
+        "republish impostor from its own project"
     )
 
 

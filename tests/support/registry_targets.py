@@ -1,0 +1,206 @@
+"""Registries the registry tests run against, local and on moto's S3, and real publishers to run on them.
+
+A Target is one registry as child processes see it (a URL and an environment) and as the test reads it (a
+Registry). Publishers are real `meshkit publish` processes; tests/support/faults/sitecustomize.py can stop
+one before its Nth registry write (to kill or resume it), or fail every write from the Nth on (a full disk, a
+store that refuses writes). `faketime` (Debian's libfaketime) gives a publisher a wrong clock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from meshkit.contract.model import publish_order
+from meshkit.registry import Registry
+from meshkit.registry.local import LocalRegistry
+from meshkit.registry.published import parse_metadata, read_entry, read_latest
+from meshkit.registry.s3 import S3Registry
+from support.helpers import REPO, clean_env, meshkit
+from support.s3server import S3Bucket, fake_session, s3_env
+
+FAULTS = REPO / "tests" / "support" / "faults"
+WRITES_PER_PUBLISH = 5  # history manifest, history metadata, pointer, latest manifest, latest metadata
+HISTORY = "dbt_up/prod/history/"
+LATEST = "dbt_up/prod/latest/"
+
+
+@dataclass
+class Target:
+    """A registry as the child processes see it (url, env) and as this process reads it."""
+
+    url: str
+    env: dict[str, str]
+    registry: Registry
+    local_root: Path | None = None
+
+
+@pytest.fixture(params=["local", "s3"])
+def target(request: pytest.FixtureRequest, mesh: Path) -> Target:
+    """The demo mesh's registry (dbt_up published), locally or copied into a fresh bucket on moto."""
+    if request.param == "local":
+        return Target("registry", clean_env(), LocalRegistry(mesh / "registry"), mesh / "registry")
+    bucket: S3Bucket = request.getfixturevalue("s3_bucket")
+    for path in sorted((mesh / "registry").rglob("*")):
+        if path.is_file() and not path.name.startswith("."):
+            bucket.write(f"registry/{path.relative_to(mesh / 'registry')}", path.read_bytes())
+    env = s3_env(bucket.endpoint)
+    registry = S3Registry(bucket=bucket.name, prefix="registry", endpoint_url=bucket.endpoint, session=fake_session())
+    return Target(bucket.url(), env, registry)
+
+
+def variant(mesh: Path, name: str, word: str) -> Path:
+    """A copy of dbt_up whose manifest differs in one public model's description: a different contract."""
+    project = mesh / name
+    if not project.exists():
+        shutil.copytree(mesh / "dbt_up", project, ignore=shutil.ignore_patterns("logs", "*.duckdb"))
+    path = project / "target" / "manifest.json"
+    manifest = json.loads((mesh / "dbt_up" / "target" / "manifest.json").read_text())
+    node = next(n for n in manifest["nodes"].values() if n.get("access") == "public")
+    node["description"] = f"{node.get('description') or ''} ({word})"
+    path.write_text(json.dumps(manifest))
+    return project
+
+
+def start_publish(
+    target: Target,
+    project: Path,
+    cwd: Path,
+    *,
+    at: int = 0,
+    marker: Path | None = None,
+    go: Path | None = None,
+    fail: bool = False,
+    before_temp_file: bool = False,
+    clock: str | None = None,
+    extra: dict[str, str] | None = None,
+) -> subprocess.Popen[str]:
+    """A publisher. at/marker/go: stop before the at-th write; fail: instead, fail that write and every later one;
+    before_temp_file: locally, stop where the write begins (outside the registry lock), not where it lands.
+
+    clock: a faketime offset such as "+1h" or "-1d": the publisher's whole process runs with that clock."""
+    env = dict(target.env)
+    env["PYTHONPATH"] = os.pathsep.join([str(FAULTS), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    env.update(MESHKIT_FAULT_AT=str(at), MESHKIT_FAULT_MARKER=str(marker or ""), MESHKIT_FAULT_GO=str(go or ""))
+    if fail:
+        env["MESHKIT_FAULT_FAIL"] = "1"
+    if before_temp_file:
+        env["MESHKIT_FAULT_TEMP"] = "1"
+    if target.url.startswith("s3://"):
+        env["MESHKIT_FAULT_S3"] = "1"
+    env.update(extra or {})
+    argv = [sys.executable, "-m", "meshkit", "publish", "--project-dir", str(project), "--project", "dbt_up"]
+    argv += ["--registry", target.url, "--format", "json"]
+    if clock:
+        argv = ["faketime", "-f", clock, *argv]
+    return subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def publish_now(target: Target, project: Path, cwd: Path, **options: object) -> dict[str, object]:
+    """Run a publisher to the end; its JSON report. It must exit 0."""
+    process = start_publish(target, project, cwd, **options)  # type: ignore[arg-type]
+    out, err = process.communicate(timeout=300)
+    assert process.returncode == 0, err
+    return json.loads(out)  # type: ignore[no-any-return]
+
+
+def wait_for(path: Path, process: subprocess.Popen[str], timeout: float = 120) -> bool:
+    """True once the publisher stopped at its boundary; False if it finished first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists():
+            return True
+        if process.poll() is not None:
+            return path.exists()
+        time.sleep(0.01)
+    raise AssertionError("the publisher neither stopped nor finished")
+
+
+def complete_entries(registry: Registry) -> dict[str, str]:
+    """Every history entry that has its metadata, checked whole: id -> sha256. Raises on a damaged one."""
+    stamps = sorted({key[len(HISTORY) :].split("/")[0] for key in registry.list(HISTORY)})
+    found = {}
+    for stamp in stamps:
+        if registry.get(f"{HISTORY}{stamp}/metadata.json") is None:
+            continue  # begun, never completed: never named by latest, swept later
+        found[stamp] = read_entry(registry, "dbt_up", "prod", stamp).metadata.sha256
+    return found
+
+
+def entry_orders(registry: Registry) -> dict[str, tuple[int, float, str]]:
+    """Each complete entry's publish_order: the sequence its publisher saw, the store's time of its manifest, its id."""
+    stored = {item.key[len(HISTORY) :].split("/")[0]: item.written_at for item in registry.listing(HISTORY)
+              if item.key.endswith("/manifest.json")}  # fmt: skip
+    orders = {}
+    for stamp in complete_entries(registry):
+        blob = registry.get(f"{HISTORY}{stamp}/metadata.json")
+        assert blob is not None
+        based_on = parse_metadata(blob, stamp).based_on or 0
+        orders[stamp] = publish_order(based_on, stored[stamp], stamp)
+    return orders
+
+
+def assert_readers_work(target: Target, mesh: Path, allowed: set[str]) -> str:
+    """check, sync and an in-process read all see one whole contract, one of `allowed`."""
+    sha = read_latest(target.registry, "dbt_up", "prod").sha256
+    assert sha in allowed
+    for args in (("check", "--project-dir", "dbt_up"), ("sync", "--project-dir", "dbt_down", "--upstream", "dbt_up")):
+        result = meshkit(*args, "--registry", target.url, cwd=mesh, env=target.env)
+        assert result.returncode == 0, (args, result.stdout, result.stderr)
+    return sha
+
+
+def assert_converged(target: Target) -> str:
+    """latest names the newest complete entry (by publish_order), its copies match it, nothing half-written is left."""
+    entries = complete_entries(target.registry)
+    orders = entry_orders(target.registry)
+    newest = max(entries, key=orders.__getitem__)
+    pointer_blob = target.registry.get(f"{LATEST}pointer.json")
+    assert pointer_blob is not None
+    pointer = json.loads(pointer_blob.data)
+    assert pointer["history_id"] == newest and pointer["sha256"] == entries[newest]
+    copy = target.registry.get(f"{LATEST}manifest.json")
+    assert copy is not None and hashlib.sha256(copy.data).hexdigest() == entries[newest]
+    metadata_blob = target.registry.get(f"{LATEST}metadata.json")
+    assert metadata_blob is not None
+    metadata = json.loads(metadata_blob.data)
+    assert (metadata["history_id"], metadata["sha256"]) == (newest, entries[newest])
+    keys = target.registry.list(HISTORY)
+    assert all(k.rsplit("/", 2)[1] in entries for k in keys), keys  # no incomplete entry survived the sweep
+    if target.local_root is not None:
+        assert not list(target.local_root.rglob(".tmp-*"))
+    return newest
+
+
+def latest_id(registry: Registry) -> str:
+    blob = registry.get(f"{LATEST}pointer.json")
+    assert blob is not None
+    return str(json.loads(blob.data)["history_id"])
+
+
+def replace_latest_contract(registry: Registry, data: bytes, project: str = "dbt_up", env: str = "prod") -> None:
+    """Replace the current contract as a careful hand edit would, on any backend: every sha256 and size made to match."""
+    latest = f"{project}/{env}/latest/"
+    pointer_blob = registry.get(f"{latest}pointer.json")
+    assert pointer_blob is not None
+    entry = f"{project}/{env}/history/{json.loads(pointer_blob.data)['history_id']}/"
+    digest = hashlib.sha256(data).hexdigest()
+    for key in (f"{entry}metadata.json", f"{latest}metadata.json", f"{latest}pointer.json"):
+        blob = registry.get(key)
+        assert blob is not None
+        document = json.loads(blob.data)
+        document["sha256"] = digest
+        if "size" in document:
+            document["size"] = len(data)
+        registry.put(key, json.dumps(document).encode())
+    registry.put(f"{entry}manifest.json", data)
+    registry.put(f"{latest}manifest.json", data)
