@@ -450,6 +450,7 @@ class LatestPointer(_Strict, kw_only=True):
     sequence: int = 0
     based_on: int = 0
     stored_at: float = 0.0
+    size: int | None = None  # of the entry's manifest: a reader confirms the entry from a listing alone
 
     @property
     def order(self) -> tuple[int, float, str]:

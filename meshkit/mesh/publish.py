@@ -180,5 +180,11 @@ def _adopt(registry: Registry, project: str, env: str, entry: Entry) -> None:
         registry,
         project,
         env,
-        pointer_to(Written(entry.history_id, 0.0), metadata.sha256, metadata.kind, metadata.published_at, 0),
+        pointer_to(
+            Written(entry.history_id, 0.0, len(entry.manifest.data)),
+            metadata.sha256,
+            metadata.kind,
+            metadata.published_at,
+            0,
+        ),
     )

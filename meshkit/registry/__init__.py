@@ -26,16 +26,15 @@ class Blob:
 
 @dataclass(frozen=True)
 class Listed:
-    """An object as a listing shows it: its key, its size, when it was written and how long ago.
+    """An object as a listing shows it: its key, its size, and when the store wrote it.
 
-    Both times are the store's own clock (a local file's mtime against the same machine's clock; S3's
-    LastModified against the Date of the listing's response), never a runner's: a publisher whose clock
-    is wrong cannot make a fresh object look old to a sweeper, or its own entry look newer than it is."""
+    written_at is the store's own clock (S3's LastModified, a local file's mtime), never a runner's:
+    a publisher whose clock is wrong cannot make its entry look newer than it is, and ages are taken
+    between two of the store's times, so a sweeper's wrong clock cannot make a fresh object look old."""
 
     key: str
     size: int
     written_at: float  # seconds since the epoch, by the store's clock
-    age_seconds: float
 
 
 class Registry(Protocol):
@@ -50,7 +49,7 @@ class Registry(Protocol):
         """Write atomically; raise ConflictError when a condition fails."""
 
     def listing(self, prefix: str) -> list[Listed]:
-        """The objects under prefix with their sizes and ages, sorted by key."""
+        """The objects under prefix with their sizes and the store's times of writing them, sorted by key."""
 
     def list(self, prefix: str) -> list[str]:
         """Keys under prefix, sorted."""

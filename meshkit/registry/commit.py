@@ -13,9 +13,9 @@
 3. `latest/manifest.json` and `latest/metadata.json` are then made copies of what the pointer names,
    for dbt-loom and older readers; any publish (even an unchanged one) repairs copies that lag.
 
-A killed publisher leaves at most an incomplete history entry or a temporary file: the next
-publish sweeps those once they are older than SWEEP_AGE_SECONDS, by the store's own clock (a
-listing's ages), so a sweeper with a wrong clock never removes an entry still being written.
+A killed publisher leaves at most an incomplete history entry or a temporary file: a later
+publish sweeps those once they are older than SWEEP_AGE_SECONDS, by the store's own clock (the
+times a listing gives), so a sweeper with a wrong clock never removes an entry still being written.
 """
 
 from __future__ import annotations
@@ -53,10 +53,11 @@ def _pause(attempt: int) -> None:
 
 @dataclass(frozen=True)
 class Written:
-    """A complete history entry this publish wrote: its id, and the store's time of its manifest."""
+    """A complete history entry this publish wrote: its id, the store's time and the size of its manifest."""
 
     history_id: str
     stored_at: float
+    size: int | None = None
 
 
 def write_entry(
@@ -80,7 +81,7 @@ def write_entry(
             raise ConflictError(
                 f"{project}/{env}: this publish stalled so long that its history entry was swept: rerun"
             )
-        return Written(stamp, manifest.written_at)
+        return Written(stamp, manifest.written_at, manifest.size)
     raise ConflictError(f"{project}/{env}: {COMMIT_ATTEMPTS} publishes started in the same instant: rerun publish")
 
 
@@ -171,27 +172,34 @@ def pointer_to(written: Written, sha256: str, kind: str, published_at: str | Non
         sequence=based_on + 1,
         based_on=based_on,
         stored_at=written.stored_at,
+        size=written.size,
     )
 
 
 def sweep(registry: Registry, project: str, env: str) -> int:
     """Remove what killed publishers left: temporary files, and history entries never completed.
 
-    An entry is incomplete while it has no metadata.json; it is removed once every object in it is older
-    than the sweep age by the store's clock, so one still being written is never touched."""
+    An entry is incomplete while it has no metadata.json. It is removed once it is older than the sweep
+    age, measured between two of the store's own times: its newest object's, and the newest object's in
+    the env. So no clock of any runner takes part, and an entry still being written (itself the newest)
+    is never touched; a later publish, which writes something newer, sweeps it."""
     root = layout.env_root(project, env)
     age = sweep_age()
     removed = registry.sweep(f"{root}/", age)
+    listed = registry.listing(f"{root}/")
+    if not listed:
+        return removed
+    store_now = max(item.written_at for item in listed)
     prefix = f"{root}/history/"
     entries: dict[str, list[Listed]] = {}
-    for item in registry.listing(prefix):
-        stamp = item.key[len(prefix) :].partition("/")[0]
-        entries.setdefault(stamp, []).append(item)
+    for item in listed:
+        if item.key.startswith(prefix):
+            entries.setdefault(item.key[len(prefix) :].partition("/")[0], []).append(item)
     for stamp, items in entries.items():
         names = {item.key.rsplit("/", 1)[-1] for item in items}
         if layout.METADATA in names or layout.stamp_time(stamp) is None:
             continue  # complete, or a folder meshkit did not write
-        if all(item.age_seconds > age for item in items):
+        if store_now - max(item.written_at for item in items) >= age:
             for item in items:
                 registry.delete(item.key)
                 removed += 1

@@ -158,20 +158,17 @@ class LocalRegistry:
 
     def listing(self, prefix: str) -> list[Listed]:
         base = self._path(prefix) if prefix else self.root
+        found = []
         try:
             if not base.is_dir():
                 return []
-            now = time.time()
-            found = []
             for path in base.rglob("*"):
                 if path.name.startswith("."):
                     continue
                 with contextlib.suppress(FileNotFoundError):  # removed by a sweeper while we listed
                     info = path.lstat()
                     if stat.S_ISREG(info.st_mode):
-                        found.append(
-                            Listed(str(path.relative_to(self.root)), info.st_size, info.st_mtime, now - info.st_mtime)
-                        )
+                        found.append(Listed(str(path.relative_to(self.root)), info.st_size, info.st_mtime))
         except OSError as exc:
             raise RegistryError(f"cannot list {base}: {exc.strerror}") from None
         return sorted(found, key=lambda item: item.key)

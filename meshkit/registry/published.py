@@ -227,9 +227,10 @@ def _latest_pair(registry: Registry, project: str, env: str) -> Entry:
 def latest_sha256(registry: Registry, project: str, env: str) -> str | None:
     """The sha256 of the latest contract from the smallest objects that record it; None when unknown or unsure.
 
-    With a pointer, the entry it names must be there too: its metadata records the same sha256, and its
-    manifest the size that metadata records. Anything less (an entry deleted, truncated or replaced) is
-    None, and the caller's full read says what is wrong."""
+    With a pointer, the entry it names must be there too: one listing shows its metadata.json, and its
+    manifest at the size the pointer records (pointers from before that field: the size the entry's
+    metadata records). Anything less (an entry deleted, truncated or replaced) is None, and the caller's
+    full read says what is wrong."""
     key = layout.latest_key(project, env, layout.POINTER)
     blob = registry.get(key)
     try:
@@ -240,15 +241,18 @@ def latest_sha256(registry: Registry, project: str, env: str) -> str | None:
         pointer = parse_pointer(blob, key)
         entry = layout.history_key(project, env, pointer.history_id, "")
         sizes = {item.key[len(entry) :]: item.size for item in registry.listing(entry)}
-        metadata_blob = registry.get(entry + layout.METADATA) if layout.METADATA in sizes else None
-        if metadata_blob is None or layout.MANIFEST not in sizes:
+        if layout.METADATA not in sizes or layout.MANIFEST not in sizes:
             return None
-        metadata = parse_metadata(metadata_blob, entry + layout.METADATA)
+        expected = pointer.size
+        if expected is None:
+            metadata_blob = registry.get(entry + layout.METADATA)
+            metadata = parse_metadata(metadata_blob, entry + layout.METADATA) if metadata_blob is not None else None
+            if metadata is None or metadata.sha256 != pointer.sha256:
+                return None
+            expected = metadata.size
     except RegistryError:
         return None
-    if metadata.sha256 != pointer.sha256 or metadata.size not in (None, sizes[layout.MANIFEST]):
-        return None
-    return pointer.sha256
+    return pointer.sha256 if expected in (None, sizes[layout.MANIFEST]) else None
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,7 @@ readers never see a torn object; If-None-Match / If-Match make lost races visibl
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-from email.utils import parsedate_to_datetime
+from datetime import datetime
 from typing import Any
 
 from meshkit.errors import ConflictError, InputError, RegistryError
@@ -156,23 +155,12 @@ class S3Registry:
         try:
             paginator = self._client.get_paginator("list_objects_v2")
             for page in paginator.paginate(Bucket=self.bucket, Prefix=full_prefix):
-                now = _server_time(page)
                 for item in page.get("Contents", []):
                     written: datetime = item["LastModified"]
-                    age = (now - written).total_seconds()
-                    found.append(Listed(item["Key"][strip:], int(item.get("Size", 0)), written.timestamp(), age))
+                    found.append(Listed(item["Key"][strip:], int(item.get("Size", 0)), written.timestamp()))
         except (ClientError, BotoCoreError) as exc:
             raise self._fail(exc, prefix, "list") from None
         return sorted(found, key=lambda item: item.key)
 
     def list(self, prefix: str) -> list[str]:
         return [item.key for item in self.listing(prefix)]
-
-
-def _server_time(response: dict[str, Any]) -> datetime:
-    """The store's clock at the time of a response (its Date header), so ages never use this runner's clock."""
-    date = response.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("date")
-    try:
-        return parsedate_to_datetime(date) if date else datetime.now(timezone.utc)
-    except (TypeError, ValueError):
-        return datetime.now(timezone.utc)

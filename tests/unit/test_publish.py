@@ -280,6 +280,7 @@ def test_read_latest_returns_the_contract(tmp_path):
         "sequence": 1,  # the first commit
         "based_on": 0,  # it saw no pointer
         "stored_at": registry.listing(f"shop/prod/history/{STAMP}/")[0].written_at,  # the store's time of the manifest
+        "size": len(registry.get(f"shop/prod/history/{STAMP}/manifest.json").data),
     }
 
 

@@ -239,8 +239,8 @@ def test_unchanged_sync_reads_only_the_metadata_and_writes_nothing(tmp_path):
     registry.got.clear()
 
     [second] = sync(down, SHOP, registry, check=False)
-    # the pointer, then the entry it names: listed (both objects there, the manifest's size) and its metadata
-    assert registry.got == [POINTER, f"LIST {ENTRY}", f"{ENTRY}metadata.json"]
+    # the pointer, then one listing of the entry it names: both objects there, the manifest at the pointer's size
+    assert registry.got == [POINTER, f"LIST {ENTRY}"]
     assert (second.status, second.sha256, second.tables, second.published) == ("unchanged", first.sha256, 2, 4)
     after = target.stat()
     assert (after.st_ino, after.st_mtime_ns, after.st_size) == (stat.st_ino, stat.st_mtime_ns, stat.st_size)
@@ -248,7 +248,7 @@ def test_unchanged_sync_reads_only_the_metadata_and_writes_nothing(tmp_path):
 
     registry.got.clear()
     [checked] = sync(down, SHOP, registry, check=True)
-    assert registry.got == [POINTER, f"LIST {ENTRY}", f"{ENTRY}metadata.json"]
+    assert registry.got == [POINTER, f"LIST {ENTRY}"]
     assert (checked.status, checked.tables) == ("up-to-date", 2)
 
 
