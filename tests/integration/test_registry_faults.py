@@ -1,9 +1,12 @@
 """A publish has one commit point: kills and stalls at every write boundary, racing publishers, random kills.
 
-Each publisher is a real `meshkit publish` process against a local folder or moto's S3 server. It
-is stopped before its Nth registry write by tests/support/faults/sitecustomize.py (an audit hook and
-botocore's before-send event), then killed with SIGKILL or let go. Afterwards readers must work (never
-a torn contract), every complete history entry must be intact, and the next publish must converge.
+Each publisher is a real `meshkit publish` process against a local folder, moto's S3 server,
+fake-gcs-server or Azurite. It is stopped before its Nth registry write, then killed with SIGKILL or
+let go: locally and on S3 by tests/support/faults/sitecustomize.py (an audit hook and botocore's
+before-send event), on GCS and Azure by tests/support/faultproxy.py, a loopback proxy that holds the
+Nth write request on the wire (obstore's HTTP client is Rust, out of Python's reach). Afterwards
+readers must work (never a torn contract), every complete history entry must be intact, and the next
+publish must converge.
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -26,9 +30,9 @@ import pytest
 from meshkit.registry import Registry
 from meshkit.registry.local import LocalRegistry
 from meshkit.registry.published import read_entry, read_latest
-from meshkit.registry.s3 import S3Registry
+from support.cloudstores import BACKENDS, Store, azurite, fake_gcs_server, load, moto_server, new_store, s3_bucket  # noqa: F401
+from support.faultproxy import FaultProxy
 from support.helpers import REPO, clean_env, meshkit
-from support.s3server import S3Bucket, fake_session, moto_server, s3_bucket, s3_env  # noqa: F401
 
 pytestmark = pytest.mark.dbt
 
@@ -45,6 +49,22 @@ class Target:
     env: dict[str, str]
     registry: Registry
     local_root: Path | None = None
+    store: Store | None = None
+    proxies: list[FaultProxy] = field(default_factory=list)
+
+    def faulted_env(self, at: int, marker: Path | None, go: Path | None) -> dict[str, str]:
+        """The environment of a publisher stopped before its at-th write: a hook inside it, or a proxy before GCS/Azure."""
+        if not at or self.store is None or self.store.backend == "s3":
+            env = dict(self.env)
+            env["PYTHONPATH"] = os.pathsep.join([str(FAULTS), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+            env.update(MESHKIT_FAULT_AT=str(at), MESHKIT_FAULT_MARKER=str(marker or ""), MESHKIT_FAULT_GO=str(go or ""))
+            if self.store is not None:
+                env["MESHKIT_FAULT_S3"] = "1"
+            return env
+        assert marker is not None
+        proxy = FaultProxy(self.store.endpoint, at=at, marker=marker, go=go).__enter__()
+        self.proxies.append(proxy)
+        return self.store.env(endpoint=proxy.url)
 
 
 def variant(mesh: Path, name: str, word: str) -> Path:
@@ -70,11 +90,7 @@ def start_publish(
     go: Path | None = None,
     extra: dict[str, str] | None = None,
 ) -> subprocess.Popen[str]:
-    env = dict(target.env)
-    env["PYTHONPATH"] = os.pathsep.join([str(FAULTS), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    env.update(MESHKIT_FAULT_AT=str(at), MESHKIT_FAULT_MARKER=str(marker or ""), MESHKIT_FAULT_GO=str(go or ""))
-    if target.url.startswith("s3://"):
-        env["MESHKIT_FAULT_S3"] = "1"
+    env = target.faulted_env(at, marker, go)
     env.update(extra or {})
     argv = [
         sys.executable,
@@ -144,18 +160,18 @@ def assert_converged(target: Target) -> str:
     return newest
 
 
-@pytest.fixture(params=["local", "s3"])
-def target(request: pytest.FixtureRequest, mesh: Path) -> Target:
-    """The demo mesh's registry (dbt_up published), locally or copied into a fresh bucket on moto."""
+@pytest.fixture(params=["local", *BACKENDS])
+def target(request: pytest.FixtureRequest, mesh: Path) -> Iterator[Target]:
+    """The demo mesh's registry (dbt_up published), locally or copied into a fresh bucket or container."""
     if request.param == "local":
-        return Target("registry", clean_env(), LocalRegistry(mesh / "registry"), mesh / "registry")
-    bucket: S3Bucket = request.getfixturevalue("s3_bucket")
-    for path in sorted((mesh / "registry").rglob("*")):
-        if path.is_file() and not path.name.startswith("."):
-            bucket.write(f"registry/{path.relative_to(mesh / 'registry')}", path.read_bytes())
-    env = s3_env(bucket.endpoint)
-    registry = S3Registry(bucket=bucket.name, prefix="registry", endpoint_url=bucket.endpoint, session=fake_session())
-    return Target(bucket.url(), env, registry)
+        yield Target("registry", clean_env(), LocalRegistry(mesh / "registry"), mesh / "registry")
+        return
+    with new_store(request, request.param) as store:
+        load(store, mesh / "registry")
+        target = Target(store.url(), store.env(), store.registry(), store=store)
+        yield target
+        for proxy in target.proxies:
+            proxy.__exit__()
 
 
 SWEEP_NOW = {"MESHKIT_SWEEP_AFTER_SECONDS": "0"}
