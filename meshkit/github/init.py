@@ -148,12 +148,31 @@ class InitPlan:
 
 
 def running_meshkit() -> tuple[str | None, str | None]:
-    """The repository and commit of the meshkit checkout this process runs from, when it is one."""
+    """The repository and commit this meshkit comes from: its git checkout's, or what the wheel's build hook recorded.
+
+    A wheel built from a clean GitHub checkout holds meshkit/_origin.json (setup.py writes it), so
+    `meshkit init` straight after `pip install` pins itself with no flags."""
     source = Path(__file__).resolve().parents[2]
-    commit = git_output(source, "rev-parse", "HEAD")
-    remote = git_output(source, "remote", "get-url", "origin") or ""
+    commit = git_output(source, "rev-parse", "HEAD") if (source / ".git").exists() else None
+    remote = (git_output(source, "remote", "get-url", "origin") or "") if commit else ""
     found = _GITHUB_REMOTE.fullmatch(remote)
-    return (found.group(1) if found else None), (commit if commit and _SHA.fullmatch(commit) else None)
+    if commit and _SHA.fullmatch(commit):
+        return (found.group(1) if found else None), commit
+    return _recorded_origin()
+
+
+def _recorded_origin() -> tuple[str | None, str | None]:
+    import json
+    from importlib.resources import files
+
+    try:
+        recorded = json.loads((files("meshkit") / "_origin.json").read_text())
+    except (OSError, ValueError):
+        return None, None
+    repository, commit = recorded.get("repository"), recorded.get("commit")
+    valid_repository = isinstance(repository, str) and _GITHUB_REMOTE.fullmatch(f"https://github.com/{repository}")
+    valid_commit = isinstance(commit, str) and _SHA.fullmatch(commit)
+    return (repository if valid_repository else None), (commit if valid_commit else None)
 
 
 def _meshkit_pin(request: InitRequest) -> tuple[str, str]:
@@ -166,8 +185,8 @@ def _meshkit_pin(request: InitRequest) -> tuple[str, str]:
         )
     if not commit:
         raise InputError(
-            "this meshkit is not a git checkout, so its commit is unknown: pass --meshkit-ref with the "
-            "full commit SHA of the meshkit release to pin"
+            "this meshkit is neither a git checkout nor a wheel that recorded its commit, so its commit is unknown: "
+            "pass --meshkit-ref with the full commit SHA of the meshkit release to pin"
         )
     check_repository(repository, what="--meshkit-repository")
     if not _SHA.fullmatch(commit):
