@@ -92,14 +92,14 @@ lint-workflows: $(STAMP)
 	$(BIN)/actionlint
 	$(BIN)/shellcheck -P SCRIPTDIR -x $(SHELL_SCRIPTS)
 
-# requirements-meshkit.txt: meshkit[s3]'s runtime, hash-locked, at the versions requirements.txt pins
+# requirements-meshkit.txt: meshkit[s3,gcs,azure]'s runtime (every registry), hash-locked, at the versions requirements.txt pins
 # (needs PyPI). The demo's requirements.txt and requirements-dev.txt are edited by hand.
 lock: $(STAMP)
 	{ printf '%s\n' "# meshkit's own runtime, hash-locked: what the setup action installs into meshkit's private" \
 	    "# virtualenv (pip install --require-hashes --no-deps). No dbt here: the caller's dbt stack is" \
 	    "# installed from its own file. Regenerate with 'make lock' (same versions as requirements.txt)."; \
-	  $(BIN)/uv pip compile pyproject.toml --extra s3 --constraint requirements.txt --generate-hashes \
-	    --universal --python-version 3.10 --no-header --quiet; } > requirements-meshkit.txt.tmp
+	  $(BIN)/uv pip compile pyproject.toml --extra s3 --extra gcs --extra azure --constraint requirements.txt --generate-hashes \
+	    --universal --python-version 3.11 --no-header --quiet; } > requirements-meshkit.txt.tmp
 	mv requirements-meshkit.txt.tmp requirements-meshkit.txt
 
 clean:

@@ -8,15 +8,19 @@ from pathlib import Path
 
 from meshkit.cli.common import (
     COMMANDS,
+    add_config_option,
     add_consumer_age_option,
+    add_fallback_option,
     add_format_option,
     add_markdown_output_option,
     add_registry_options,
+    fallback_envs,
     iso_date,
     registry_from,
     write_markdown_output,
 )
 from meshkit.mesh.check import check
+from meshkit.mesh.config import configured_fallback, find_mesh_config
 from meshkit.mesh.dbt_project import project_name_from
 from meshkit.report.check import check_markdown, render_check
 from meshkit.report.render import FORMATS_REPORT
@@ -43,6 +47,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="the new build's manifest (default: PROJECT_DIR/target/manifest.json)",
     )
     add_registry_options(parser)
+    add_fallback_option(parser)
+    add_config_option(parser)
     parser.add_argument("--warn-only", action="store_true", help="report breaking changes but exit 0")
     add_consumer_age_option(parser)
     parser.add_argument("--today", type=iso_date, help=argparse.SUPPRESS)
@@ -54,11 +60,15 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
 
 def run(args: argparse.Namespace) -> int:
     project_dir: Path = args.project_dir
+    project = args.project or project_name_from(project_dir)
+    given = fallback_envs(args.fallback_env, ())
+    fallback = given or configured_fallback(find_mesh_config(args.config, Path.cwd()), project)
     report = check(
         registry=registry_from(args),
         project_dir=project_dir,
-        project=args.project or project_name_from(project_dir),
+        project=project,
         env=args.env,
+        fallback=fallback,
         manifest_path=args.manifest,
         today=args.today,
         warn_only=args.warn_only,

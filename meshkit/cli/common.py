@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from meshkit.contract.names import check_repository
+from meshkit.contract.names import check_env, check_repository
 from meshkit.errors import InputError
 from meshkit.files import write_atomically
 from meshkit.registry import REGISTRY_ENV, Registry, open_registry
@@ -65,6 +65,23 @@ def add_registry_options(parser: argparse.ArgumentParser, *, with_env: bool = Tr
         parser.add_argument(
             "--env", default="prod", help="registry environment, e.g. prod, staging, dev (default: prod)"
         )
+
+
+def add_fallback_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--fallback-env",
+        action="append",
+        default=[],
+        metavar="ENV",
+        help="when an upstream has no contract in the env asked for, read it from ENV; repeatable, tried in "
+        "order, e.g. --env dev --fallback-env staging --fallback-env prod; reports name the env read "
+        "(default: meshkit.yml's projects.<project>.fallback_envs)",
+    )
+
+
+def fallback_envs(given: list[str], configured: tuple[str, ...]) -> tuple[str, ...]:
+    """--fallback-env when given (each checked), else meshkit.yml's list."""
+    return tuple(dict.fromkeys(check_env(env) for env in given)) if given else configured
 
 
 def add_format_option(parser: argparse.ArgumentParser, choices: tuple[str, ...]) -> None:

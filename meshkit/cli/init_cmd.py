@@ -35,7 +35,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--registry",
         required=True,
         metavar="URL",
-        help="the registry, s3://BUCKET/PREFIX (or a folder on a self-hosted runner)",
+        help="the registry: s3://BUCKET/PREFIX, gs://BUCKET/PREFIX, az://CONTAINER/PREFIX (or a folder on a "
+        "self-hosted runner); the cloud's OIDC login is written for it",
     )
     parser.add_argument("--endpoint-url", default="", metavar="URL", help="S3-compatible endpoint (MinIO, R2, ...)")
     parser.add_argument("--env", default="prod", help="registry environment (default: prod)")
@@ -77,6 +78,44 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--aws-read-role", default="", metavar="ARN", help="read-only IAM role for pull requests (default: --aws-role)"
     )
     parser.add_argument("--aws-region", default="us-east-1", help="region of the registry bucket (default: us-east-1)")
+    parser.add_argument(
+        "--gcp-workload-identity-provider",
+        default="",
+        metavar="NAME",
+        help="gs:// registry: the Workload Identity Federation provider, "
+        "projects/NUMBER/locations/global/workloadIdentityPools/POOL/providers/PROVIDER",
+    )
+    parser.add_argument(
+        "--gcp-service-account", default="", metavar="EMAIL", help="gs:// registry: the service account that writes"
+    )
+    parser.add_argument(
+        "--gcp-read-service-account",
+        default="",
+        metavar="EMAIL",
+        help="gs:// registry: the read-only service account for pull requests (default: --gcp-service-account)",
+    )
+    parser.add_argument(
+        "--gcp-project", default="", metavar="ID", help="gs:// registry: the project dbt-loom's GCS client bills to"
+    )
+    parser.add_argument(
+        "--azure-client-id",
+        default="",
+        metavar="GUID",
+        help="az:// registry: the application azure/login uses to write",
+    )
+    parser.add_argument(
+        "--azure-read-client-id",
+        default="",
+        metavar="GUID",
+        help="az:// registry: the read-only application for pull requests (default: --azure-client-id)",
+    )
+    parser.add_argument("--azure-tenant-id", default="", metavar="GUID", help="az:// registry: the Entra tenant")
+    parser.add_argument(
+        "--azure-storage-account",
+        default="",
+        metavar="NAME",
+        help="az:// registry: the storage account (taken from an abfss://CONTAINER@ACCOUNT.dfs.core.windows.net URL)",
+    )
     parser.add_argument(
         "--default-branch",
         metavar="BRANCH",
@@ -131,6 +170,14 @@ def run(args: argparse.Namespace) -> int:
             aws_role=args.aws_role,
             aws_read_role=args.aws_read_role,
             aws_region=args.aws_region,
+            gcp_workload_identity_provider=args.gcp_workload_identity_provider,
+            gcp_service_account=args.gcp_service_account,
+            gcp_read_service_account=args.gcp_read_service_account,
+            gcp_project=args.gcp_project,
+            azure_client_id=args.azure_client_id,
+            azure_read_client_id=args.azure_read_client_id,
+            azure_tenant_id=args.azure_tenant_id,
+            azure_storage_account=args.azure_storage_account,
             default_branch=args.default_branch,
             meshkit_repository=args.meshkit_repository,
             meshkit_ref=args.meshkit_ref,

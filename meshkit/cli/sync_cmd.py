@@ -6,17 +6,27 @@ import argparse
 import sys
 from pathlib import Path
 
-from meshkit.cli.common import COMMANDS, add_config_option, add_format_option, add_registry_options, registry_from
+from meshkit.cli.common import (
+    COMMANDS,
+    add_config_option,
+    add_fallback_option,
+    add_format_option,
+    add_registry_options,
+    fallback_envs,
+    registry_from,
+)
 from meshkit.errors import EXIT_FINDINGS, EXIT_OK
 from meshkit.mesh.config import (
     UpstreamRef,
     check_includes,
+    configured_fallback,
     configured_includes,
     configured_upstreams,
     find_mesh_config,
     parse_includes,
 )
 from meshkit.mesh.dbt_project import project_name_from
+from meshkit.mesh.fallback import env_chain
 from meshkit.mesh.sync import sync
 from meshkit.report.render import FORMATS_BASIC, render_sync
 
@@ -58,6 +68,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "otherwise do nothing and exit 0 (what a repository_dispatch from that upstream runs)",
     )
     add_registry_options(parser)
+    add_fallback_option(parser)
     parser.add_argument(
         "--check",
         action="store_true",
@@ -96,16 +107,19 @@ def run(args: argparse.Namespace) -> int:
     else:
         upstreams = configured_upstreams(config, str(project), args.env)
     everyone = upstreams
+    fallback = fallback_envs(args.fallback_env, configured_fallback(config, project))
     if args.only:
         wanted = UpstreamRef.parse(args.only, args.env)
-        if wanted not in upstreams:
+        # A publish to any env the upstream may be read from (its own, or a fallback env) concerns the project.
+        chosen = [u for u in upstreams if u.project == wanted.project and wanted.env in env_chain(u.env, fallback)]
+        if not chosen:
             reads = ", ".join(f"{u.project}@{u.env}" for u in upstreams)
             note = (
                 f"{wanted.project}@{wanted.env} is not an upstream of this project (it reads {reads}): nothing to sync"
             )
             sys.stdout.write(render_sync([], args.format, note=note))
             return EXIT_OK
-        upstreams = [wanted]
+        upstreams = chosen
     configured = configured_includes(config, project) if project is not None else {}
     include = {name: tables for name, tables in configured.items() if name in {u.project for u in upstreams}}
     for name, tables in parse_includes(args.include, upstreams, everyone).items():
@@ -118,6 +132,7 @@ def run(args: argparse.Namespace) -> int:
         models_dir=args.models_dir,
         include=include,
         every=args.every,
+        fallback=fallback,
     )
     sys.stdout.write(render_sync(outcomes, args.format))
     return EXIT_FINDINGS if any(o.is_finding for o in outcomes) else EXIT_OK

@@ -9,9 +9,12 @@ from pathlib import Path
 
 from meshkit.cli.common import (
     COMMANDS,
+    add_config_option,
+    add_fallback_option,
     add_format_option,
     add_markdown_output_option,
     add_registry_options,
+    fallback_envs,
     iso_date,
     recording_repository,
     registry_from,
@@ -21,6 +24,7 @@ from meshkit.contract.dates import utc_today
 from meshkit.contract.names import check_env
 from meshkit.errors import InputError
 from meshkit.github.gitinfo import current_commit
+from meshkit.mesh.config import configured_fallback, find_mesh_config
 from meshkit.mesh.consumers import Recording, validate_and_record
 from meshkit.mesh.validate import load_targets
 from meshkit.report.render import FORMATS_REPORT, render_validate, validate_markdown
@@ -58,6 +62,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     parser.add_argument("--root", type=Path, default=Path("."), help="folder holding the dbt projects (default: .)")
     add_registry_options(parser)
+    add_fallback_option(parser)
+    add_config_option(parser)
     parser.add_argument(
         "--deprecation-window-days",
         type=int,
@@ -82,6 +88,8 @@ def run(args: argparse.Namespace) -> int:
     if not (args.all_projects or args.project or args.manifest):
         raise InputError("nothing to validate: pass --all, --project NAME or --manifest PATH")
     env = check_env(args.env)
+    given = fallback_envs(args.fallback_env, ())
+    config = None if given else find_mesh_config(args.config, Path.cwd())
     registry = registry_from(args)
     manifests, skipped = load_targets(
         root=args.root, manifest_paths=args.manifest, projects=args.project, all_projects=args.all_projects
@@ -99,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
         window_days=args.deprecation_window_days,
         skipped=skipped,
         recording=recording,
+        fallback_for=lambda project: given or configured_fallback(config, project),
     )
     sys.stdout.write(render_validate(report, args.format))
     write_markdown_output(args.markdown_output, lambda: validate_markdown(report))

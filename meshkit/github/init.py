@@ -35,6 +35,19 @@ DBT_REQUIREMENTS = "requirements-dbt.txt"
 
 _PATH = re.compile(r"(?:[A-Za-z0-9_.][A-Za-z0-9._-]*)(?:/[A-Za-z0-9_.][A-Za-z0-9._-]*)*")
 _S3 = re.compile(r"s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](?:/[A-Za-z0-9._-]+)*/?")
+_GS = re.compile(r"gs://[a-z0-9][a-z0-9._-]{1,220}[a-z0-9](?:/[A-Za-z0-9._-]+)*/?")
+_AZ = re.compile(
+    r"(?:az://[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}|abfss?://[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}"
+    r"@[a-z0-9]{3,24}\.dfs\.core\.windows\.net)(?:/[A-Za-z0-9._-]+)*/?"
+)
+_ABFS_ACCOUNT = re.compile(r"abfss?://[^@]+@([a-z0-9]{3,24})\.dfs\.core\.windows\.net.*")
+_WIF_PROVIDER = re.compile(
+    r"projects/[0-9]{1,20}/locations/global/workloadIdentityPools/[a-z0-9-]{4,32}/providers/[a-z0-9-]{4,32}"
+)
+_SERVICE_ACCOUNT = re.compile(r"[a-z][a-z0-9-]{4,28}[a-z0-9]@[a-z][a-z0-9-]{4,28}[a-z0-9]\.iam\.gserviceaccount\.com")
+_GCP_PROJECT = re.compile(r"[a-z][a-z0-9-]{4,28}[a-z0-9]")
+_GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_STORAGE_ACCOUNT = re.compile(r"[a-z0-9]{3,24}")
 _LOCAL_REGISTRY = re.compile(r"/?(?:[A-Za-z0-9_.-]+/)*[A-Za-z0-9_.-]+/?")
 _URL = re.compile(r"https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:/[A-Za-z0-9._~/-]*)?")
 _ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}")
@@ -80,6 +93,14 @@ class InitRequest:
     aws_role: str = ""
     aws_read_role: str = ""
     aws_region: str = "us-east-1"
+    gcp_workload_identity_provider: str = ""
+    gcp_service_account: str = ""
+    gcp_read_service_account: str = ""
+    gcp_project: str = ""
+    azure_client_id: str = ""
+    azure_read_client_id: str = ""
+    azure_tenant_id: str = ""
+    azure_storage_account: str = ""
     default_branch: str | None = None
     meshkit_repository: str | None = None
     meshkit_ref: str | None = None
@@ -127,12 +148,31 @@ class InitPlan:
 
 
 def running_meshkit() -> tuple[str | None, str | None]:
-    """The repository and commit of the meshkit checkout this process runs from, when it is one."""
+    """The repository and commit this meshkit comes from: its git checkout's, or what the wheel's build hook recorded.
+
+    A wheel built from a clean GitHub checkout holds meshkit/_origin.json (setup.py writes it), so
+    `meshkit init` straight after `pip install` pins itself with no flags."""
     source = Path(__file__).resolve().parents[2]
-    commit = git_output(source, "rev-parse", "HEAD")
-    remote = git_output(source, "remote", "get-url", "origin") or ""
+    commit = git_output(source, "rev-parse", "HEAD") if (source / ".git").exists() else None
+    remote = (git_output(source, "remote", "get-url", "origin") or "") if commit else ""
     found = _GITHUB_REMOTE.fullmatch(remote)
-    return (found.group(1) if found else None), (commit if commit and _SHA.fullmatch(commit) else None)
+    if commit and _SHA.fullmatch(commit):
+        return (found.group(1) if found else None), commit
+    return _recorded_origin()
+
+
+def _recorded_origin() -> tuple[str | None, str | None]:
+    import json
+    from importlib.resources import files
+
+    try:
+        recorded = json.loads((files("meshkit") / "_origin.json").read_text())
+    except (OSError, ValueError):
+        return None, None
+    repository, commit = recorded.get("repository"), recorded.get("commit")
+    valid_repository = isinstance(repository, str) and _GITHUB_REMOTE.fullmatch(f"https://github.com/{repository}")
+    valid_commit = isinstance(commit, str) and _SHA.fullmatch(commit)
+    return (repository if valid_repository else None), (commit if valid_commit else None)
 
 
 def _meshkit_pin(request: InitRequest) -> tuple[str, str]:
@@ -145,8 +185,8 @@ def _meshkit_pin(request: InitRequest) -> tuple[str, str]:
         )
     if not commit:
         raise InputError(
-            "this meshkit is not a git checkout, so its commit is unknown: pass --meshkit-ref with the "
-            "full commit SHA of the meshkit release to pin"
+            "this meshkit is neither a git checkout nor a wheel that recorded its commit, so its commit is unknown: "
+            "pass --meshkit-ref with the full commit SHA of the meshkit release to pin"
         )
     check_repository(repository, what="--meshkit-repository")
     if not _SHA.fullmatch(commit):
@@ -167,8 +207,74 @@ def _default_branch(root: Path, given: str | None) -> str:
 
 
 def _registry(value: str) -> str:
-    pattern = _S3 if value.startswith("s3://") else _LOCAL_REGISTRY
-    return _checked(pattern, value, "--registry", "use s3://BUCKET/PREFIX (or a folder on a self-hosted runner)")
+    cloud = value.partition("://")[0]
+    pattern = {"s3": _S3, "gs": _GS, "az": _AZ, "abfs": _AZ, "abfss": _AZ}.get(cloud, _LOCAL_REGISTRY)
+    return _checked(
+        pattern,
+        value,
+        "--registry",
+        "use s3://BUCKET/PREFIX, gs://BUCKET/PREFIX, az://CONTAINER/PREFIX (or a folder on a self-hosted runner)",
+    )
+
+
+@dataclass(frozen=True)
+class CloudLogin:
+    """The OIDC login of the registry's cloud, as the caller passes it to meshkit's reusable workflows."""
+
+    inputs: dict[str, str]  # reusable workflow input -> value, in the order written
+    settings: list[str]  # what to set up in the cloud, for the header comment
+
+
+def _cloud_login(request: InitRequest, registry: str) -> CloudLogin:
+    """Every credential option checked against its pattern, and refused for a registry of another cloud."""
+    cloud = registry.partition("://")[0] if "://" in registry else "local"
+    gcp = {
+        "gcp-workload-identity-provider": (request.gcp_workload_identity_provider, _WIF_PROVIDER, "a WIF provider"),
+        "gcp-service-account": (request.gcp_service_account, _SERVICE_ACCOUNT, "a service account email"),
+        "gcp-read-service-account": (request.gcp_read_service_account, _SERVICE_ACCOUNT, "a service account email"),
+        "gcp-project": (request.gcp_project, _GCP_PROJECT, "a Google Cloud project id"),
+    }
+    account = request.azure_storage_account
+    found = _ABFS_ACCOUNT.fullmatch(registry)
+    if found and not account:
+        account = found.group(1)
+    azure = {
+        "azure-client-id": (request.azure_client_id, _GUID, "a client id (GUID)"),
+        "azure-read-client-id": (request.azure_read_client_id, _GUID, "a client id (GUID)"),
+        "azure-tenant-id": (request.azure_tenant_id, _GUID, "a tenant id (GUID)"),
+        "azure-storage-account": (account, _STORAGE_ACCOUNT, "a storage account name (3-24 lowercase letters, digits)"),
+    }
+    for options, own in ((gcp, "gs"), (azure, "az")):
+        for name, (value, pattern, what) in options.items():
+            if not value:
+                continue
+            if cloud not in ((own,) if own == "gs" else ("az", "abfs", "abfss")):
+                raise InputError(f"--{name} is only for {own}:// registries, not {registry}")
+            _checked(pattern, value, f"--{name}", f"use {what}")
+    inputs: dict[str, str] = {}
+    settings: list[str] = []
+    if cloud == "gs":
+        inputs = {name: value for name, (value, _, _) in gcp.items() if value}
+        if request.gcp_service_account and not request.gcp_workload_identity_provider:
+            raise InputError("--gcp-service-account needs --gcp-workload-identity-provider (the OIDC login)")
+        settings = [
+            "a Workload Identity Federation pool and provider trusting GitHub's OIDC issuer, and service",
+            "accounts with roles/storage.objectUser (write) and roles/storage.objectViewer (read) on the bucket",
+        ]
+    elif cloud in ("az", "abfs", "abfss"):
+        inputs = {name: value for name, (value, _, _) in azure.items() if value}
+        if (request.azure_client_id or request.azure_read_client_id) and not request.azure_tenant_id:
+            raise InputError("--azure-client-id needs --azure-tenant-id (the Entra tenant azure/login signs in to)")
+        if not account:
+            raise InputError(
+                "an az:// registry needs its storage account: pass --azure-storage-account NAME "
+                "(or use abfss://CONTAINER@ACCOUNT.dfs.core.windows.net/PREFIX)"
+            )
+        settings = [
+            "Entra applications with federated credentials for this repository, with the roles Storage Blob",
+            "Data Contributor (write) and Storage Blob Data Reader (read) on the container",
+        ]
+    return CloudLogin(inputs, settings)
 
 
 def _dbt_requirements(request: InitRequest, project_dir: str) -> tuple[str, list[str]]:
@@ -290,6 +396,9 @@ def plan_init(request: InitRequest) -> InitPlan:
         if value:
             _checked(_ROLE_ARN, value, what, "use an IAM role ARN, arn:aws:iam::ACCOUNT:role/NAME")
     _checked(_REGION, request.aws_region, "--aws-region", "use an AWS region name, e.g. eu-west-1")
+    if (request.aws_role or request.aws_read_role) and not registry.startswith("s3://"):
+        raise InputError(f"--aws-role is only for s3:// registries, not {registry}")
+    login = _cloud_login(request, registry)
     dbt_requirements, notes = _dbt_requirements(request, project_dir)
     branch = _default_branch(request.root, request.default_branch)
     meshkit_repository, meshkit_ref = _meshkit_pin(request)
@@ -330,6 +439,8 @@ def plan_init(request: InitRequest) -> InitPlan:
             aws_role=request.aws_role,
             aws_read_role=request.aws_read_role,
             aws_region=request.aws_region,
+            cloud_inputs=login.inputs,
+            cloud_settings=login.settings,
         )
     )
     _self_check(caller, workflow, meshkit_repository, meshkit_ref)
@@ -344,7 +455,7 @@ def plan_init(request: InitRequest) -> InitPlan:
             .render(
                 project=project,
                 registry=registry,
-                s3=registry.startswith("s3://"),
+                cloud=registry.partition("://")[0] if "://" in registry else "local",
                 upstreams=[
                     {"project": u.project, "env_text": "${MESHKIT_ENV}" if "@" not in text else u.env}
                     for u, text in zip(parsed_upstreams, upstreams, strict=True)

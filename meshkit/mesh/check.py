@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -15,6 +16,7 @@ from meshkit.contract.manifest import load_manifest, require_project
 from meshkit.contract.names import check_env, check_project
 from meshkit.errors import EXIT_FINDINGS, EXIT_OK, NotPublishedError
 from meshkit.mesh.consumers import ConsumerIndex, ConsumerStatus, Use, read_consumers
+from meshkit.mesh.fallback import resolve_env
 from meshkit.mesh.validate import VIA_SOURCE
 from meshkit.registry import Registry
 from meshkit.registry.published import read_latest
@@ -54,6 +56,8 @@ class CheckReport:
     warn_only: bool
     consumer_max_age_days: int
     base: dict[str, Any] | None  # the registry contract's metadata; None when never published
+    requested_env: str = ""  # the env asked for; env is the one compared with (a fallback env when they differ)
+    fallback_envs: list[str] = field(default_factory=list)
     assessed: list[Assessed] = field(default_factory=list)
     consumers: list[ConsumerStatus] = field(default_factory=list)
 
@@ -145,16 +149,23 @@ def check(
     today: date | None = None,
     warn_only: bool = False,
     consumer_max_age_days: int = 30,
+    fallback: Sequence[str] = (),
 ) -> CheckReport:
+    """fallback: envs to compare with, in order, when the project has no contract in env."""
     check_project(project)
-    check_env(env)
+    requested = check_env(env)
     today = today or utc_today()
     path = manifest_path or project_dir / "target" / "manifest.json"
     current = load_manifest(path, build_hint=f"run `dbt build` (or `dbt parse`) in {project_dir} first")
     require_project(current, project)
+    try:
+        env = resolve_env(registry, project, requested, fallback)
+    except NotPublishedError:
+        env = requested  # published in none of them: everything is new, as for a project never published
     report = CheckReport(
-        project, env, registry.url, str(path), today.isoformat(), warn_only, consumer_max_age_days, None
-    )
+        project, env, registry.url, str(path), today.isoformat(), warn_only, consumer_max_age_days, None,
+        requested_env=requested, fallback_envs=list(fallback),
+    )  # fmt: skip
     try:
         published = read_latest(registry, project, env)
     except NotPublishedError:

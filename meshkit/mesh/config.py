@@ -3,7 +3,9 @@
 For each dbt project in the repository: the consumer repositories `meshkit dispatch` notifies
 after a publish (`consumers`), and the upstream projects `meshkit sync` generates sources for
 (`upstreams`, each NAME or NAME@ENV, or a mapping `{upstream: NAME[@ENV], include: [TABLE, ...]}`
-naming tables to write besides those the project's source() calls read). Strict on purpose: an
+naming tables to write besides those the project's source() calls read), and the envs to read an
+upstream from when it has no contract in the env asked for (`fallback_envs`, tried in order, e.g.
+[staging, prod] for a project on dev: meshkit.mesh.fallback). Strict on purpose: an
 unknown or misspelt key is an error naming the key and the file, because a silently ignored
 `consumer:` would mean downstream teams are never told.
 """
@@ -23,7 +25,7 @@ CONFIG_FILE = "meshkit.yml"
 VERSION = 1
 SELF = "self"
 _TOP_KEYS = ("version", "projects")
-_PROJECT_KEYS = ("consumers", "upstreams")
+_PROJECT_KEYS = ("consumers", "upstreams", "fallback_envs")
 _UPSTREAM_KEYS = ("upstream", "include")
 _UPSTREAM_FORMS = "NAME, NAME@ENV or a mapping with upstream: NAME[@ENV] and include: [TABLE, ...]"
 
@@ -46,6 +48,7 @@ class ProjectConfig:
     consumers: tuple[str, ...] = ()
     upstreams: tuple[str, ...] = ()  # NAME or NAME@ENV, as written
     include: dict[str, tuple[str, ...]] = field(default_factory=dict)  # upstream project -> extra tables
+    fallback_envs: tuple[str, ...] = ()  # tried in order when an upstream has no contract in the env asked for
 
 
 @dataclass(frozen=True)
@@ -69,7 +72,7 @@ def _project(name: Any, data: Any, path: Path) -> tuple[str, ProjectConfig]:
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise InputError(f"{path}: {where} must be a mapping with consumers and/or upstreams lists")
+        raise InputError(f"{path}: {where} must be a mapping with consumers, upstreams and/or fallback_envs lists")
     _unknown_keys(data, _PROJECT_KEYS, f"in {where}", path)
     consumers = _list(data, "consumers", where, path, "OWNER/REPO or self")
     for consumer in consumers:
@@ -89,7 +92,13 @@ def _project(name: Any, data: Any, path: Path) -> tuple[str, ProjectConfig]:
         upstreams.append(text)
         if tables:
             include[project] = tuple(dict.fromkeys(include.get(project, ()) + tables))
-    return name, ProjectConfig(tuple(consumers), tuple(upstreams), include)
+    fallback = []
+    for env in _list(data, "fallback_envs", where, path, "env names, e.g. [staging, prod]"):
+        try:
+            fallback.append(check_env(env) if isinstance(env, str) else check_env(repr(env)))
+        except MeshkitError as exc:
+            raise InputError(f"{path}: {where}.fallback_envs: {exc}") from None
+    return name, ProjectConfig(tuple(consumers), tuple(upstreams), include, tuple(dict.fromkeys(fallback)))
 
 
 def _upstream_entry(entry: Any) -> tuple[str, tuple[str, ...]]:
@@ -187,6 +196,13 @@ def configured_includes(config: MeshConfig | None, project: str) -> dict[str, tu
     if config is None or project not in config.projects:
         return {}
     return dict(config.projects[project].include)
+
+
+def configured_fallback(config: MeshConfig | None, project: str | None) -> tuple[str, ...]:
+    """The fallback envs meshkit.yml lists for a project (none without a config or an entry)."""
+    if config is None or project is None or project not in config.projects:
+        return ()
+    return config.projects[project].fallback_envs
 
 
 def _include_parts(text: str) -> tuple[str | None, str]:

@@ -9,6 +9,7 @@ reported as unreadable, and an old record is reported as stale, never silently t
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Any
@@ -347,6 +348,7 @@ def validate_and_record(
     window_days: int = 30,
     skipped: list[str] | None = None,
     recording: Recording | None = None,
+    fallback_for: Callable[[str], Sequence[str]] | None = None,
 ) -> tuple[ValidateReport, list[str]]:
     """Validate downstream manifests and, given a recording, write their consumer records from the same contracts.
 
@@ -355,7 +357,13 @@ def validate_and_record(
     """
     contracts = ContractCache(registry)
     report = validate_loaded(
-        manifests, contracts=contracts, env=env, today=today, window_days=window_days, skipped=skipped
+        manifests,
+        contracts=contracts,
+        env=env,
+        today=today,
+        window_days=window_days,
+        skipped=skipped,
+        fallback_for=fallback_for,
     )
     if recording is None:
         return report, []

@@ -12,13 +12,15 @@ nothing is written.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from meshkit.errors import InputError
 from meshkit.files import SMALL_FILE_LIMIT, is_regular_file, read_regular, write_atomically
 from meshkit.mesh.config import UpstreamRef
+from meshkit.mesh.fallback import resolve_env
 from meshkit.mesh.sources import Selection, Stamp, read_stamp, render_sources
 from meshkit.mesh.usage import Usage, scan_usage
 from meshkit.registry import Registry
@@ -39,11 +41,13 @@ class SyncOutcome:
     selection: str = "all"  # used: the tables the project reads (and includes) | all: every table
     unknown_tables: tuple[str, ...] = ()  # read or included, but not in the contract
     notes: tuple[str, ...] = ()  # why every table was written although by use; names the contract lacks
+    requested_env: str = ""  # the env asked for; env is the one read (a fallback env when they differ)
 
     def as_dict(self) -> dict[str, Any]:
         document = dict(self.__dict__)
         document["unknown_tables"] = list(self.unknown_tables)
         document["notes"] = list(self.notes)
+        document["requested_env"] = self.requested_env or self.env
         return document
 
     @property
@@ -120,8 +124,10 @@ def sync(
     models_dir: str = "models",
     include: dict[str, tuple[str, ...]] | None = None,
     every: bool = False,
+    fallback: Sequence[str] = (),
 ) -> list[SyncOutcome]:
-    """include: table names to write besides the used ones, per upstream project; every: write all tables."""
+    """include: table names to write besides the used ones, per upstream project; every: write all tables;
+    fallback: envs to read an upstream from, in order, when it has no contract in its own env."""
     if not is_regular_file(project_dir / "dbt_project.yml"):
         raise InputError(f"{project_dir} is not a dbt project (no dbt_project.yml): pass --project-dir")
     if len({u.project for u in upstreams}) != len(upstreams):
@@ -135,7 +141,8 @@ def sync(
         )
     usage = scan_usage(project_dir)
     results: list[tuple[_Plan, SyncOutcome, bytes | None]] = []
-    for upstream in upstreams:  # fetch everything before writing anything
+    for asked in upstreams:  # fetch everything before writing anything
+        upstream = replace(asked, env=resolve_env(registry, asked.project, asked.env, fallback))
         plan = _plan(project_dir, models_dir, upstream, usage, include.get(upstream.project, ()), every)
         shortcut = _current_stamp(registry, plan)
         if shortcut is not None:
@@ -166,6 +173,7 @@ def sync(
             selection=plan.selection.mode,
             unknown_tables=unknown,
             notes=plan.notes + _unknown_notes(upstream, unknown, usage),
+            requested_env=asked.env,
         )
         results.append((plan, outcome, data))
     for plan, _, data in results:

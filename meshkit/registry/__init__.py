@@ -1,7 +1,9 @@
 """Registry backends behind one small interface, chosen by the registry URL.
 
-`s3://bucket/prefix` selects S3; anything else is a local folder. Backends are
-looked up in a table so that adding one (gcs://, az://) touches one line here.
+`s3://bucket/prefix` selects S3, `gs://bucket/prefix` Google Cloud Storage, `az://container/prefix`
+(or `abfs[s]://container@account.dfs.core.windows.net/prefix`) Azure Blob Storage; anything else is
+a local folder. Backends are looked up in a table, one small module each, and each imports its
+cloud's client only when it opens.
 """
 
 from __future__ import annotations
@@ -77,10 +79,31 @@ def _open_s3(url: str, endpoint_url: str | None) -> Registry:
     return S3Registry(bucket=bucket, prefix=prefix.strip("/"), endpoint_url=endpoint_url)
 
 
+def _open_gcs(url: str, endpoint_url: str | None) -> Registry:
+    from meshkit.registry.gcs import GCSRegistry
+
+    bucket, _, prefix = url[len("gs://") :].partition("/")
+    if not bucket:
+        raise InputError(f"registry URL {url!r} has no bucket: use gs://BUCKET/PREFIX")
+    return GCSRegistry(bucket=bucket, prefix=prefix.strip("/"), endpoint_url=endpoint_url)
+
+
+def _open_azure(url: str, endpoint_url: str | None) -> Registry:
+    from meshkit.registry.azure import AzureRegistry, parse_url
+
+    container, account, prefix = parse_url(url)
+    return AzureRegistry(container=container, prefix=prefix, account=account, endpoint_url=endpoint_url)
+
+
 _BACKENDS: dict[str, Callable[[str, str | None], Registry]] = {
     "s3://": _open_s3,
+    "gs://": _open_gcs,
+    "az://": _open_azure,
+    "abfs://": _open_azure,
+    "abfss://": _open_azure,
     "file://": _open_local,
 }
+REGISTRY_FORMS = "a folder path, s3://BUCKET/PREFIX, gs://BUCKET/PREFIX or az://CONTAINER/PREFIX"
 
 
 def seconds_from_env(variable: str, default: float) -> float:
@@ -100,7 +123,7 @@ def seconds_from_env(variable: str, default: float) -> float:
 def resolve_registry_url(url: str | None) -> str:
     resolved = url or os.environ.get(REGISTRY_ENV)
     if not resolved:
-        raise InputError(f"no registry given: pass --registry PATH_OR_S3_URL or set {REGISTRY_ENV}")
+        raise InputError(f"no registry given: pass --registry ({REGISTRY_FORMS}) or set {REGISTRY_ENV}")
     return resolved
 
 
@@ -110,5 +133,5 @@ def open_registry(url: str | None, *, endpoint_url: str | None = None) -> Regist
         if resolved.startswith(scheme):
             return opener(resolved, endpoint_url)
     if "://" in resolved:
-        raise InputError(f"unsupported registry URL {resolved!r}: use a folder path or s3://BUCKET/PREFIX")
+        raise InputError(f"unsupported registry URL {resolved!r}: use {REGISTRY_FORMS}")
     return _open_local(resolved, endpoint_url)

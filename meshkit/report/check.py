@@ -12,7 +12,7 @@ from meshkit.mesh.check import Assessed, CheckReport, Impact
 from meshkit.report import mermaid
 from meshkit.report.lineage import check_lineage, node_name
 from meshkit.report.markdown import comment_marker, fit_comment
-from meshkit.report.render import to_json
+from meshkit.report.render import env_fallback_note, to_json
 from meshkit.report.templating import markdown_env
 
 CHECK_SCHEMA = "meshkit-check/1"
@@ -58,6 +58,8 @@ def check_json(report: CheckReport) -> str:
             "exit_code": report.exit_code,
             "project": report.project,
             "env": report.env,
+            "requested_env": report.requested_env or report.env,
+            "fallback_envs": report.fallback_envs,
             "registry": report.registry,
             "manifest": report.manifest,
             "today": report.today,
@@ -121,7 +123,8 @@ def verdict_line(report: CheckReport) -> str:
 def check_text(report: CheckReport) -> str:
     base = report.base
     against = f"contract {str(base.get('sha256'))[:12]} ({base.get('history_id')})" if base else "no published contract"
-    lines = [f"meshkit check: {report.project}/{report.env} in {report.registry}, against {against}", ""]
+    fell_back = env_fallback_note(report.requested_env) if report.requested_env not in ("", report.env) else ""
+    lines = [f"meshkit check: {report.project}/{report.env}{fell_back} in {report.registry}, against {against}", ""]
     marks = {BREAKING: "BREAKING", PLANNED: "planned ", WARNING: "warning ", "info": "info    "}
     for assessed in report.assessed:
         change = assessed.change

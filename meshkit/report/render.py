@@ -139,15 +139,26 @@ def render_sync(outcomes: list[SyncOutcome], fmt: str, *, note: str | None = Non
             "stale": "STALE, run `meshkit sync` to regenerate:",
             "missing": "MISSING, run `meshkit sync` to generate:",
         }[o.status]
-        lines.append(f"{o.upstream}/{o.env} (sha256 {o.sha256[:12]}): {what} {o.path}")
+        fell_back = o.requested_env not in ("", o.env)
+        read_from = f"{o.upstream}/{o.env}" + (env_fallback_note(o.requested_env) if fell_back else "")
+        lines.append(f"{read_from} (sha256 {o.sha256[:12]}): {what} {o.path}")
         lines += [f"  note: {text}" for text in o.notes]
     return text_lines(lines)
+
+
+def env_fallback_note(requested: str) -> str:
+    """How every text report marks an upstream read from a fallback env."""
+    return f" (fallback: no {requested} contract)"
 
 
 def validate_text(report: ValidateReport) -> str:
     lines = [f"meshkit validate: registry {report.registry}, env {report.env}", ""]
     for project in report.projects:
         lines.append(f"{project.project}  ({project.manifest})")
+        if project.fallback_envs:
+            lines.append(f"  fallback envs: {', '.join(project.fallback_envs)}")
+        for upstream, env in project.read_through_fallback(report.env):
+            lines.append(f"  {upstream} read from {env}{env_fallback_note(report.env)}")
         if not project.dependencies:
             lines.append("  no cross-project dependencies")
         for dep in project.dependencies:

@@ -366,9 +366,12 @@ def parsed_up(compat_root: Path, stack_env: Callable[[Stack], StackEnv]) -> Call
 
 def test_the_wheel_depends_on_what_meshkit_imports_and_never_on_dbt(wheel: Wheel) -> None:
     reqs = {str(canonicalize_name(Requirement(r).name)): Requirement(r) for r in wheel.requires_dist}
-    assert sorted(reqs) == ["boto3", "botocore", "jinja2", "msgspec", "orjson", "pyyaml", "requests", "urllib3"]
-    assert [n for n, r in reqs.items() if r.marker is not None] == ["boto3", "botocore"]
-    assert all(str(reqs[n].marker) == 'extra == "s3"' for n in ("boto3", "botocore"))
+    assert sorted(reqs) == [
+        "boto3", "botocore", "google-auth", "jinja2", "msgspec", "obstore", "orjson", "pyyaml", "requests", "urllib3"
+    ]  # fmt: skip
+    extras = {"boto3": "s3", "botocore": "s3", "google-auth": "gcs", "obstore": "azure"}
+    assert sorted(n for n, r in reqs.items() if r.marker is not None) == sorted(extras)
+    assert all(str(reqs[n].marker) == f'extra == "{extra}"' for n, extra in extras.items())
     for req in reqs.values():  # ranges with a lower and an upper bound, never a pin
         assert sorted(spec.operator for spec in req.specifier) == ["<", ">="], req
 

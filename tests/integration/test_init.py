@@ -93,6 +93,88 @@ CASES = {
         ],
         ["meshkit.yml", ".github/workflows/meshkit-growth_analytics.yml", "dbt/dbt_loom.config.yml"],
     ),
+    "upstream_gcs": (
+        {"transform": "orders_core"},
+        [
+            "--role",
+            "upstream",
+            "--project-dir",
+            "transform",
+            "--registry",
+            "gs://acme-mesh/contracts",
+            "--consumer",
+            "acme-data/finance",
+            "--gcp-workload-identity-provider",
+            "projects/123456789012/locations/global/workloadIdentityPools/github/providers/github-oidc",
+            "--gcp-service-account",
+            "mesh-orders@acme-mesh.iam.gserviceaccount.com",
+            "--gcp-read-service-account",
+            "mesh-read@acme-mesh.iam.gserviceaccount.com",
+        ],
+        ["meshkit.yml", ".github/workflows/meshkit-orders_core.yml"],
+    ),
+    "downstream_loom_azure": (
+        {"dbt": "growth_analytics"},
+        [
+            "--role",
+            "downstream",
+            "--project-dir",
+            "dbt",
+            "--approach",
+            "dbt-loom",
+            "--registry",
+            "abfss://mesh@acmemesh.dfs.core.windows.net/contracts",
+            "--upstream",
+            "orders_core",
+            "--azure-client-id",
+            "11111111-2222-3333-4444-555555555555",
+            "--azure-read-client-id",
+            "66666666-7777-8888-9999-000000000000",
+            "--azure-tenant-id",
+            "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
+        ],
+        ["meshkit.yml", ".github/workflows/meshkit-growth_analytics.yml", "dbt/dbt_loom.config.yml"],
+    ),
+    "downstream_loom_gcs": (
+        {"dbt": "growth_analytics"},
+        [
+            "--role",
+            "downstream",
+            "--project-dir",
+            "dbt",
+            "--approach",
+            "dbt-loom",
+            "--registry",
+            "gs://acme-mesh/contracts",
+            "--upstream",
+            "orders_core",
+            "--gcp-project",
+            "acme-mesh",
+            "--gcp-workload-identity-provider",
+            "projects/123456789012/locations/global/workloadIdentityPools/github/providers/github-oidc",
+            "--gcp-service-account",
+            "mesh-growth@acme-mesh.iam.gserviceaccount.com",
+        ],
+        ["meshkit.yml", ".github/workflows/meshkit-growth_analytics.yml", "dbt/dbt_loom.config.yml"],
+    ),
+    "downstream_azure": (
+        {".": "finance_marts"},
+        [
+            "--role",
+            "downstream",
+            "--registry",
+            "az://mesh/contracts",
+            "--upstream",
+            "orders_core",
+            "--azure-storage-account",
+            "acmemesh",
+            "--azure-client-id",
+            "11111111-2222-3333-4444-555555555555",
+            "--azure-tenant-id",
+            "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
+        ],
+        ["meshkit.yml", ".github/workflows/meshkit-finance_marts.yml"],
+    ),
     "both": (
         {"models_repo": "middle"},
         [
@@ -122,6 +204,7 @@ def test_init_writes_the_golden_files_which_the_workflow_linters_accept(
     repo = make_repo(tmp_path / "repo", projects)
     if case == "downstream_loom":
         (repo / "dbt" / "profiles.yml").write_text("growth_analytics: {}\n")
+    if case.startswith("downstream_loom"):
         (repo / "dbt" / "requirements-dbt.txt").write_text("dbt-postgres==1.11.0\ndbt-loom==0.9.6\n")
 
     result = init(repo, *args, *PIN, "--format", "json")
@@ -272,8 +355,69 @@ def test_it_pins_the_running_meshkit_checkout(tmp_path: Path) -> None:
         ),
         (
             ["--role", "upstream", "--registry", "s3://b-ucket/p ${{ github.token }}", "--project-dir", "up"],
-            "--registry 's3://b-ucket/p ${{ github.token }}' is not allowed: use s3://BUCKET/PREFIX (or a folder on a "
-            "self-hosted runner)",
+            "--registry 's3://b-ucket/p ${{ github.token }}' is not allowed: use s3://BUCKET/PREFIX, gs://BUCKET/PREFIX, "
+            "az://CONTAINER/PREFIX (or a folder on a self-hosted runner)",
+        ),
+        (
+            [
+                "--role",
+                "upstream",
+                "--registry",
+                "gs://b-ucket/p",
+                "--project-dir",
+                "up",
+                "--aws-role",
+                "arn:aws:iam::123456789012:role/x",
+            ],
+            "--aws-role is only for s3:// registries, not gs://b-ucket/p",
+        ),
+        (
+            [
+                "--role",
+                "upstream",
+                "--registry",
+                "s3://b-ucket/p",
+                "--project-dir",
+                "up",
+                "--azure-tenant-id",
+                "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
+            ],
+            "--azure-tenant-id is only for az:// registries, not s3://b-ucket/p",
+        ),
+        (
+            [
+                "--role",
+                "upstream",
+                "--registry",
+                "gs://b-ucket/p",
+                "--project-dir",
+                "up",
+                "--gcp-service-account",
+                "evil: ${{ secrets.X }}",
+                "--gcp-workload-identity-provider",
+                "projects/1/locations/global/workloadIdentityPools/pool/providers/prov",
+            ],
+            "--gcp-service-account 'evil: ${{ secrets.X }}' is not allowed: use a service account email",
+        ),
+        (
+            ["--role", "upstream", "--registry", "az://mesh/p", "--project-dir", "up"],
+            "an az:// registry needs its storage account: pass --azure-storage-account NAME (or use "
+            "abfss://CONTAINER@ACCOUNT.dfs.core.windows.net/PREFIX)",
+        ),
+        (
+            [
+                "--role",
+                "upstream",
+                "--registry",
+                "az://mesh/p",
+                "--project-dir",
+                "up",
+                "--azure-storage-account",
+                "acme",
+                "--azure-client-id",
+                "11111111-2222-3333-4444-555555555555",
+            ],
+            "--azure-client-id needs --azure-tenant-id (the Entra tenant azure/login signs in to)",
         ),
         (
             ["--role", "upstream", "--registry", "s3://b-ucket/p", "--project-dir", "up", "--aws-role", "admin"],

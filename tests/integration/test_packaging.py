@@ -25,7 +25,11 @@ IMPORT_NAMES = {
     "urllib3": "urllib3",
     "boto3": "boto3",
     "botocore": "botocore",
+    "google": "google-auth",
+    "obstore": "obstore",
 }
+# Each cloud's client is an extra, so the core install stays as small as a local registry needs.
+EXTRAS = {"s3": {"boto3", "botocore"}, "gcs": {"google-auth"}, "azure": {"obstore"}}
 _PIN = re.compile(r"^([A-Za-z0-9_.-]+)==([^\s\\;]+)", re.MULTILINE)
 _RANGE = re.compile(r"^([A-Za-z0-9_.-]+)>=([0-9.]+),<([0-9]+)$")
 
@@ -60,10 +64,12 @@ def _pins(path: Path) -> dict[str, str]:
 def test_meshkit_declares_exactly_what_it_imports_as_compatible_ranges() -> None:
     project = _project()
     declared = {_RANGE.match(spec).group(1): spec for spec in project["dependencies"]}  # type: ignore[union-attr]
-    extras = {_RANGE.match(spec).group(1): spec for spec in project["optional-dependencies"]["s3"]}  # type: ignore[union-attr]
+    optional = project["optional-dependencies"]
+    extras = {_RANGE.match(spec).group(1): spec for specs in optional.values() for spec in specs}  # type: ignore[union-attr]
     assert _imported_distributions() == set(IMPORT_NAMES)
     assert set(declared) | set(extras) == set(IMPORT_NAMES.values())
-    assert set(extras) == {"boto3", "botocore"}, "S3 support is the extra meshkit[s3]"
+    assert {name: {_RANGE.match(s).group(1) for s in specs} for name, specs in optional.items()} == EXTRAS  # type: ignore[union-attr]
+    assert not set(declared) & set(extras), "a cloud's client is never a core dependency"
     for spec in [*declared.values(), *extras.values()]:
         assert _RANGE.match(spec), f"{spec} is not '>=tested,<next major'"
         lower, upper = _RANGE.match(spec).group(2, 3)  # type: ignore[union-attr]
@@ -73,7 +79,7 @@ def test_meshkit_declares_exactly_what_it_imports_as_compatible_ranges() -> None
 
 def test_no_dbt_in_meshkits_own_dependencies() -> None:
     project = _project()
-    everything = [*project["dependencies"], *project["optional-dependencies"]["s3"]]
+    everything = [*project["dependencies"], *(s for specs in project["optional-dependencies"].values() for s in specs)]
     assert not [spec for spec in everything if spec.lower().startswith(("dbt", "duckdb"))]
 
 

@@ -1,9 +1,12 @@
 """A publish has one commit point: kills and stalls at every write boundary, racing publishers, random kills.
 
-Each publisher is a real `meshkit publish` process against a local folder or moto's S3 server. It
-is stopped before its Nth registry write by tests/support/faults/sitecustomize.py (an audit hook and
-botocore's before-send event), then killed with SIGKILL or let go. Afterwards readers must work (never
-a torn contract), every complete history entry must be intact, and the next publish must converge.
+Each publisher is a real `meshkit publish` process against a local folder, moto's S3 server,
+fake-gcs-server or Azurite. It is stopped before its Nth registry write, then killed with SIGKILL or
+let go: locally and on S3 by tests/support/faults/sitecustomize.py (an audit hook and botocore's
+before-send event), on GCS and Azure by tests/support/faultproxy.py, a loopback proxy that holds the
+Nth write request on the wire (obstore's HTTP client is Rust, out of Python's reach). Afterwards
+readers must work (never a torn contract), every complete history entry must be intact, and the next
+publish must converge.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from meshkit.registry.published import read_latest
+from support.cloudstores import azurite, fake_gcs_server, moto_server, s3_bucket  # noqa: F401
 from support.helpers import clean_env, meshkit
 from support.registry_targets import (  # noqa: F401  (target is a fixture)
     WRITES_PER_PUBLISH,
@@ -32,7 +36,6 @@ from support.registry_targets import (  # noqa: F401  (target is a fixture)
     variant,
     wait_for,
 )
-from support.s3server import moto_server, s3_bucket  # noqa: F401
 
 pytestmark = pytest.mark.dbt
 

@@ -33,6 +33,9 @@ from support.registry_targets import (  # noqa: F401  (target is a fixture)
 from support.s3server import moto_server, s3_bucket  # noqa: F401
 
 pytestmark = pytest.mark.dbt
+# What issue 19 asked of the local and S3 registries; GCS and Azure share the commit point, and the fault suites
+# (test_registry_faults.py, test_cloud_registries.py) run on all four.
+LOCAL_AND_S3 = pytest.mark.parametrize("target", ["local", "s3"], indirect=True)
 
 READERS = {
     "check": ("check", "--project-dir", "dbt_up"),
@@ -63,6 +66,7 @@ def deep_json(depth: int = 1000) -> bytes:
 
 
 @pytest.mark.parametrize("skew", ["+1h", "-1h", "+1d", "-1d"])
+@LOCAL_AND_S3
 def test_a_wrong_clock_never_freezes_latest(target: Target, mesh: Path, skew: str) -> None:
     """A runner an hour or a day off publishes; correct runners publish after it, and it publishes again:
     each later publish becomes latest, whatever either clock says (latest moved by history id alone froze)."""
@@ -93,6 +97,7 @@ def _move_entry(registry: Registry, stamp: str, to: str) -> None:
         registry.put(f"{LATEST}{name}", blob.data.replace(stamp.encode(), to.encode()))
 
 
+@LOCAL_AND_S3
 def test_an_entry_stamped_an_hour_ahead_does_not_freeze_latest(target: Target, mesh: Path) -> None:
     """The issue's reproduction: publish, move the new history entry to now + 1 h (fixing the pointer), then
     publish a changed contract. It lands; before, it reported `latest unchanged: a newer publish landed first`."""
@@ -108,6 +113,7 @@ def test_an_entry_stamped_an_hour_ahead_does_not_freeze_latest(target: Target, m
     assert text.returncode == 0 and "unchanged" in text.stdout  # and it stays latest
 
 
+@LOCAL_AND_S3
 def test_a_stalled_publisher_with_a_fast_clock_does_not_undo_a_newer_one(
     target: Target, mesh: Path, tmp_path: Path
 ) -> None:
@@ -136,6 +142,7 @@ def test_a_stalled_publisher_with_a_fast_clock_does_not_undo_a_newer_one(
     assert assert_converged(target) == newer_id
 
 
+@LOCAL_AND_S3
 def test_a_publisher_with_a_slow_clock_is_not_swept_while_it_writes(target: Target, mesh: Path, tmp_path: Path) -> None:
     """A publisher a day behind stalls between its two history writes; a correct one publishes meanwhile and sweeps.
     Its entry is seconds old by the store's clock, so it stays (by its stamp it was a day old, and was removed)."""
@@ -163,6 +170,7 @@ def test_a_publisher_with_a_slow_clock_is_not_swept_while_it_writes(target: Targ
 # --- after the commit point ----------------------------------------------------------------------------------------
 
 
+@LOCAL_AND_S3
 def test_a_full_disk_after_the_commit_point_is_a_warning_not_a_failure(target: Target, mesh: Path) -> None:
     """The pointer landed; only latest's copies could not be written. The publish happened: exit 0, a warning,
     and every reader follows the pointer. The next publish, with room again, repairs the copies."""
@@ -186,6 +194,7 @@ def test_a_full_disk_after_the_commit_point_is_a_warning_not_a_failure(target: T
     assert_converged(target)
 
 
+@LOCAL_AND_S3
 def test_a_full_disk_before_the_commit_point_fails_and_changes_nothing(target: Target, mesh: Path) -> None:
     before = read_sha(target)
     process = start_publish(target, variant(mesh, "dbt_up_v2", "v2"), mesh, at=3, fail=True)
@@ -204,6 +213,7 @@ def read_sha(target: Target) -> str:
 # --- budgets and damage --------------------------------------------------------------------------------------------
 
 
+@LOCAL_AND_S3
 def test_json_nested_a_thousand_deep_is_one_line_and_publish_repairs_it(target: Target, mesh: Path) -> None:
     """In a registry entry it crashed every reader and `publish --force` (RecursionError, exit 3)."""
     replace_latest_contract(target.registry, deep_json())
@@ -222,6 +232,7 @@ def test_json_nested_a_thousand_deep_is_one_line_and_publish_repairs_it(target: 
 
 
 @pytest.mark.parametrize("name", ["pointer.json", "metadata.json"])
+@LOCAL_AND_S3
 def test_a_deep_pointer_or_metadata_fails_closed_and_a_publish_repairs_it(
     target: Target, mesh: Path, name: str
 ) -> None:
@@ -249,6 +260,7 @@ def test_a_deep_downstream_manifest_is_one_line(mesh: Path) -> None:
     )
 
 
+@LOCAL_AND_S3
 def test_a_registry_holding_only_pointers_is_read_by_every_command(target: Target, mesh: Path) -> None:
     """latest/ with pointer.json alone: what a first publish killed right after its pointer leaves."""
     for name in ("manifest.json", "metadata.json"):
@@ -262,6 +274,7 @@ def test_a_registry_holding_only_pointers_is_read_by_every_command(target: Targe
     assert missing.returncode == 0  # never published to staging: every model is new, and the listing says why not
 
 
+@LOCAL_AND_S3
 def test_a_first_publish_killed_after_its_pointer_leaves_a_readable_registry(
     target: Target, mesh: Path, tmp_path: Path
 ) -> None:
@@ -279,6 +292,7 @@ def test_a_first_publish_killed_after_its_pointer_leaves_a_readable_registry(
         assert result.returncode == 0, (name, result.stdout, result.stderr)
 
 
+@LOCAL_AND_S3
 def test_an_entry_that_does_not_parse_is_a_problem_card_not_a_failed_page(target: Target, mesh: Path) -> None:
     replace_latest_contract(target.registry, b"{not json")
     for fmt in ("html", "json"):
@@ -301,6 +315,7 @@ def _contract(target: Target) -> dict:
         ("schema", "is a dbt 0.19.1 manifest (schema v1), older than meshkit supports"),
     ],
 )
+@LOCAL_AND_S3
 def test_readers_refuse_a_contract_they_cannot_trust(target: Target, mesh: Path, change: str, expected: str) -> None:
     contract = _contract(target)
     if change == "format":

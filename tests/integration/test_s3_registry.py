@@ -17,9 +17,6 @@ from typing import Any
 
 import pytest
 
-from meshkit.errors import ConflictError
-from meshkit.registry import Blob
-from meshkit.registry.s3 import S3Registry
 from support.helpers import dbt, meshkit, one_line_error, run, snapshot
 from support.s3server import S3Bucket, closed_endpoint, fake_session, moto_server, s3_bucket, s3_env  # noqa: F401
 
@@ -150,49 +147,8 @@ def test_endpoint_url_flag_without_env_var(built_mesh: Path, s3_bucket: S3Bucket
     assert LATEST in s3_bucket.object_keys()
 
 
-# --- the backend's conditional writes ------------------------------------------------------------
-
-
-def test_backend_conditional_writes_get_and_list(s3_bucket: S3Bucket) -> None:
-    registry = S3Registry(
-        bucket=s3_bucket.name, prefix="reg/nested", endpoint_url=s3_bucket.endpoint, session=fake_session()
-    )
-    assert registry.url == f"s3://{s3_bucket.name}/reg/nested"
-    assert registry.get("p/prod/latest/manifest.json") is None
-    assert registry.list("") == []
-
-    registry.put("p/prod/latest/manifest.json", b"one", if_absent=True)
-    first = registry.get("p/prod/latest/manifest.json")
-    assert isinstance(first, Blob) and first.data == b"one" and first.etag
-    with pytest.raises(ConflictError):
-        registry.put("p/prod/latest/manifest.json", b"two", if_absent=True)
-    assert s3_bucket.read("reg/nested/p/prod/latest/manifest.json") == b"one"
-
-    registry.put("p/prod/latest/manifest.json", b"two", if_match=first.etag)
-    second = registry.get("p/prod/latest/manifest.json")
-    assert second is not None and second.data == b"two" and second.etag != first.etag
-    with pytest.raises(ConflictError):
-        registry.put("p/prod/latest/manifest.json", b"three", if_match=first.etag)  # stale etag
-    with pytest.raises(ConflictError):
-        registry.put("p/prod/other.json", b"x", if_match=first.etag)  # the object it expected is gone
-    assert registry.get("p/prod/latest/manifest.json") == second
-    assert registry.get("p/prod/other.json") is None
-
-    registry.put("p/prod/history/2/manifest.json", b"h2")
-    registry.put("p/prod/history/1/manifest.json", b"h1")
-    registry.put("q/prod/latest/manifest.json", b"q")
-    s3_bucket.write("outside/prefix.json", b"not ours")
-    assert registry.list("") == [
-        "p/prod/history/1/manifest.json",
-        "p/prod/history/2/manifest.json",
-        "p/prod/latest/manifest.json",
-        "q/prod/latest/manifest.json",
-    ]
-    assert registry.list("p/prod/history/") == ["p/prod/history/1/manifest.json", "p/prod/history/2/manifest.json"]
-    assert registry.list("nope/") == []
-
-
-# Racing publishers (8 real processes against moto, stalls and kills at every write) are in
+# The backend's conditional writes, prefix confinement and fail-closed run on every backend in
+# test_cloud_registries.py. Racing publishers (8 real processes against moto, stalls and kills at every write) are in
 # test_registry_faults.py.
 
 

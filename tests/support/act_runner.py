@@ -29,6 +29,8 @@ STAND_IN_FOLDERS = {
     "actions/cache": "actions-cache",
     "actions/checkout": "checkout",
     "aws-actions/configure-aws-credentials": "configure-aws-credentials",
+    "google-github-actions/auth": "google-auth",
+    "azure/login": "azure-login",
 }
 _PINNED_USES = re.compile(r"^\s*(?:-\s+)?uses:\s*([\w.-]+/[\w.-]+)(?:/[\w./-]+)?@([0-9a-f]{40})\b", re.MULTILINE)
 GITHUB_REPOSITORY = "meshkit-demo/mesh"

@@ -1,9 +1,12 @@
-"""Registries the registry tests run against, local and on moto's S3, and real publishers to run on them.
+"""Registries the registry tests run against (a local folder, moto's S3, fake-gcs-server, Azurite), and real
+publishers to run on them.
 
 A Target is one registry as child processes see it (a URL and an environment) and as the test reads it (a
-Registry). Publishers are real `meshkit publish` processes; tests/support/faults/sitecustomize.py can stop
-one before its Nth registry write (to kill or resume it), or fail every write from the Nth on (a full disk, a
-store that refuses writes). `faketime` (Debian's libfaketime) gives a publisher a wrong clock.
+Registry). Publishers are real `meshkit publish` processes. One can be stopped before its Nth registry write
+(to kill or resume it): by tests/support/faults/sitecustomize.py inside the process for a local folder and S3
+(boto3), by a proxy on the wire for GCS and Azure (support/faultproxy.py). The sitecustomize hook can also
+fail every write from the Nth on (a full disk, a store that refuses writes). `faketime` (Debian's
+libfaketime) gives a publisher a wrong clock.
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ import shutil
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -24,9 +28,9 @@ from meshkit.contract.model import publish_order
 from meshkit.registry import Registry
 from meshkit.registry.local import LocalRegistry
 from meshkit.registry.published import parse_metadata, read_entry, read_latest
-from meshkit.registry.s3 import S3Registry
+from support.cloudstores import BACKENDS, Store, load, new_store
+from support.faultproxy import FaultProxy
 from support.helpers import REPO, clean_env, meshkit
-from support.s3server import S3Bucket, fake_session, s3_env
 
 FAULTS = REPO / "tests" / "support" / "faults"
 WRITES_PER_PUBLISH = 5  # history manifest, history metadata, pointer, latest manifest, latest metadata
@@ -42,20 +46,41 @@ class Target:
     env: dict[str, str]
     registry: Registry
     local_root: Path | None = None
+    store: Store | None = None
+    proxies: list[FaultProxy] = field(default_factory=list)
+
+    @property
+    def hooked(self) -> bool:
+        """Faults come from inside the publisher (local, boto3), not from a proxy on the wire."""
+        return self.store is None or self.store.backend == "s3"
+
+    def publisher_env(self, at: int, marker: Path | None, go: Path | None) -> dict[str, str]:
+        """The environment of a publisher stopped before its at-th write: a hook inside it, or a proxy before GCS/Azure."""
+        if not at or self.hooked:
+            env = dict(self.env)
+            env["PYTHONPATH"] = os.pathsep.join([str(FAULTS), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+            env.update(MESHKIT_FAULT_AT=str(at), MESHKIT_FAULT_MARKER=str(marker or ""), MESHKIT_FAULT_GO=str(go or ""))
+            if self.store is not None:
+                env["MESHKIT_FAULT_S3"] = "1"
+            return env
+        assert marker is not None and self.store is not None
+        proxy = FaultProxy(self.store.endpoint, at=at, marker=marker, go=go).__enter__()
+        self.proxies.append(proxy)
+        return self.store.env(endpoint=proxy.url)
 
 
-@pytest.fixture(params=["local", "s3"])
-def target(request: pytest.FixtureRequest, mesh: Path) -> Target:
-    """The demo mesh's registry (dbt_up published), locally or copied into a fresh bucket on moto."""
+@pytest.fixture(params=["local", *BACKENDS])
+def target(request: pytest.FixtureRequest, mesh: Path) -> Iterator[Target]:
+    """The demo mesh's registry (dbt_up published), locally or copied into a fresh bucket or container."""
     if request.param == "local":
-        return Target("registry", clean_env(), LocalRegistry(mesh / "registry"), mesh / "registry")
-    bucket: S3Bucket = request.getfixturevalue("s3_bucket")
-    for path in sorted((mesh / "registry").rglob("*")):
-        if path.is_file() and not path.name.startswith("."):
-            bucket.write(f"registry/{path.relative_to(mesh / 'registry')}", path.read_bytes())
-    env = s3_env(bucket.endpoint)
-    registry = S3Registry(bucket=bucket.name, prefix="registry", endpoint_url=bucket.endpoint, session=fake_session())
-    return Target(bucket.url(), env, registry)
+        yield Target("registry", clean_env(), LocalRegistry(mesh / "registry"), mesh / "registry")
+        return
+    with new_store(request, request.param) as store:
+        load(store, mesh / "registry")
+        target = Target(store.url(), store.env(), store.registry(), store=store)
+        yield target
+        for proxy in target.proxies:
+            proxy.__exit__()
 
 
 def variant(mesh: Path, name: str, word: str) -> Path:
@@ -88,15 +113,13 @@ def start_publish(
     before_temp_file: locally, stop where the write begins (outside the registry lock), not where it lands.
 
     clock: a faketime offset such as "+1h" or "-1d": the publisher's whole process runs with that clock."""
-    env = dict(target.env)
-    env["PYTHONPATH"] = os.pathsep.join([str(FAULTS), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    env.update(MESHKIT_FAULT_AT=str(at), MESHKIT_FAULT_MARKER=str(marker or ""), MESHKIT_FAULT_GO=str(go or ""))
+    env = target.publisher_env(at, marker, go)
+    if fail or before_temp_file:
+        assert target.hooked, "failing writes and temp-file boundaries are hooks inside local and boto3 publishers"
     if fail:
         env["MESHKIT_FAULT_FAIL"] = "1"
     if before_temp_file:
         env["MESHKIT_FAULT_TEMP"] = "1"
-    if target.url.startswith("s3://"):
-        env["MESHKIT_FAULT_S3"] = "1"
     env.update(extra or {})
     argv = [sys.executable, "-m", "meshkit", "publish", "--project-dir", str(project), "--project", "dbt_up"]
     argv += ["--registry", target.url, "--format", "json"]

@@ -127,10 +127,11 @@ def test_publish_unsafe_env(tmp_path, capsys):
 
 def test_unsupported_registry_url(tmp_path, capsys):
     project = _shop_project(tmp_path)
-    argv = ["publish", "--project-dir", str(project), "--registry", "gs://bucket/x", "--git-commit", "abc1234"]
+    argv = ["publish", "--project-dir", str(project), "--registry", "ftp://bucket/x", "--git-commit", "abc1234"]
     assert main(argv) == 2
     assert _one_line(capsys.readouterr().err) == (
-        "meshkit publish: error: unsupported registry URL 'gs://bucket/x': use a folder path or s3://BUCKET/PREFIX"
+        "meshkit publish: error: unsupported registry URL 'ftp://bucket/x': use a folder path, s3://BUCKET/PREFIX, "
+        "gs://BUCKET/PREFIX or az://CONTAINER/PREFIX"
     )
 
 

@@ -12,6 +12,7 @@ from meshkit.mesh.config import (
     ProjectConfig,
     UpstreamRef,
     check_includes,
+    configured_fallback,
     configured_includes,
     configured_upstreams,
     consumer_repositories,
@@ -75,11 +76,20 @@ def test_self_needs_github_repository():
         ("version: 1\nprojects: [up]\n", "meshkit.yml: projects must be a mapping of project name to its consumers"),
         (
             "version: 1\nprojects:\n  up:\n    consumer: [a/b]\n",
-            "meshkit.yml: unknown key 'consumer' in projects.up: expected consumers, upstreams",
+            "meshkit.yml: unknown key 'consumer' in projects.up: expected consumers, upstreams, fallback_envs",
+        ),
+        (
+            "version: 1\nprojects:\n  down:\n    fallback_envs: prod\n",
+            "meshkit.yml: projects.down.fallback_envs must be a list of env names, e.g. [staging, prod]",
+        ),
+        (
+            "version: 1\nprojects:\n  down:\n    fallback_envs: [staging, '../prod']\n",
+            "meshkit.yml: projects.down.fallback_envs: env name '../prod' is not allowed: use letters, digits, '_' "
+            "and '-' (for example prod, staging, dev)",
         ),
         (
             "version: 1\nprojects:\n  up: [a/b]\n",
-            "meshkit.yml: projects.up must be a mapping with consumers and/or upstreams lists",
+            "meshkit.yml: projects.up must be a mapping with consumers, upstreams and/or fallback_envs lists",
         ),
         (
             "version: 1\nprojects:\n  down:\n    upstreams: up\n",
@@ -229,3 +239,12 @@ def test_unreadable_files(tmp_path: Path):
         InputError, match=r"^cannot read config file .*: not a regular file \(a folder, FIFO or device\)$"
     ):
         load_mesh_config(tmp_path)
+
+
+def test_fallback_envs_in_order_each_once():
+    config = parse_mesh_config(
+        "version: 1\nprojects:\n  down:\n    upstreams: [up]\n    fallback_envs: [staging, prod, staging]\n", PATH
+    )
+    assert configured_fallback(config, "down") == ("staging", "prod")
+    assert configured_fallback(config, "other") == ()
+    assert configured_fallback(None, "down") == ()

@@ -186,11 +186,41 @@ def test_open_registry_s3_without_bucket(url):
     assert caught.value.exit_code == 2
 
 
-@pytest.mark.parametrize("url", ["gs://x", "az://c/p", "https://example.com/reg"])
+@pytest.mark.parametrize("url", ["gcs://x", "azure://c/p", "https://example.com/reg"])
 def test_open_registry_unsupported_scheme(url):
     with pytest.raises(InputError) as caught:
         open_registry(url)
-    assert str(caught.value) == (f"unsupported registry URL {url!r}: use a folder path or s3://BUCKET/PREFIX")
+    assert str(caught.value) == (
+        f"unsupported registry URL {url!r}: use a folder path, s3://BUCKET/PREFIX, gs://BUCKET/PREFIX or "
+        "az://CONTAINER/PREFIX"
+    )
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("gs://", "registry URL 'gs://' has no bucket: use gs://BUCKET/PREFIX"),
+        ("gs:///prefix", "registry URL 'gs:///prefix' has no bucket: use gs://BUCKET/PREFIX"),
+        (
+            "az:///prefix",
+            "registry URL 'az:///prefix' names no valid container: 3-63 lowercase letters, digits and single hyphens",
+        ),
+        (
+            "az://Bad_Container/p",
+            "registry URL 'az://Bad_Container/p' names no valid container: 3-63 lowercase letters, digits and "
+            "single hyphens",
+        ),
+        (
+            "abfss://c@x/p",
+            "registry URL 'abfss://c@x/p' is not az://CONTAINER/PREFIX or "
+            "abfss://CONTAINER@ACCOUNT.dfs.core.windows.net/PREFIX",
+        ),
+    ],
+)
+def test_open_registry_cloud_url_without_a_place(url, message):
+    with pytest.raises(InputError) as caught:
+        open_registry(url)
+    assert str(caught.value) == message
 
 
 def test_resolve_registry_url_explicit_wins():
@@ -227,7 +257,10 @@ def _env_without_registry(**extra: str) -> dict[str, str]:
 
 
 def test_no_registry_and_no_env_variable_is_an_input_error():
-    message = "no registry given: pass --registry PATH_OR_S3_URL or set MESHKIT_REGISTRY"
+    message = (
+        "no registry given: pass --registry (a folder path, s3://BUCKET/PREFIX, gs://BUCKET/PREFIX or "
+        "az://CONTAINER/PREFIX) or set MESHKIT_REGISTRY"
+    )
     assert _probe(_env_without_registry()) == {"open": message, "resolve": "InputError: " + message}
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -319,6 +320,7 @@ def test_sync_text_and_json():
         "selection": "used",
         "unknown_tables": ["gone"],
         "notes": ["models/a.sql:3 reads source('shop', 'gone'), which ..."],
+        "requested_env": "prod",
     }
     assert orjson.loads(render_sync(outcomes[3:], "json"))["ok"] is True
 
@@ -367,3 +369,15 @@ def test_md_cell_makes_mentions_and_autolinks_inert():
     assert md_cell("@org/team") == "@\u2060org/team"
     assert md_cell("mail a@b.io or https://x.io, WWW.x.io") == "mail a@\u2060b.io or https:\u2060//x.io, WWW\u2060.x.io"
     assert md_cell("awww.not-a-link") == "awww.not-a-link"
+
+
+def test_sync_names_the_env_read_through_the_fallback():
+    outcome = SyncOutcome(
+        "shop", "prod", "/d/models/_mesh_shop.yml", "written", SHA, 3, published=3, requested_env="dev"
+    )
+    assert render_sync([outcome], "text") == (
+        "shop/prod (fallback: no dev contract) (sha256 e3b0c44298fc): wrote 3 of 3 source tables (all) to "
+        "/d/models/_mesh_shop.yml\n"
+    )
+    [upstream] = json.loads(render_sync([outcome], "json"))["upstreams"]
+    assert (upstream["env"], upstream["requested_env"]) == ("prod", "dev")

@@ -119,6 +119,7 @@ def test_check_on_missing_file(tmp_path):
         1,
         published=4,
         selection="used",
+        requested_env="prod",
     )
     assert outcome.is_finding
     assert _snapshot(down) == before
@@ -407,4 +408,5 @@ def test_outcome_as_dict(tmp_path):
             "models/report.sql:3 reads source('shop', 'nope'), which the shop/prod contract does not publish: "
             "not written"
         ],
+        "requested_env": "prod",
     }

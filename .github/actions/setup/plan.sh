@@ -8,10 +8,11 @@ export MESHKIT_ACTION_NAME="meshkit setup"
 source "$GITHUB_ACTION_PATH/../lib.sh"
 
 python="${MESHKIT_INPUT_PYTHON:-python3}"
-command -v "$python" >/dev/null 2>&1 || die "python interpreter '$python' not found: install Python 3.10+ or set the python input"
+command -v "$python" >/dev/null 2>&1 || die "python interpreter '$python' not found: install Python 3.11+ or set the python input"
 command -v jq >/dev/null 2>&1 || die "jq is not installed: the meshkit actions read meshkit's JSON output with it"
 version="$("$python" -c 'import sys; print("%d.%d.%d" % sys.version_info[:3])')"
-[[ "$version" =~ ^3\.(1[0-9]|[2-9][0-9])\. ]] || die "meshkit needs Python 3.10 or newer, '$python' is $version"
+# 3.11+: the hash-locked runtime (shared with the demo's lock) pins cryptography's cffi, whose pycparser needs 3.11.
+[[ "$version" =~ ^3\.(1[1-9]|[2-9][0-9])\. ]] || die "meshkit's setup action needs Python 3.11 or newer, '$python' is $version"
 tool_cache="${RUNNER_TOOL_CACHE:?RUNNER_TOOL_CACHE is not set: run inside GitHub Actions}"
 platform="${RUNNER_OS:-Linux}-${RUNNER_ARCH:-X64}-py${version}"
 
