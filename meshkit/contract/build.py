@@ -14,7 +14,7 @@ from typing import Any
 import msgspec
 
 from meshkit.contract.manifest import Manifest
-from meshkit.contract.model import ContractMetadata, ContractNode, Node, PublicModel, version_str
+from meshkit.contract.model import Column, ContractMetadata, ContractNode, Node, PublicModel, version_str
 from meshkit.errors import ManifestError
 
 CONTRACT_FORMAT = "meshkit-contract/1"
@@ -41,7 +41,25 @@ _ENCODER = msgspec.json.Encoder()
 
 def _contract_node(node: Node) -> ContractNode:
     kept = ContractNode(**{name: getattr(node, name) for name in _CONTRACT_FIELDS})
-    return msgspec.structs.replace(kept, access="public")
+    config = msgspec.structs.replace(node.config, column_types=msgspec.UNSET) if node.config else None
+    return msgspec.structs.replace(kept, access="public", columns=_typed_columns(node), config=config)
+
+
+def _typed_columns(node: Node) -> dict[str, Column]:
+    """A node's columns; a seed's with the types its `column_types` config gives where its yml gives none.
+
+    A seed declares its types in config, not in a contract, and may document no column at all: every
+    typed column is then part of what consumers read."""
+    declared = node.settings.column_types or {}  # UNSET and None alike
+    if node.resource_type != "seed" or not declared:
+        return node.columns
+    columns = {
+        name: msgspec.structs.replace(column, data_type=column.data_type or declared.get(name))
+        for name, column in node.columns.items()
+    }
+    for name, data_type in declared.items():
+        columns.setdefault(name, Column(name=name, data_type=data_type))
+    return columns
 
 
 def _check_latest_versions(manifest: Manifest, public: dict[str, Node]) -> None:

@@ -18,7 +18,7 @@ from typing import Generic, TypeVar
 import msgspec
 
 from meshkit.contract import budget
-from meshkit.contract.model import ManifestDoc, ManifestMetadata, Node, NodeAccess, SourceNode
+from meshkit.contract.model import PUBLISHABLE, ManifestDoc, ManifestMetadata, Node, NodeAccess, SourceNode
 from meshkit.errors import ManifestError
 from meshkit.files import MANIFEST_LIMIT, read_regular
 
@@ -28,7 +28,7 @@ OLDEST_SCHEMA, OLDEST_DBT = 10, "1.6"
 _SUPPORTED = f"meshkit reads manifests of dbt {OLDEST_DBT} or newer (schema v{OLDEST_SCHEMA}+)"
 _NOT_A_MANIFEST = f"is not a dbt manifest (no dbt manifest schema version in its metadata): {_SUPPORTED}"
 _SCHEMA_NUMBER = re.compile(r"/manifest/v(\d+)\.json$")
-_MODEL_PREFIX = "model."  # dbt's unique_id of every model node; the only nodes that can be public
+_PUBLISHABLE_PREFIXES = tuple(f"{kind}." for kind in PUBLISHABLE)  # the unique_ids of nodes that can be public
 
 T = TypeVar("T")
 
@@ -129,19 +129,34 @@ class Manifest:
 
     @cached_property
     def _public(self) -> dict[str, Node]:
-        models = sorted(uid for uid in self.nodes if uid.startswith(_MODEL_PREFIX))
-        if self._contract:  # every node should be a public model: decode each once, in full
-            return {uid: node for uid in models if (node := self.nodes[uid]).is_public_model}
+        candidates = sorted(uid for uid in self.nodes if uid.startswith(_PUBLISHABLE_PREFIXES))
+        if self._contract:  # every node should be public: decode each once, in full
+            return {uid: node for uid in candidates if (node := self.nodes[uid]).is_public_node}
         public = []
-        for uid in models:
+        for uid in candidates:
             access = decode_part(_ACCESS, self.nodes.raw(uid), self.origin, f"$.nodes[{uid!r}]", self.fix)
-            if access.is_public_model:
+            if access.is_public_node:
                 public.append(uid)
         return {uid: self.nodes[uid] for uid in public}
 
     def public_models(self) -> dict[str, Node]:
-        """Public model versions by unique_id, sorted; only these are decoded in full."""
+        """Public models, model versions, seeds and snapshots by unique_id, sorted; only these are decoded in full.
+
+        (Named for the models most of them are: a seed or snapshot dbt-loom would let another project ref()
+        is part of the public surface as well.)"""
         return self._public
+
+    def ignored_public(self) -> list[tuple[str, str]]:
+        """(unique_id, resource type) of nodes marked public that nothing can ref() across projects (an analysis,
+        a test): publish says it leaves them out. A node's raw bytes are searched before it is decoded."""
+        ignored = []
+        for uid in sorted(self.nodes):
+            if uid.startswith(_PUBLISHABLE_PREFIXES) or b'"public"' not in bytes(self.nodes.raw(uid)):
+                continue
+            access = decode_part(_ACCESS, self.nodes.raw(uid), self.origin, f"$.nodes[{uid!r}]", self.fix)
+            if access.access_level == "public":
+                ignored.append((uid, access.resource_type))
+        return ignored
 
 
 _DECODER: msgspec.json.Decoder[ManifestDoc] = msgspec.json.Decoder(ManifestDoc)

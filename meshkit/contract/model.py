@@ -68,9 +68,14 @@ def is_deprecated(deprecation_date: str | None, today: date) -> bool:
     return day is not None and day <= today
 
 
+# What dbt-loom injects into a downstream and lets it ref() when public: every node but tests and macros
+# whose access (node-level, else config) is public. Only these three can stand behind a ref().
+PUBLISHABLE = ("model", "seed", "snapshot")
+
+
 def is_public(resource_type: str, access: str | None) -> bool:
-    """What other projects may read: a model whose access (node-level, else config) is public."""
-    return resource_type == "model" and access == "public"
+    """What other projects may read: a model, seed or snapshot whose access (node-level, else config) is public."""
+    return resource_type in PUBLISHABLE and access == "public"
 
 
 @dataclass(frozen=True)
@@ -146,6 +151,9 @@ class NodeConfig(_Strict, kw_only=True):
     database: str | None = None
     schema: str | None = None
     alias: str | None = None
+    # A seed's declared types, for the columns its yml leaves untyped. Read, never written: the contract's
+    # columns carry them (contract.build), so its bytes are what they were before meshkit read this field.
+    column_types: dict[str, str] | msgspec.UnsetType | None = msgspec.UNSET
 
     def __post_init__(self) -> None:
         if self.enabled is None:
@@ -242,7 +250,7 @@ class Node(ContractNode, kw_only=True):
         return self.access or self.settings.access
 
     @property
-    def is_public_model(self) -> bool:
+    def is_public_node(self) -> bool:
         return is_public(self.resource_type, self.access_level)
 
     @property
@@ -374,18 +382,44 @@ class NodeAccess(_Strict, kw_only=True):
     config: AccessConfig | None = None
 
     @property
-    def is_public_model(self) -> bool:
-        return is_public(self.resource_type, self.access or (self.config.access if self.config else None))
+    def access_level(self) -> str | None:
+        return self.access or (self.config.access if self.config else None)
+
+    @property
+    def is_public_node(self) -> bool:
+        return is_public(self.resource_type, self.access_level)
 
 
 class AccessConfig(_Strict, kw_only=True):
     access: Access | None = None
 
 
+class Derivation(_Strict, kw_only=True):
+    """An upstream public column a public column derives from: `sales_core`'s `orders.amount`."""
+
+    project: str
+    node: str  # the upstream contract's unique_id
+    column: str
+
+
+class Provenance(_Strict, kw_only=True):
+    """Where one public node's columns come from in the projects it consumes (a consumer that also publishes).
+
+    reaches: the upstream public nodes it reads, directly or through its own models. columns: each of its
+    columns' derivations; a column maps to None (or the whole map is None) when that is not known, and then
+    it may derive from anything it reaches."""
+
+    reaches: list[Derivation] = []  # column "" : the node as a whole
+    columns: dict[str, list[Derivation] | None] | None = None
+
+
 class ContractMark(_Strict, kw_only=True):
-    """`meshkit: {format: ...}` in a contract: which meshkit contract format wrote it."""
+    """`meshkit: {format: ..., provenance: ...}` in a contract: the format that wrote it, and column provenance.
+
+    Provenance sits here, beside the nodes and not in them, so dbt-loom reads the contract unchanged."""
 
     format: str
+    provenance: dict[str, Provenance] = {}
 
 
 class ManifestDoc(_Strict, kw_only=True):

@@ -11,33 +11,15 @@ from typing import Any
 import msgspec
 
 from meshkit.contract.dates import utc_today
-from meshkit.contract.diff import BREAKING, INFO, PLANNED, WARNING, Change, ChangeCode, Surface, diff_surfaces
+from meshkit.contract.diff import BREAKING, INFO, PLANNED, WARNING, Change, Surface, diff_surfaces
 from meshkit.contract.manifest import load_manifest, require_project
 from meshkit.contract.names import check_env, check_project
 from meshkit.errors import EXIT_FINDINGS, EXIT_OK, NotPublishedError
-from meshkit.mesh.consumers import ConsumerIndex, ConsumerStatus, Use, read_consumers
+from meshkit.mesh.consumers import ConsumerStatus, read_consumers
 from meshkit.mesh.fallback import resolve_env
-from meshkit.mesh.validate import VIA_SOURCE
+from meshkit.mesh.impact import Impact, impacts_of
 from meshkit.registry import Registry
 from meshkit.registry.published import read_latest
-
-
-@dataclass(frozen=True)
-class Impact:
-    """One downstream node a change reaches, and whether the record saying so is fresh."""
-
-    downstream: str
-    via: str
-    node: str
-    models: tuple[str, ...]
-    stale: bool
-    age_days: int | None
-    repository: str | None = None  # the downstream's OWNER/REPO, when its record names it
-
-    @property
-    def label(self) -> str:
-        """How reports name the consumer: its project, and its repository when recorded."""
-        return f"{self.downstream} ({self.repository})" if self.repository else self.downstream
 
 
 @dataclass(frozen=True)
@@ -89,6 +71,11 @@ class CheckReport:
         return [c for c in self.consumers if c.record is None]
 
     @property
+    def unread_breaking(self) -> list[Assessed]:
+        """Breaking changes no recorded consumer reads: still contract changes, which the report says nobody reads."""
+        return [a for a in self.breaking if not a.impacts]
+
+    @property
     def broken_downstreams(self) -> list[str]:
         return sorted({i.downstream for a in self.breaking for i in a.impacts})
 
@@ -100,43 +87,6 @@ class CheckReport:
     @property
     def exit_code(self) -> int:
         return EXIT_FINDINGS if self.breaking and not self.warn_only else EXIT_OK
-
-
-def affects(change: Change, use: Use) -> bool:
-    """Whether a consumer's recorded use is reached by a change: by model, then by column where declared."""
-    if use.unique_id != change.unique_id:
-        return False
-    if change.code == ChangeCode.LATEST_VERSION_MOVED and use.pinned:
-        return False
-    if change.code == ChangeCode.RELATION_MOVED and use.via != VIA_SOURCE:
-        return False  # dbt-loom consumers pick up the new relation when they rebuild
-    if change.columns and use.columns is not None:
-        declared = {c.lower() for c in use.columns}
-        return any(c.lower() in declared for c in change.columns)
-    return True
-
-
-def impacts_of(change: Change, index: ConsumerIndex) -> tuple[Impact, ...]:
-    """Consumers a change matters to; informational changes reach nobody, so they name nobody."""
-    if change.severity == INFO:
-        return ()
-    found = []
-    for status in index.trusted:
-        assert status.record is not None
-        for use in status.record.uses:
-            if affects(change, use):
-                found.append(
-                    Impact(
-                        status.downstream,
-                        use.via,
-                        use.node,
-                        use.downstream_models,
-                        status.stale,
-                        status.age_days,
-                        status.record.repository,
-                    )
-                )
-    return tuple(found)
 
 
 def check(
@@ -177,5 +127,8 @@ def check(
     index = read_consumers(registry, project, env, today=today, max_age_days=consumer_max_age_days)
     report.consumers = index.statuses
     changes = diff_surfaces(base=base, current=Surface.of(current), today=today)
-    report.assessed = [Assessed(change, impacts_of(change, index)) for change in changes]
+    report.assessed = [
+        Assessed(change, impacts_of(change, index, registry=registry, project=project, today=today))
+        for change in changes
+    ]
     return report

@@ -4,16 +4,22 @@ Each downstream writes its own record, `{upstream}/{env}/consumers/{downstream}.
 so teams never write to each other's keys and no lock is needed. Records come from
 other teams, so reading one is parsing untrusted input: anything malformed is
 reported as unreadable, and an old record is reported as stale, never silently trusted.
+
+Format 2 (`meshkit-consumer/2`) adds column lineage: for each use, the downstream models that read the
+upstream node (directly, or through the project's own models) and which of its columns, or why that is not
+known; and the analyses they came from, keyed by a digest of the SQL, so the next recording reuses them.
+Format 1 records are still read: their uses name models only, and a check treats them at model level.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Any
 
+import msgspec
 import orjson
 
 from meshkit import __version__
@@ -22,6 +28,7 @@ from meshkit.contract.manifest import Manifest
 from meshkit.contract.model import Node, version_str
 from meshkit.contract.names import check_env, check_project, is_project_name, is_repository_name
 from meshkit.errors import RegistryError, UnsafeNameError
+from meshkit.lineage.graph import CachedAnalysis, ProjectLineage
 from meshkit.mesh.validate import (
     VIA_LOOM,
     VIA_SOURCE,
@@ -33,7 +40,26 @@ from meshkit.mesh.validate import (
 )
 from meshkit.registry import Registry, layout
 
-CONSUMER_FORMAT = "meshkit-consumer/1"
+CONSUMER_FORMAT = "meshkit-consumer/2"
+FORMAT_MODEL_LEVEL = "meshkit-consumer/1"  # still read: uses without readers
+
+
+class Reader(msgspec.Struct, frozen=True, gc=False):
+    """One downstream model that reads an upstream node: its columns (None: not known, reason says why),
+    whether it names the node itself (direct) and which of the project's own models the read passes through."""
+
+    model: str
+    columns: list[str] | None
+    direct: bool = True
+    through: list[str] = []
+    reason: str | None = None
+
+    def reads_any(self, columns: Iterable[str]) -> bool:
+        """Whether it reads one of columns (case-insensitive); a reader of unknown columns may read any."""
+        if self.columns is None:
+            return True
+        read = {c.lower() for c in self.columns}
+        return any(c.lower() in read for c in columns)
 
 
 @dataclass(frozen=True)
@@ -48,6 +74,7 @@ class Use:
     node: str  # the downstream's node for it: the loom model id or the mesh source id
     columns: tuple[str, ...] | None  # declared columns (mesh sources); None means the whole model
     downstream_models: tuple[str, ...]
+    readers: tuple[Reader, ...] | None = None  # column lineage; None: a format 1 record (model level)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -59,6 +86,7 @@ class Use:
             "node": self.node,
             "columns": None if self.columns is None else list(self.columns),
             "downstream_models": list(self.downstream_models),
+            "readers": None if self.readers is None else msgspec.to_builtins(list(self.readers)),
         }
 
 
@@ -72,6 +100,7 @@ class ConsumerRecord:
     contract_sha256: str | None
     uses: tuple[Use, ...]
     repository: str | None = None  # OWNER/REPO of the downstream, so a check can name the team's repository
+    analyses: Mapping[str, CachedAnalysis] = field(default_factory=dict)  # by model: reused while the SQL holds
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -85,6 +114,7 @@ class ConsumerRecord:
             "contract_sha256": self.contract_sha256,
             "repository": self.repository,
             "uses": [use.as_dict() for use in self.uses],
+            "analyses": {uid: msgspec.to_builtins(self.analyses[uid]) for uid in sorted(self.analyses)},
         }
 
 
@@ -107,27 +137,51 @@ def _follows_latest(consumer: Node | None, upstream: str, model: str) -> bool:
     )
 
 
-def _uses(dep: Dependency, manifest: Manifest, contracts: ContractCache) -> list[Use]:
+def _readers(lineage: ProjectLineage | None, dep: Dependency, consumers: tuple[str, ...]) -> tuple[Reader, ...]:
+    """The models reading dep for this use: its direct consumers, and the models reading through those."""
+    readings = lineage.readers.get(dep.parent_id, {}) if lineage else {}
+    chosen = set(consumers) & set(readings)
+    grew = True
+    while grew:  # a model reading through one of the chosen models reads the same version
+        more = {m for m, r in readings.items() if m not in chosen and r.through & chosen}
+        grew = bool(more)
+        chosen |= more
+    readers = [
+        Reader(model, None if r.columns is None else sorted(r.columns), r.direct, sorted(r.through), r.reason)
+        for model, r in readings.items()
+        if model in chosen
+    ]
+    for consumer in consumers:  # exposures, analyses: not models lineage reads, so possibly every column
+        if consumer not in readings:
+            kind = consumer.partition(".")[0]
+            readers.append(Reader(consumer, None, True, [], f"a {kind}, whose reads are not SQL meshkit reads"))
+    return tuple(sorted(readers, key=lambda r: r.model))
+
+
+def _uses(dep: Dependency, manifest: Manifest, contracts: ContractCache, lineage: ProjectLineage | None) -> list[Use]:
     """One use per dependency, split in two when some downstream models pin the version and others do not."""
     if dep.contract_id is None:
         return []  # unresolved: validate already reports it, and it cannot be impacted further
     published = contracts.get(dep.upstream, dep.env)
     node = published.manifest.nodes.get(dep.contract_id) if not isinstance(published, Exception) else None
     model = node.name if node else dep.contract_id.split(".")[2]
+
+    def use(pinned: bool, columns: tuple[str, ...] | None, consumers: tuple[str, ...]) -> Use:
+        readers = _readers(lineage, dep, consumers)
+        return Use(
+            dep.contract_id or "", model, dep.version, pinned, dep.via, dep.parent_id, columns, consumers, readers
+        )
+
     if dep.via == VIA_SOURCE:
         source = manifest.sources.get(dep.parent_id)
         columns = tuple(sorted(source.columns)) if source and source.columns else None
         is_pinned = dep.version is None or (source.name if source else "") != model  # `m` is latest, `m_v1` is pinned
-        return [Use(dep.contract_id, model, dep.version, is_pinned, dep.via, dep.parent_id, columns, dep.consumers)]
+        return [use(is_pinned, columns, dep.consumers)]
     if dep.version is None:
-        return [Use(dep.contract_id, model, None, True, dep.via, dep.parent_id, None, dep.consumers)]
+        return [use(True, None, dep.consumers)]
     unpinned = tuple(c for c in dep.consumers if _follows_latest(manifest.nodes.get(c), dep.upstream, model))
     pinning = tuple(c for c in dep.consumers if c not in unpinned)
-    return [
-        Use(dep.contract_id, model, dep.version, pins, dep.via, dep.parent_id, None, models)
-        for pins, models in ((True, pinning), (False, unpinned))
-        if models
-    ]
+    return [use(pins, None, models) for pins, models in ((True, pinning), (False, unpinned)) if models]
 
 
 def _stamp(now: datetime) -> str:
@@ -146,7 +200,8 @@ def build_records(
     """One record per (upstream, env) the downstream reads."""
     grouped: dict[tuple[str, str], list[Use]] = defaultdict(list)
     for dep in report.dependencies:
-        grouped[(dep.upstream, dep.env)].extend(_uses(dep, manifest, contracts))
+        grouped[(dep.upstream, dep.env)].extend(_uses(dep, manifest, contracts, report.lineage))
+    analyses = report.lineage.analyses if report.lineage else {}
     stamp = _stamp(now)
     records = []
     for (upstream, env), uses in sorted(grouped.items()):
@@ -162,6 +217,7 @@ def build_records(
                 sha,
                 tuple(sorted(uses, key=lambda u: (u.unique_id, u.node, u.pinned))),
                 repository,
+                {m: analyses[m] for u in uses for r in u.readers or () if (m := r.model) in analyses},
             )
         )
     return records
@@ -217,7 +273,7 @@ def record_consumers(
     return written
 
 
-def _parse_use(raw: Any) -> Use:
+def _parse_use(raw: Any, *, lineage: bool) -> Use:
     if not isinstance(raw, dict):
         raise ValueError("a use is not an object")
     columns = raw.get("columns")
@@ -229,6 +285,12 @@ def _parse_use(raw: Any) -> Use:
         raise ValueError("downstream_models is not a list of names")
     if columns is not None and (not isinstance(columns, list) or not all(isinstance(c, str) for c in columns)):
         raise ValueError("columns is not a list of names")
+    readers: tuple[Reader, ...] | None = None
+    if lineage:
+        try:
+            readers = tuple(msgspec.convert(raw.get("readers"), list[Reader]))
+        except msgspec.ValidationError as exc:
+            raise ValueError(f"readers is not a list of readers ({exc})") from None
     version = raw.get("version")
     return Use(
         raw["unique_id"],
@@ -239,7 +301,16 @@ def _parse_use(raw: Any) -> Use:
         raw["node"],
         None if columns is None else tuple(columns),
         tuple(models),
+        readers,
     )
+
+
+def _parse_analyses(raw: Any) -> dict[str, CachedAnalysis]:
+    """The cached analyses, or none when they do not decode: they only save work, a bad one is recomputed."""
+    try:
+        return msgspec.convert(raw or {}, dict[str, CachedAnalysis])
+    except msgspec.ValidationError:
+        return {}
 
 
 def parse_record(data: bytes, *, downstream: str, upstream: str, env: str) -> ConsumerRecord:
@@ -248,8 +319,9 @@ def parse_record(data: bytes, *, downstream: str, upstream: str, env: str) -> Co
         raw = orjson.loads(data)
     except orjson.JSONDecodeError:
         raise ValueError("not JSON") from None
-    if not isinstance(raw, dict) or raw.get("format") != CONSUMER_FORMAT:
-        raise ValueError(f"not a {CONSUMER_FORMAT} record")
+    if not isinstance(raw, dict) or raw.get("format") not in (CONSUMER_FORMAT, FORMAT_MODEL_LEVEL):
+        raise ValueError(f"not a {CONSUMER_FORMAT} (or {FORMAT_MODEL_LEVEL}) record")
+    lineage = raw["format"] == CONSUMER_FORMAT
     if (raw.get("downstream"), raw.get("upstream"), raw.get("env")) != (downstream, upstream, env):
         raise ValueError("its downstream, upstream or env does not match its key")
     recorded_at = raw.get("recorded_at")
@@ -268,8 +340,9 @@ def parse_record(data: bytes, *, downstream: str, upstream: str, env: str) -> Co
         recorded_at,
         commit if isinstance(commit, str) else None,
         sha if isinstance(sha, str) else None,
-        tuple(_parse_use(u) for u in uses),
+        tuple(_parse_use(u, lineage=lineage) for u in uses),
         repository,
+        _parse_analyses(raw.get("analyses")) if lineage else {},
     )
 
 
@@ -330,6 +403,24 @@ def read_consumers(registry: Registry, upstream: str, env: str, *, today: date, 
     return index
 
 
+def recorded_analyses(registry: Registry, downstream: str) -> dict[str, CachedAnalysis]:
+    """The analyses this downstream's records hold (every upstream and env): a rerun reuses those whose SQL holds."""
+    found: dict[str, CachedAnalysis] = {}
+    if not is_project_name(downstream):
+        return found
+    for key in registry.list(""):
+        parts = key.split("/")
+        if len(parts) != 4 or parts[2:] != ["consumers", f"{downstream}.json"] or not is_project_name(parts[0]):
+            continue
+        try:
+            blob = registry.get(key)
+            if blob is not None:
+                found.update(parse_record(blob.data, downstream=downstream, upstream=parts[0], env=parts[1]).analyses)
+        except (RegistryError, ValueError):
+            continue  # an unreadable record only costs the parse it would have saved
+    return found
+
+
 @dataclass(frozen=True)
 class Recording:
     """Who is recording, and when: what a consumer record says about the run that wrote it."""
@@ -356,6 +447,7 @@ def validate_and_record(
     exactly what the validation resolved, fetched once.
     """
     contracts = ContractCache(registry)
+    caches = {m.project_name: recorded_analyses(registry, m.project_name) for m in manifests} if recording else None
     report = validate_loaded(
         manifests,
         contracts=contracts,
@@ -364,6 +456,7 @@ def validate_and_record(
         window_days=window_days,
         skipped=skipped,
         fallback_for=fallback_for,
+        caches=caches,
     )
     if recording is None:
         return report, []

@@ -52,7 +52,9 @@ class PublishResult:
     repaired: bool = False  # an unchanged publish rewrote latest's copies to match its pointer
     superseded_by: str | None = None  # a newer publish landed first: latest names that entry, ours is history
     based_on: int = 0  # the pointer sequence this publish saw when it started
-    warnings: tuple[str, ...] = ()  # what went wrong after the commit point, which the next publish repairs
+    warnings: tuple[
+        str, ...
+    ] = ()  # public nodes left out; what failed after the commit point (the next publish repairs)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -81,6 +83,10 @@ def publish(request: PublishRequest, registry: Registry) -> PublishResult:
     manifest = load_manifest(manifest_path, build_hint=f"run `dbt build` in {request.project_dir} first")
     require_project(manifest, project)
     contract = build_contract(manifest)  # also rejects a project with no public models
+    ignored = tuple(
+        f"{uid} is marked public, but another project cannot ref() a {kind}: it is not published"
+        for uid, kind in manifest.ignored_public()
+    )
     table_index(manifest.public_models(), manifest.adapter)  # what sync would refuse, refused here
     if request.full:
         payload, kind = manifest_path.read_bytes(), "full"
@@ -111,6 +117,7 @@ def publish(request: PublishRequest, registry: Registry) -> PublishResult:
             public,
             repaired=repaired,
             based_on=based_on,
+            warnings=ignored,
         )
 
     published_at = request.now.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
@@ -144,11 +151,11 @@ def publish(request: PublishRequest, registry: Registry) -> PublishResult:
     written = write_entry(registry, project, env, request.now, payload, metadata)
     stamp = written.history_id
     latest = commit(registry, project, env, pointer_to(written, digest, kind, published_at, based_on))
-    warnings: tuple[str, ...] = ()
+    warnings = ignored
     try:
         converge_copies(registry, project, env)
     except MeshkitError as problem:  # after the commit point: the publish landed, the copies lag until the next one
-        warnings = (
+        warnings += (
             f"latest's manifest.json and metadata.json copies were not updated ({problem}); "
             "the next publish repairs them",
         )

@@ -1,4 +1,4 @@
-"""Reporters for meshkit check: text, JSON (schema meshkit-check/1), markdown for PR comments, GitHub annotations."""
+"""Reporters for meshkit check: text, JSON (schema meshkit-check/2), markdown for PR comments, GitHub annotations."""
 
 from __future__ import annotations
 
@@ -8,14 +8,16 @@ from typing import Any
 from meshkit.contract.diff import BREAKING, PLANNED, WARNING
 from meshkit.contract.words import plural, text_lines
 from meshkit.github.annotations import annotation, append_step_summary, repo_path
-from meshkit.mesh.check import Assessed, CheckReport, Impact
+from meshkit.mesh.check import Assessed, CheckReport
+from meshkit.mesh.impact import Impact
 from meshkit.report import mermaid
 from meshkit.report.lineage import check_lineage, node_name
 from meshkit.report.markdown import comment_marker, fit_comment
 from meshkit.report.render import env_fallback_note, to_json
 from meshkit.report.templating import markdown_env
 
-CHECK_SCHEMA = "meshkit-check/1"
+CHECK_SCHEMA = "meshkit-check/2"  # /2: impacts name models by column, with may_break and the path across projects
+NOBODY = "no consumer reads it"
 
 
 def _impact_dict(impact: Impact) -> dict[str, Any]:
@@ -25,6 +27,9 @@ def _impact_dict(impact: Impact) -> dict[str, Any]:
         "via": impact.via,
         "node": impact.node,
         "models": list(impact.models),
+        "may_break": list(impact.may_break),
+        "path": list(impact.path),
+        "transitive": impact.transitive,
         "stale": impact.stale,
         "age_days": impact.age_days,
     }
@@ -98,12 +103,16 @@ def check_json(report: CheckReport) -> str:
 
 
 def _impacts_text(impacts: tuple[Impact, ...]) -> str:
+    """`down: a, b; other: c (may break); exec: d (via up.orders.amount → mid.revenue.amount)`, or NOBODY."""
     by_downstream: dict[str, list[str]] = {}
     for impact in impacts:
-        names = [node_name(m) for m in impact.models] or [node_name(impact.node)]
-        entry = by_downstream.setdefault(impact.label + (" (stale record)" if impact.stale else ""), [])
-        entry.extend(n for n in names if n not in entry)
-    return "; ".join(f"{d}: {', '.join(models)}" for d, models in by_downstream.items())
+        label = impact.label + (" (stale record)" if impact.stale else "")
+        via = f" (via {' → '.join(impact.path)})" if impact.transitive else ""
+        names = [node_name(m) + via for m in impact.models]
+        names += [f"{node_name(m)} (may break: its column lineage is unknown){via}" for m in impact.may_break]
+        entry = by_downstream.setdefault(label, [])
+        entry.extend(n for n in names or [node_name(impact.node) + via] if n not in entry)
+    return "; ".join(f"{d}: {', '.join(models)}" for d, models in by_downstream.items()) or NOBODY
 
 
 def verdict(report: CheckReport) -> str:
@@ -131,6 +140,8 @@ def check_text(report: CheckReport) -> str:
         lines.append(f"  {marks[change.severity]} [{change.code}] {change.message}")
         if assessed.impacts:
             lines.append(f"           affects {_impacts_text(assessed.impacts)}")
+        elif change.severity in (BREAKING, PLANNED):
+            lines.append(f"           {NOBODY}")
     if not report.assessed:
         lines.append("  public surface unchanged")
     for status in report.consumers:
@@ -150,7 +161,14 @@ def _rows(report: CheckReport) -> list[dict[str, Any]]:
     previous = None
     for assessed in sorted(report.assessed, key=lambda a: (a.change.model, not a.change.breaking)):
         change = assessed.change
-        rows.append({"first": change.model != previous, "change": change, "impacts": _impacts_text(assessed.impacts)})
+        consequential = assessed.impacts or change.severity in (BREAKING, PLANNED)
+        rows.append(
+            {
+                "first": change.model != previous,
+                "change": change,
+                "impacts": _impacts_text(assessed.impacts) if consequential else "",
+            }
+        )
         previous = change.model
     return rows
 

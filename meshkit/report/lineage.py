@@ -44,7 +44,8 @@ def check_lineage(report: CheckReport) -> Lineage:
                 model_label(change.model, change.version),
                 broken=change.severity == BREAKING,
             )
-    broken_pairs = {(a.change.unique_id, i.node) for a in report.breaking for i in a.impacts}
+    broken_pairs = {(a.change.unique_id, i.node) for a in report.breaking for i in a.impacts if not i.transitive}
+    broken_models = {(a.change.unique_id, m) for a in report.breaking for i in a.impacts for m in i.named}
     for status in report.consumers:
         if status.record is None:
             continue
@@ -54,13 +55,35 @@ def check_lineage(report: CheckReport) -> Lineage:
             if focus is not None and use.unique_id not in focus:
                 continue
             lineage.add_node(upstream, use.unique_id, model_label(use.model, use.version))
-            broken = (use.unique_id, use.node) in broken_pairs
+            reached = (use.unique_id, use.node) in broken_pairs
             for model in use.downstream_models or (use.node,):
                 # Without downstream models the record names only its node for the upstream model, which for
                 # dbt-loom is the upstream's own unique_id: key it by downstream so it is not that same node.
                 key = model if use.downstream_models else f"{status.downstream}/{model}"
+                # by column: only the models reading what changed are red (a whole record without models: all)
+                broken = reached and ((use.unique_id, model) in broken_models or not use.downstream_models)
                 lineage.add_node(group, key, node_name(model), broken=broken)
                 lineage.add_edge(use.unique_id, key, use.via, broken=broken)
+    for assessed in report.assessed:  # reads through the consumer's own models, or other projects' public columns
+        for impact in assessed.impacts:
+            broken = assessed.change.severity == BREAKING
+            if not impact.transitive:
+                for model in impact.named:
+                    if not lineage.has_node(model):
+                        lineage.add_node(impact.downstream, model, node_name(model), broken=broken)
+                        lineage.add_edge(
+                            assessed.change.unique_id, model, "through its models", broken=broken, dashed=True
+                        )
+                continue
+            middle = impact.source
+            owner = impact.path[-1].split(".", 1)[0]
+            lineage.add_node(f"{owner} (public)", middle, node_name(middle), broken=broken)
+            lineage.add_edge(
+                assessed.change.unique_id, middle, impact.path[-1].split(".", 1)[-1], broken=broken, dashed=True
+            )
+            for model in impact.named:
+                lineage.add_node(impact.downstream, model, node_name(model), broken=broken)
+                lineage.add_edge(middle, model, impact.via, broken=broken, dashed=True)
     return lineage
 
 

@@ -49,6 +49,7 @@ class Edge:
     target: str
     text: str = ""
     broken: bool = False
+    dashed: bool = False  # a hop through another project's public column: reached, not read directly
 
 
 @dataclass
@@ -73,8 +74,11 @@ class Lineage:
                     return
         self.group(group).nodes.append(Node(key, text, broken))
 
-    def add_edge(self, source: str, target: str, text: str = "", *, broken: bool = False) -> None:
-        edge = Edge(source, target, text, broken)
+    def has_node(self, key: str) -> bool:
+        return any(node.key == key for group in self.groups for node in group.nodes)
+
+    def add_edge(self, source: str, target: str, text: str = "", *, broken: bool = False, dashed: bool = False) -> None:
+        edge = Edge(source, target, text, broken, dashed)
         if edge not in self.edges:
             self.edges.append(edge)
 
@@ -97,7 +101,8 @@ def _detailed(lineage: Lineage) -> tuple[str, int]:
     for edge in lineage.edges:
         if edge.source not in ids or edge.target not in ids:
             continue
-        arrow = f"-->|{label(edge.text)}|" if edge.text else "-->"
+        line = "-.->" if edge.dashed else "-->"
+        arrow = f"{line}|{label(edge.text)}|" if edge.text else line
         lines.append(f"  {ids[edge.source]} {arrow} {ids[edge.target]}")
         if edge.broken:
             broken_links.append(str(drawn))

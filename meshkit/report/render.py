@@ -21,9 +21,10 @@ if TYPE_CHECKING:  # reporters take results; importing the commands that make th
     from meshkit.github.bump_pr import BumpResult
     from meshkit.github.comment import CommentResult
     from meshkit.github.init import InitPlan
+    from meshkit.lineage.graph import Reading
     from meshkit.mesh.publish import PublishResult
     from meshkit.mesh.sync import SyncOutcome
-    from meshkit.mesh.validate import ValidateReport
+    from meshkit.mesh.validate import ProjectReport, ValidateReport
     from meshkit.report.catalog import Catalog
 
 FORMATS_REPORT = ("text", "json", "markdown", "github")
@@ -58,7 +59,12 @@ def to_json(command: str, payload: dict[str, Any]) -> str:
 
 
 def catalog_json(catalog: Catalog) -> str:
-    return to_json("catalog", {"schema": CATALOG_SCHEMA, **dataclasses.asdict(catalog)})
+    document = dataclasses.asdict(catalog)
+    for entry in document["entries"]:
+        for status in entry["consumers"]:
+            if status["record"] is not None:  # the SQL analyses only save a rerun work: the readers say what they found
+                del status["record"]["analyses"]
+    return to_json("catalog", {"schema": CATALOG_SCHEMA, **document})
 
 
 def dispatch_json(event_type: str, client_payload: dict[str, Any], repositories: list[dict[str, Any]]) -> str:
@@ -93,7 +99,8 @@ def publish_text(result: PublishResult) -> str:
             [
                 f"{result.project}/{result.env}: contract unchanged (sha256 {result.sha256[:12]}), "
                 "no new history entry; pass --force to republish"
-                + ("; repaired latest's copies" if result.repaired else "")
+                + ("; repaired latest's copies" if result.repaired else ""),
+                *(f"  warning  {warning}" for warning in result.warnings),
             ]
         )
     latest = (
@@ -184,8 +191,46 @@ def validate_verdict(report: ValidateReport) -> str:
     )
 
 
+def _reading_json(model: str, reading: Reading) -> dict[str, Any]:
+    return {
+        "model": model,
+        "columns": None if reading.columns is None else sorted(reading.columns),
+        "direct": reading.direct,
+        "through": sorted(reading.through),
+        "reason": reading.reason,
+    }
+
+
+def project_json(project: ProjectReport) -> dict[str, Any]:
+    """A validated project as JSON: its dependencies with the models reading each, and its column map."""
+    whole = dataclasses.asdict(dataclasses.replace(project, lineage=None))
+    document = {key: value for key, value in whole.items() if key != "lineage"}
+    lineage = project.lineage
+    readers = lineage.readers if lineage else {}
+    for dependency in document["dependencies"]:
+        found = readers.get(dependency["parent_id"], {})
+        dependency["readers"] = [_reading_json(model, found[model]) for model in sorted(found)]
+    models = []
+    for model, columns in sorted((lineage.outputs if lineage else {}).items()):
+        described = None
+        if columns is not None:
+            described = [
+                {
+                    "column": column,
+                    "sources": None
+                    if sources is None
+                    else [{"node": node, "columns": sorted(cols)} for node, cols in sorted(sources.items())],
+                }
+                for column, sources in sorted(columns.items())
+            ]
+        models.append({"model": model, "columns": described})
+    document["column_lineage"] = {"parsed": lineage.parsed if lineage else 0, "models": models}
+    return document
+
+
 def validate_json(report: ValidateReport) -> str:
-    payload = {"schema": VALIDATE_SCHEMA, **dataclasses.asdict(report)}
+    fields = {f.name: getattr(report, f.name) for f in dataclasses.fields(report) if f.name != "projects"}
+    payload = {"schema": VALIDATE_SCHEMA, **fields, "projects": [project_json(p) for p in report.projects]}
     payload["ok"] = not report.errors
     payload["error_count"] = len(report.errors)
     payload["warning_count"] = len(report.warnings)

@@ -21,7 +21,7 @@ SCHEMAS = {
     "publish": "meshkit-publish/1",
     "sync": "meshkit-sync/1",
     "validate": "meshkit-validate/1",
-    "check": "meshkit-check/1",
+    "check": "meshkit-check/2",
     "catalog": "meshkit-catalog/1",
     "dispatch": "meshkit-dispatch/1",
     "comment": "meshkit-comment/1",

@@ -17,8 +17,9 @@ from markdown_it.token import Token
 
 from meshkit.contract.diff import Change, Surface, diff_surfaces
 from meshkit.github.annotations import annotation, escape_data, escape_property, repo_path
-from meshkit.mesh.check import Assessed, CheckReport, Impact
+from meshkit.mesh.check import Assessed, CheckReport
 from meshkit.mesh.consumers import ConsumerRecord, ConsumerStatus, Use
+from meshkit.mesh.impact import Impact
 from meshkit.report.check import check_json, check_markdown, check_text, render_check
 from meshkit.report.markdown import GITHUB_COMMENT_LIMIT
 from meshkit.report.mermaid import MAX_MERMAID_TEXT_SIZE
@@ -461,7 +462,7 @@ def test_json_content():
     document = orjson.loads(check_json(_report()))
     assert (document["command"], document["schema"], document["ok"], document["exit_code"]) == (
         "check",
-        "meshkit-check/1",
+        "meshkit-check/2",
         False,
         1,
     )
@@ -484,6 +485,9 @@ def test_json_content():
         "via": "mesh-source",
         "node": "source.marketing.shop.customers_v1",
         "models": ["model.marketing.audience"],
+        "may_break": [],
+        "path": [],
+        "transitive": False,
         "stale": True,
         "age_days": 45,
     }

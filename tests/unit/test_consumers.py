@@ -16,10 +16,12 @@ import pytest
 from meshkit import __version__
 from meshkit.contract.manifest import Manifest, parse_manifest
 from meshkit.errors import UnsafeNameError
+from meshkit.lineage.graph import NO_CODE
 from meshkit.mesh.consumers import (
     CONSUMER_FORMAT,
     ConsumerRecord,
     ConsumerStatus,
+    Reader,
     Use,
     build_records,
     parse_record,
@@ -37,6 +39,7 @@ DATA = Path(__file__).parents[1] / "data"
 TODAY = date(2025, 1, 15)
 NOW = datetime(2025, 1, 10, 8, 30, tzinfo=timezone.utc)
 KEY = "shop/prod/consumers/down_loom.json"
+NOT_A_RECORD = "not a meshkit-consumer/2 (or meshkit-consumer/1) record"
 
 
 def _published(tmp_path: Path) -> tuple[LocalRegistry, str]:
@@ -132,8 +135,10 @@ def _record(**overrides: Any) -> dict[str, Any]:
                 "node": "model.shop.orders",
                 "columns": None,
                 "downstream_models": ["model.down_loom.customer_orders"],
+                "readers": [{"model": "model.down_loom.customer_orders", "columns": ["order_id"]}],
             }
         ],
+        "analyses": {},
     }
     document.update(overrides)
     return document
@@ -141,6 +146,11 @@ def _record(**overrides: Any) -> dict[str, Any]:
 
 def _use(**overrides: Any) -> dict[str, Any]:
     return {**_record()["uses"][0], **overrides}
+
+
+def _uncompiled(model: str) -> tuple[Reader, ...]:
+    """The reader lineage makes of a model whose manifest holds no compiled SQL (these fixtures were only parsed)."""
+    return (Reader(model, None, True, [], NO_CODE),)
 
 
 def _read(registry: LocalRegistry, *, today: date = TODAY, max_age_days: int = 30) -> list[ConsumerStatus]:
@@ -170,6 +180,7 @@ def test_build_records_from_a_validated_loom_project(tmp_path):
                     "model.shop.customers.v1",
                     None,
                     ("model.down_loom.legacy",),
+                    _uncompiled("model.down_loom.legacy"),
                 ),
                 Use(
                     "model.shop.customers.v2",
@@ -180,6 +191,7 @@ def test_build_records_from_a_validated_loom_project(tmp_path):
                     "model.shop.customers.v2",
                     None,
                     ("model.down_loom.customer_orders",),
+                    _uncompiled("model.down_loom.customer_orders"),
                 ),
                 Use(
                     "model.shop.orders",
@@ -190,6 +202,7 @@ def test_build_records_from_a_validated_loom_project(tmp_path):
                     "model.shop.orders",
                     None,
                     ("model.down_loom.customer_orders",),
+                    _uncompiled("model.down_loom.customer_orders"),
                 ),
             ),
         )
@@ -214,6 +227,7 @@ def test_build_records_for_mesh_sources_declare_columns(tmp_path):
             "source.down.shop.orders",
             ("amount", "order_id", "status"),
             ("model.down.orders_by_status",),
+            _uncompiled("model.down.orders_by_status"),
         ),
     )
 
@@ -298,12 +312,12 @@ GARBAGE = [
     pytest.param(b"\xff\xfe\x00", "not JSON", id="not-utf8"),
     pytest.param(b"", "not JSON", id="empty"),
     pytest.param(b"[" * 5000 + b"]" * 5000, "not JSON", id="too-deep"),
-    pytest.param(b"[]", f"not a {CONSUMER_FORMAT} record", id="array"),
-    pytest.param(b'"a string"', f"not a {CONSUMER_FORMAT} record", id="string"),
-    pytest.param(orjson.dumps(_record(format="meshkit-consumer/2")), f"not a {CONSUMER_FORMAT} record", id="format"),
+    pytest.param(b"[]", NOT_A_RECORD, id="array"),
+    pytest.param(b'"a string"', NOT_A_RECORD, id="string"),
+    pytest.param(orjson.dumps(_record(format="meshkit-consumer/3")), NOT_A_RECORD, id="format"),
     pytest.param(
         orjson.dumps({k: v for k, v in _record().items() if k != "format"}),
-        f"not a {CONSUMER_FORMAT} record",
+        NOT_A_RECORD,
         id="no-format",
     ),
     pytest.param(

@@ -144,9 +144,12 @@ def test_require_project_unknown_name():
         ({"resource_type": "model", "access": "protected", "config": {"access": "public"}}, False),
         ({"resource_type": "model", "access": "private"}, False),
         ({"resource_type": "model"}, False),
-        ({"resource_type": "seed", "access": "public"}, False),
-        ({"resource_type": "snapshot", "config": {"access": "public"}}, False),
+        ({"resource_type": "seed", "access": "public"}, True),  # dbt-loom lets another project ref() it
+        ({"resource_type": "seed", "config": {"access": "public"}}, True),
+        ({"resource_type": "snapshot", "config": {"access": "public"}}, True),
+        ({"resource_type": "analysis", "config": {"access": "public"}}, False),  # nothing can ref() it
+        ({"resource_type": "test", "access": "public"}, False),
     ],
 )
-def test_is_public_model(node, public):
-    assert typed({"name": "m", "unique_id": "model.p.m", **node}).is_public_model is public
+def test_is_public_node(node, public):
+    assert typed({"name": "m", "unique_id": "model.p.m", **node}).is_public_node is public

@@ -10,6 +10,7 @@ import orjson
 
 from meshkit import __version__
 from meshkit.contract.model import PublicModel
+from meshkit.lineage.graph import ProjectLineage, Reading
 from meshkit.mesh.publish import PublishResult
 from meshkit.mesh.sync import SyncOutcome
 from meshkit.mesh.validate import Dependency, Finding, ProjectReport, ValidateReport
@@ -175,7 +176,18 @@ def test_validate_markdown_without_dependencies_has_no_diagram():
 
 
 def test_validate_json():
-    document = orjson.loads(render_validate(_report(), "json"))
+    report = _report()
+    report.projects[0].lineage = ProjectLineage(
+        readers={
+            "model.shop.customers.v1": {
+                "model.down_loom.a": Reading({"email", "customer_id"}, True, set(), None),
+                "model.down_loom.b": Reading(None, False, {"model.down_loom.a"}, "a Python model"),
+            }
+        },
+        outputs={"model.down_loom.a": {"email": {"model.shop.customers.v1": {"email"}}, "n": None}},
+        parsed=1,
+    )
+    document = orjson.loads(render_validate(report, "json"))
     assert document["meshkit_version"] == __version__
     assert document["command"] == "validate"
     assert (document["ok"], document["error_count"], document["warning_count"]) == (False, 1, 1)
@@ -195,6 +207,34 @@ def test_validate_json():
         "consumers": ["model.down_loom.a", "model.down_loom.b"],
         "contract_id": "model.shop.customers.v1",
         "version": "1",
+        "readers": [
+            {
+                "model": "model.down_loom.a",
+                "columns": ["customer_id", "email"],
+                "direct": True,
+                "through": [],
+                "reason": None,
+            },
+            {
+                "model": "model.down_loom.b",
+                "columns": None,
+                "direct": False,
+                "through": ["model.down_loom.a"],
+                "reason": "a Python model",
+            },
+        ],
+    }
+    assert project["column_lineage"] == {
+        "parsed": 1,
+        "models": [
+            {
+                "model": "model.down_loom.a",
+                "columns": [
+                    {"column": "email", "sources": [{"node": "model.shop.customers.v1", "columns": ["email"]}]},
+                    {"column": "n", "sources": None},
+                ],
+            }
+        ],
     }
     assert [(f["severity"], f["code"], f["project"]) for f in project["findings"]] == [
         ("error", "not-public", "down_loom"),

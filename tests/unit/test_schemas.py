@@ -12,6 +12,7 @@ import ast
 import copy
 import fnmatch
 import json
+import re
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
@@ -29,8 +30,9 @@ from meshkit.github.bump_pr import BumpResult
 from meshkit.github.comment import CommentResult
 from meshkit.github.dispatch import dispatch_payload
 from meshkit.github.init import InitPlan, PlannedFile
-from meshkit.mesh.check import Assessed, CheckReport, Impact
+from meshkit.mesh.check import Assessed, CheckReport
 from meshkit.mesh.consumers import ConsumerStatus
+from meshkit.mesh.impact import Impact
 from meshkit.mesh.publish import PublishRequest, PublishResult, publish
 from meshkit.mesh.sync import SyncOutcome
 from meshkit.mesh.validate import VIA_LOOM, VIA_SOURCE, Dependency, Finding, ProjectReport, ValidateReport
@@ -531,7 +533,7 @@ def test_another_version_an_unknown_code_and_a_bad_date_fail(shop_registry: Loca
     for _, text in _constructed(shop_registry):  # the first of each command's documents: the fullest
         documents.setdefault(orjson.loads(text)["command"], orjson.loads(text))
     for command, document in documents.items():
-        bumped = dict(document, schema=SCHEMAS[command].replace("/1", "/2"))
+        bumped = dict(document, schema=re.sub(r"/(\d+)$", lambda m: f"/{int(m.group(1)) + 1}", SCHEMAS[command]))
         assert schema_errors(bumped), command
         assert schema_errors(dict(document, command="other"), command), command
     validate = copy.deepcopy(documents["validate"])

@@ -198,12 +198,26 @@ def test_package_model_is_ignored(tmp_path):
     assert [d.parent_id for d in report.projects[0].dependencies] == ["model.shop.orders"]
 
 
-def test_model_of_own_project_and_seeds_are_not_cross_project(tmp_path):
+def test_a_model_of_its_own_project_is_not_cross_project_but_another_projects_seed_is(tmp_path):
+    """dbt-loom lets a downstream ref() an upstream's public seed or snapshot: those are cross-project reads."""
     registry, _ = _registry(tmp_path)
     data = _loom()
     data["parent_map"][LOOM_CHILD] += ["model.down_loom.stg", "seed.shop.raw_orders", "snapshot.shop.snap"]
     report = _run(registry, tmp_path, data)
+    found = {d.parent_id: d.contract_id for d in report.projects[0].dependencies}
+    assert found == {"model.shop.orders": "model.shop.orders", "seed.shop.raw_orders": None, "snapshot.shop.snap": None}
+    assert {f.code for f in report.projects[0].findings} == {"not-public"}  # the fixture's seed is protected
+
+
+def test_only_the_downstreams_own_edges_count(tmp_path):
+    """A manifest dbt-loom filled from a full upstream manifest holds the upstream's own edges too."""
+    registry, _ = _registry(tmp_path)
+    data = _loom()
+    data["parent_map"]["model.shop.orders"] = ["model.shop.stg_orders"]
+    data["parent_map"]["model.shop.customers.v2"] = ["model.shop.stg_orders", "seed.shop.raw_orders"]
+    report = _run(registry, tmp_path, data)
     assert [d.parent_id for d in report.projects[0].dependencies] == ["model.shop.orders"]
+    assert report.errors == []
 
 
 @pytest.mark.parametrize(
