@@ -9,12 +9,13 @@ unchanged contract serialises to the same bytes and the same sha256.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from typing import Any
 
 import msgspec
 
 from meshkit.contract.manifest import Manifest
-from meshkit.contract.model import Column, ContractMetadata, ContractNode, Node, PublicModel, version_str
+from meshkit.contract.model import ContractMetadata, ContractNode, Node, Provenance, PublicModel, version_str
 from meshkit.errors import ManifestError
 
 CONTRACT_FORMAT = "meshkit-contract/1"
@@ -42,24 +43,7 @@ _ENCODER = msgspec.json.Encoder()
 def _contract_node(node: Node) -> ContractNode:
     kept = ContractNode(**{name: getattr(node, name) for name in _CONTRACT_FIELDS})
     config = msgspec.structs.replace(node.config, column_types=msgspec.UNSET) if node.config else None
-    return msgspec.structs.replace(kept, access="public", columns=_typed_columns(node), config=config)
-
-
-def _typed_columns(node: Node) -> dict[str, Column]:
-    """A node's columns; a seed's with the types its `column_types` config gives where its yml gives none.
-
-    A seed declares its types in config, not in a contract, and may document no column at all: every
-    typed column is then part of what consumers read."""
-    declared = node.settings.column_types or {}  # UNSET and None alike
-    if node.resource_type != "seed" or not declared:
-        return node.columns
-    columns = {
-        name: msgspec.structs.replace(column, data_type=column.data_type or declared.get(name))
-        for name, column in node.columns.items()
-    }
-    for name, data_type in declared.items():
-        columns.setdefault(name, Column(name=name, data_type=data_type))
-    return columns
+    return msgspec.structs.replace(kept, access="public", config=config)
 
 
 def _check_latest_versions(manifest: Manifest, public: dict[str, Node]) -> None:
@@ -85,7 +69,8 @@ def _check_latest_versions(manifest: Manifest, public: dict[str, Node]) -> None:
             )
 
 
-def build_contract(manifest: Manifest) -> dict[str, Any]:
+def require_public(manifest: Manifest) -> dict[str, Node]:
+    """The project's public nodes: with none (or a latest version that does not exist) there is nothing to publish."""
     public = manifest.public_models()
     if not public:
         raise ManifestError(
@@ -93,13 +78,20 @@ def build_contract(manifest: Manifest) -> dict[str, Any]:
             "(set `access: public` on the models consumers may use); nothing to publish"
         )
     _check_latest_versions(manifest, public)
+    return public
+
+
+def build_contract(manifest: Manifest, provenance: Mapping[str, Provenance] | None = None) -> dict[str, Any]:
+    """The contract: the public nodes as dbt-loom reads them; provenance (mesh.provenance), when there is
+    any, beside them under `meshkit`, so a pure upstream's contract bytes do not change."""
+    public = require_public(manifest)
     nodes = {uid: _contract_node(node) for uid, node in public.items()}
     used_groups = {node.group for node in nodes.values()} - {None}
     groups = {uid: group for uid, group in sorted(manifest.doc.groups.items()) if group.name in used_groups}
     metadata = manifest.doc.metadata
     contract: dict[str, Any] = {
         "metadata": ContractMetadata(**{name: getattr(metadata, name) for name in ContractMetadata.__struct_fields__}),
-        "meshkit": {"format": CONTRACT_FORMAT},
+        "meshkit": {"format": CONTRACT_FORMAT, **({"provenance": dict(provenance)} if provenance else {})},
         "nodes": nodes,
         "groups": groups,
     }

@@ -129,7 +129,7 @@ class Manifest:
 
     @cached_property
     def _public(self) -> dict[str, Node]:
-        candidates = sorted(uid for uid in self.nodes if uid.startswith(_PUBLISHABLE_PREFIXES))
+        candidates = sorted(uid for uid in self.nodes if uid.startswith(_PUBLISHABLE_PREFIXES) and self.owns(uid))
         if self._contract:  # every node should be public: decode each once, in full
             return {uid: node for uid in candidates if (node := self.nodes[uid]).is_public_node}
         public = []
@@ -139,8 +139,13 @@ class Manifest:
                 public.append(uid)
         return {uid: self.nodes[uid] for uid in public}
 
+    def owns(self, uid: str) -> bool:
+        """Whether a node is the project's own: not one dbt-loom injected from an upstream's contract."""
+        return not self.project_name or uid.split(".", 2)[1:2] == [self.project_name]
+
     def public_models(self) -> dict[str, Node]:
-        """Public models, model versions, seeds and snapshots by unique_id, sorted; only these are decoded in full.
+        """The project's own public models, model versions, seeds and snapshots by unique_id, sorted; only these
+        are decoded in full (dbt-loom's injected upstream nodes are the upstream's, never published again).
 
         (Named for the models most of them are: a seed or snapshot dbt-loom would let another project ref()
         is part of the public surface as well.)"""
@@ -151,7 +156,11 @@ class Manifest:
         a test): publish says it leaves them out. A node's raw bytes are searched before it is decoded."""
         ignored = []
         for uid in sorted(self.nodes):
-            if uid.startswith(_PUBLISHABLE_PREFIXES) or b'"public"' not in bytes(self.nodes.raw(uid)):
+            if (
+                uid.startswith(_PUBLISHABLE_PREFIXES)
+                or not self.owns(uid)
+                or b'"public"' not in bytes(self.nodes.raw(uid))
+            ):
                 continue
             access = decode_part(_ACCESS, self.nodes.raw(uid), self.origin, f"$.nodes[{uid!r}]", self.fix)
             if access.access_level == "public":

@@ -174,6 +174,20 @@ class RefArgs(_Strict, kw_only=True):
     version: VersionValue = None
 
 
+def _seed_columns(columns: dict[str, Column], types: dict[str, str]) -> dict[str, Column]:
+    """A seed's columns with the types its `column_types` config gives where its yml gives none.
+
+    A seed declares its types in config, not in a contract, and may document no column at all: every
+    typed column is then part of what consumers read, and what a check compares."""
+    typed = {
+        name: msgspec.structs.replace(column, data_type=column.data_type or types.get(name))
+        for name, column in columns.items()
+    }
+    for name, data_type in types.items():
+        typed.setdefault(name, Column(name=name, data_type=data_type))
+    return typed
+
+
 class ContractNode(_Strict, kw_only=True):
     """A public model as the contract publishes it: no SQL, no dependencies, no file paths."""
 
@@ -203,6 +217,9 @@ class ContractNode(_Strict, kw_only=True):
     def __post_init__(self) -> None:
         if self.meta:
             check_nesting(self.meta, "meta")
+        types = self.config.column_types if self.config else None
+        if self.resource_type == "seed" and isinstance(types, dict) and types:
+            self.columns = _seed_columns(self.columns, types)
 
     def check_writable(self, adapter: str | None) -> None:
         """Refuse what a downstream would read wrong: a name it puts in SQL or YAML, a date it cannot read.

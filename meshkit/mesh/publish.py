@@ -14,12 +14,13 @@ from typing import Any
 import msgspec
 
 from meshkit import __version__
-from meshkit.contract.build import build_contract, public_models_of, serialise, sha256_hex
+from meshkit.contract.build import build_contract, public_models_of, require_public, serialise, sha256_hex
 from meshkit.contract.diff import Surface, diff_surfaces
 from meshkit.contract.manifest import Manifest, load_manifest, parse_manifest, require_project
 from meshkit.contract.model import ChangeCounts, PublicModel, PublishMetadata
 from meshkit.contract.names import check_env, check_project
 from meshkit.errors import IntegrityError, MeshkitError
+from meshkit.mesh.provenance import provenance_of
 from meshkit.mesh.sources import table_index
 from meshkit.registry import Blob, Registry, layout
 from meshkit.registry.commit import Written, commit, converge_copies, pointer_to, sequence_of, sweep, write_entry
@@ -34,6 +35,7 @@ class PublishRequest:
     full: bool = False
     force: bool = False
     git_commit: str | None = None
+    fallback: tuple[str, ...] = ()  # envs its own upstreams are read from after env, for provenance
     now: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
 
 
@@ -82,7 +84,7 @@ def publish(request: PublishRequest, registry: Registry) -> PublishResult:
     manifest_path = request.project_dir / "target" / "manifest.json"
     manifest = load_manifest(manifest_path, build_hint=f"run `dbt build` in {request.project_dir} first")
     require_project(manifest, project)
-    contract = build_contract(manifest)  # also rejects a project with no public models
+    require_public(manifest)  # before anything is read from the registry
     ignored = tuple(
         f"{uid} is marked public, but another project cannot ref() a {kind}: it is not published"
         for uid, kind in manifest.ignored_public()
@@ -91,7 +93,8 @@ def publish(request: PublishRequest, registry: Registry) -> PublishResult:
     if request.full:
         payload, kind = manifest_path.read_bytes(), "full"
     else:
-        payload, kind = serialise(contract), "contract"
+        provenance = provenance_of(manifest, registry, env, request.fallback)
+        payload, kind = serialise(build_contract(manifest, provenance)), "contract"
     digest = sha256_hex(payload)
     public = public_models_of(manifest)
     latest_key = layout.latest_key(project, env)

@@ -382,7 +382,9 @@ def test_read_current_before_and_after(tmp_path):
 
 
 def _renamed(name: str) -> dict:
-    data = orjson.loads((DATA / "manifest_shop.json").read_bytes())
+    """manifest_shop.json as project `name` built it: its own nodes are named for it."""
+    text = (DATA / "manifest_shop.json").read_text().replace(".shop.", f".{name}.")
+    data = orjson.loads(text.replace('"package_name": "shop"', f'"package_name": "{name}"'))
     data["metadata"]["project_name"] = name
     return data
 
