@@ -31,6 +31,9 @@ COMMANDS: dict[str, Command] = {
     "check": Command(
         "meshkit.cli.check_cmd", "find breaking changes to a project's public contract, and the consumers they break"
     ),
+    "lineage": Command(
+        "meshkit.cli.lineage_cmd", "trace one model or column across the mesh: where it comes from, who reads it"
+    ),
     "catalog": Command("meshkit.cli.catalog_cmd", "write the whole mesh as one self-contained HTML page"),
     "dispatch": Command("meshkit.cli.dispatch_cmd", "notify consumer repositories of a publish (repository_dispatch)"),
     "comment": Command("meshkit.cli.comment_cmd", "create or update the PR comment of a markdown report"),

@@ -18,6 +18,7 @@ import pytest
 from filelock import FileLock
 
 from support.helpers import REPO, clean_env, dbt, meshkit
+from support.schemas import assert_schema_valid
 from support.s3server import S3Bucket, moto_server, s3_bucket, s3_env  # noqa: F401
 
 pytestmark = pytest.mark.dbt
@@ -180,3 +181,48 @@ def test_validate_on_a_full_upstream_manifest_reports_only_the_downstreams_edges
     deps = sorted(d["contract_id"] for d in project["dependencies"])
     assert deps == ["model.sales_core.orders", "seed.sales_core.regions"]
     assert project["findings"] == []
+
+
+def _lineage(root: Path, *args: str) -> Any:
+    result = meshkit("lineage", *args, "--registry", "registry", cwd=root, env=_env(root / "registry"))
+    assert "Traceback" not in result.stderr, result.stderr
+    return result
+
+
+def test_lineage_traces_a_column_up_and_down_the_chain(built_chain: Path) -> None:
+    result = _lineage(built_chain, "finance_mid.revenue_daily.amount", "--format", "json")
+    _ok(result)
+    document = json.loads(result.stdout)
+    assert_schema_valid(document)
+    assert document["target"]["label"] == "finance_mid.revenue_daily.amount" and document["target"]["public"]
+    assert document["upstream"] == [["sales_core.orders.amount", "finance_mid.revenue_daily.amount"]]
+    assert [(i["downstream"], i["models"]) for i in document["downstream"]] == [
+        ("exec_reporting", ["model.exec_reporting.exec_revenue_summary"])
+    ]
+
+    text = _lineage(built_chain, "orders.amount")  # the project is found when the model name is unique
+    _ok(text)
+    assert f"  {ROUTE}\n" in text.stdout
+    assert "  finance_mid.stg_sales (dbt-loom)\n" in text.stdout and "exec_order_volume" not in text.stdout
+
+    consumer = _lineage(built_chain, "exec_reporting.exec_order_volume")
+    _ok(consumer)
+    assert "  finance_mid.revenue_daily (dbt-loom): order_count, order_date\n" in consumer.stdout
+
+    mermaid = _lineage(built_chain, "sales_core.orders.amount", "--format", "mermaid")
+    _ok(mermaid)
+    assert mermaid.stdout.startswith("```mermaid\nflowchart LR\n") and '["exec_revenue_summary"]' in mermaid.stdout
+
+
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        ("orders.nope", "sales_core.orders has no column 'nope' in its contract (it has: order_id,"),
+        ("nothing_here", "no public model or recorded consumer model 'nothing_here' in env prod"),
+        ("a.b.c.d", "cannot read 'a.b.c.d': name a model or a column as [PROJECT.]MODEL[.COLUMN]"),
+    ],
+)
+def test_lineage_of_an_unknown_target_is_one_clear_line(built_chain: Path, target: str, message: str) -> None:
+    result = _lineage(built_chain, target)
+    assert result.returncode == 2 and result.stdout == ""
+    assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1

@@ -23,6 +23,7 @@ SCHEMAS = {
     "validate": "meshkit-validate/1",
     "check": "meshkit-check/2",
     "catalog": "meshkit-catalog/1",
+    "lineage": "meshkit-lineage/1",
     "dispatch": "meshkit-dispatch/1",
     "comment": "meshkit-comment/1",
     "init": "meshkit-init/1",

@@ -35,12 +35,14 @@ from meshkit.mesh.consumers import ConsumerStatus
 from meshkit.mesh.impact import Impact
 from meshkit.mesh.publish import PublishRequest, PublishResult, publish
 from meshkit.mesh.sync import SyncOutcome
+from meshkit.mesh.trace import Read, Target, Trace
 from meshkit.mesh.validate import VIA_LOOM, VIA_SOURCE, Dependency, Finding, ProjectReport, ValidateReport
 from meshkit.registry.local import LocalRegistry
 from meshkit.registry.published import read_latest
 from meshkit.report import render
 from meshkit.report.catalog import build_catalog
 from meshkit.report.check import CHECK_SCHEMA, check_json
+from meshkit.report.trace import lineage_json
 from support.helpers import REPO
 from support.schemas import SCHEMA_DIR, SCHEMAS, assert_schema_valid, schema, schema_errors, schema_path
 
@@ -82,6 +84,7 @@ def test_the_code_names_the_same_schema_versions():
         "validate": render.VALIDATE_SCHEMA,
         "check": CHECK_SCHEMA,
         "catalog": render.CATALOG_SCHEMA,
+        "lineage": render.LINEAGE_SCHEMA,
         "dispatch": render.DISPATCH_SCHEMA,
         "comment": render.COMMENT_SCHEMA,
         "init": render.INIT_SCHEMA,
@@ -406,6 +409,22 @@ def _dispatch_document(registry: LocalRegistry) -> str:
     )
 
 
+def _trace(*, public: bool) -> Trace:
+    target = Target("mid", "model.mid.revenue", "revenue", None, "amount", public)
+    result = Trace(target, "prod", "registry", upstream=[("up.orders.amount", "mid.revenue.amount")])
+    if public:
+        result.unknown = ["mid.revenue.amount: its column lineage is not known"]
+        hop = ("up.orders.amount", "mid.revenue.amount")
+        result.downstream = (
+            Impact("top", "dbt-loom", "model.mid.revenue", ("model.top.summary",), False, 0, "acme/top", (), hop),
+        )
+    else:
+        result.upstream = []
+        result.reads = [Read("up", "model.up.orders", "orders", ("amount",), "mesh-source"),
+                        Read("up", "model.up.customers", "customers", None, "dbt-loom", "a Python model")]  # fmt: skip
+    return result
+
+
 def _constructed(registry: LocalRegistry) -> Iterator[tuple[str, str]]:
     """(label, JSON) of each output rendered by its reporter from a hand-made result."""
     yield "publish", render.render_publish(_publish_result(), "json")
@@ -416,6 +435,8 @@ def _constructed(registry: LocalRegistry) -> Iterator[tuple[str, str]]:
     yield "check", check_json(_check_report())
     yield "catalog", render.catalog_json(build_catalog(registry, today=NOW.date()))
     yield "dispatch", _dispatch_document(registry)
+    yield "lineage public", lineage_json(_trace(public=True))
+    yield "lineage consumer", lineage_json(_trace(public=False))
     for action in ("created", "updated", "unchanged"):
         yield (
             f"comment {action}",
