@@ -18,8 +18,8 @@ import pytest
 from filelock import FileLock
 
 from support.helpers import REPO, clean_env, dbt, meshkit
-from support.schemas import assert_schema_valid
 from support.s3server import S3Bucket, moto_server, s3_bucket, s3_env  # noqa: F401
+from support.schemas import assert_schema_valid
 
 pytestmark = pytest.mark.dbt
 
