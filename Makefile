@@ -14,7 +14,7 @@ JS_STAMP := $(JS_DIR)/node_modules/.meshkit-npm-ci
 SUDO     := $(if $(filter 0,$(shell id -u)),,sudo)
 APT_GET  := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get
 
-.PHONY: demo test act lint lint-python lint-workflows lock venv clean system-deps bench bench-smoke
+.PHONY: demo test act lint lint-python lint-workflows lock venv clean system-deps bench bench-smoke bench-lineage
 
 venv: $(STAMP)
 
@@ -69,6 +69,11 @@ BENCH_REPEAT ?= 3
 BENCH_ARGS   ?=
 bench: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python bench/run.py --models $(BENCH_MODELS) --repeat $(BENCH_REPEAT) $(BENCH_ARGS)
+
+# Column lineage's cost (bench/lineage.py): a 2,000-model downstream built by dbt build, the recording and the
+# check at 20k models; writes its section of bench/RESULTS.md.
+bench-lineage: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python bench/lineage.py $(BENCH_ARGS)
 
 # The bench at a small N, one run each, into a temporary folder: what CI runs (also part of `make test`).
 bench-smoke: $(STAMP)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -81,7 +82,29 @@ def write_reports(
             {key: run[key] for key in ("n", "upstream", "setup_s", "bench_s", "work", "counts")} | {"timed": timed}
         )
     (output / "results.json").write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
-    (output / "RESULTS.md").write_text(_markdown(doc), encoding="utf-8")
+    results = output / "RESULTS.md"
+    kept = _sections(results.read_text(encoding="utf-8")) if results.is_file() else []
+    results.write_text(_markdown(doc) + "".join(f"\n{block}\n" for block in kept), encoding="utf-8")
+
+
+_SECTION = re.compile(r"<!-- section: (?P<name>[a-z-]+) -->\n.*?<!-- /section: (?P=name) -->", re.DOTALL)
+
+
+def _sections(text: str) -> list[str]:
+    """The sections other scripts own (bench/lineage.py, bench/clients.py): kept when run.py rewrites the file."""
+    return [match.group(0) for match in _SECTION.finditer(text)]
+
+
+def replace_section(results: Path, name: str, heading: str, body: str) -> None:
+    """Write (or rewrite) one script's marked section of RESULTS.md, leaving the rest as it is."""
+    block = f"<!-- section: {name} -->\n{heading}\n\n{body}\n<!-- /section: {name} -->"
+    text = results.read_text(encoding="utf-8") if results.is_file() else "# meshkit benchmark results\n"
+    found = [m for m in _SECTION.finditer(text) if m.group("name") == name]
+    if found:
+        text = text[: found[0].start()] + block + text[found[0].end() :]
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    results.write_text(text, encoding="utf-8")
 
 
 def _source(source: dict[str, Any]) -> str:

@@ -141,8 +141,13 @@ class Org:
                 "acme-data/growth",
             ],
         )
+        # finance consumes orders_core and publishes revenue_by_status, which growth reads: a chain.
         self.finance = Team(
-            self, "acme-data/finance", "finance", "finance_marts", ["--role", "downstream", "--upstream", "orders_core"]
+            self,
+            "acme-data/finance",
+            "finance",
+            "finance_marts",
+            ["--role", "both", "--upstream", "orders_core", "--consumer", "acme-data/growth"],
         )
         self.growth = Team(
             self,
@@ -162,6 +167,7 @@ class Org:
         for team, schema in ((self.orders, "orders_core"), (self.finance, "finance"), (self.growth, "growth")):
             pg.psql(f"create schema {schema} authorization {team.role}", database="acme")
         pg.psql("grant usage on schema orders_core to finance, growth", database="acme")
+        pg.psql("grant usage on schema finance to growth", database="acme")
 
     def act(
         self, team: Team, event_name: str, event: dict[str, Any], *, label: str, workspace: Path | None = None
@@ -177,7 +183,7 @@ class Org:
             **event,
         }
         secrets = {"GITHUB_TOKEN": team.token, "MESHKIT_WAREHOUSE_ENV": team.warehouse_env}
-        if team is self.orders:
+        if team is not self.growth:  # the publishers notify their consumers
             secrets["MESHKIT_DISPATCH_TOKEN"] = DISPATCH_TOKEN
         started = time.monotonic()
         result = run_act(
@@ -244,7 +250,8 @@ DOWN = "downstream/meshkit downstream"
 def test_init_pinned_every_repository_to_the_running_meshkit(org: Org) -> None:
     for team in org.teams.values():
         text = (team.workspace / ".github" / "workflows" / team.workflow).read_text()
-        assert f"uses: {MESHKIT}/.github/workflows/" in text and text.count(org.meshkit_sha) == 2
+        jobs = 2 if team is org.finance else 1  # finance consumes and publishes
+        assert f"uses: {MESHKIT}/.github/workflows/" in text and text.count(org.meshkit_sha) == 2 * jobs
         assert not (team.workspace / ".github" / "actions").exists()  # nothing of meshkit is copied in
     assert (org.growth.workspace / "dbt" / "dbt_loom.config.yml").is_file()
     assert (
@@ -350,6 +357,48 @@ def test_a_new_upstream_column_gives_finance_one_contract_bump_pull_request(org:
     assert org.github.pull_requests(org.growth.full_name) == []  # dbt-loom follows the contract by itself
 
 
+def test_the_middle_project_publishes_its_provenance_and_its_consumer_reads_through_it(org: Org) -> None:
+    before = len(org.github.dispatches)
+    published = org.push(org.finance)
+
+    assert published.returncode == 0, published.log[-8000:]
+    assert published.job_succeeded(f"{UP}/publish") and published.job_succeeded(f"{DOWN}/consume")
+    contract = org.read_json("finance_marts/prod/latest/manifest.json")
+    assert sorted(contract["nodes"]) == ["model.finance_marts.revenue_by_status"]  # not orders_core's
+    provenance = contract["meshkit"]["provenance"]["model.finance_marts.revenue_by_status"]
+    orders = {"project": "orders_core", "node": "model.orders_core.public_orders"}
+    assert provenance["columns"] == {
+        "orders": [],
+        "revenue": [{**orders, "column": "amount"}],
+        "status": [{**orders, "column": "status"}],
+    }
+    assert [d.repository for d in org.github.dispatches[before:]] == ["acme-data/growth"]
+
+    # growth starts reading finance's contract too: init again with both upstreams, and a model reading it.
+    growth = org.growth.workspace
+    again = run(
+        [sys.executable, "-m", "meshkit", "init", "--role", "downstream", "--project-dir", "dbt", "--approach",
+         "dbt-loom", "--upstream", "orders_core", "--upstream", "finance_marts", "--registry", REGISTRY,
+         "--aws-role", f"{ACCOUNT}/acme-mesh-growth", "--aws-read-role", f"{ACCOUNT}/acme-mesh-read"],
+        cwd=growth,
+        env={**clean_env(), "PYTHONPATH": str(org.meshkit)},
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    (growth / "dbt" / "models" / "status_revenue.sql").write_text(
+        "select status, revenue from {{ ref('finance_marts', 'revenue_by_status') }} where orders > 0\n"
+    )
+    org.growth.head = commit_all(growth, "status_revenue: read finance_marts")
+    org.github.import_branch(org.growth.full_name, growth, "main")
+    runs = org.deliver_dispatches(before)
+
+    assert runs["acme-data/growth"].returncode == 0, runs["acme-data/growth"].log[-8000:]
+    record = org.read_json("finance_marts/prod/consumers/growth_analytics.json")
+    [use] = record["uses"]
+    assert [(r["model"], r["columns"]) for r in use["readers"]] == [
+        ("model.growth_analytics.status_revenue", ["orders", "revenue", "status"])
+    ]
+
+
 def test_an_upstream_pr_dropping_a_column_gets_one_sticky_comment_naming_both_consumer_repositories(org: Org) -> None:
     branch = org.root / "orders-drop-status"
     shutil.copytree(org.orders.workspace, branch, symlinks=True)
@@ -379,6 +428,11 @@ def test_an_upstream_pr_dropping_a_column_gets_one_sticky_comment_naming_both_co
     assert body.splitlines()[0] == "<!-- meshkit:check:orders_core -->"
     assert "column-removed: `status`" in body
     assert "finance\\_marts (acme-data/finance)" in body and "growth\\_analytics (acme-data/growth)" in body
+    # Through finance's published provenance, growth's reader of revenue_by_status.status, with its path.
+    assert (
+        "status\\_revenue (via orders\\_core.public\\_orders.status → "
+        "finance\\_marts.revenue\\_by\\_status.status)" in body
+    )
     # What a PR-check job costs: `dbt parse` against the publish job's `dbt build`, both from act's step times.
     [parse] = step_seconds(checked.log, f"{UP}/check", "./.meshkit/.github/actions/build")
     [build] = step_seconds(org.logs["push orders"], f"{UP}/publish", "./.meshkit/.github/actions/build")

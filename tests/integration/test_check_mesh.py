@@ -59,6 +59,8 @@ def failed_heading(count: str, reach: str = BREAKING_BOTH) -> str:
     return rf"### ❌ meshkit check: {count} to dbt\_up's public contract, {reach}"
 
 
+CONSUMING_MODELS = ["customer_lifetime_value", "legacy_customer_names", "orders_by_status"]  # dbt_down's
+
 # --- running things -------------------------------------------------------------------------------------------
 
 
@@ -279,7 +281,7 @@ def test_lowered_access_is_breaking(up: Path) -> None:
     assert heading(markdown) == failed_heading("2 breaking changes")
     assert table_rows(markdown) == [
         rf"| **public\_orders** | access-lowered | `public` → `protected` | ❌ yes | {ORDERS_IMPACT_CELL} |",
-        r"| **public\_payments** | access-lowered | `public` → `private` | ❌ yes | — |",
+        r"| **public\_payments** | access-lowered | `public` → `private` | ❌ yes | no consumer reads it |",
     ]
 
 
@@ -489,7 +491,7 @@ def test_warn_only_reports_the_same_and_exits_zero(up: Path) -> None:
         ("version-removed", "breaking", True, "public_customers", "1", []),
         ("column-removed", "breaking", True, "public_orders", None, ["status"]),
     ]
-    assert impacted(strict["changes"][0]) == V1_READERS and impacted(strict["changes"][1]) == ORDERS_READERS
+    assert impacted(strict["changes"][0]) == V1_READERS and impacted(strict["changes"][1]) == STATUS_READERS
     assert (strict["warn_only"], strict["exit_code"], strict["ok"]) == (False, 1, False)
     assert (lenient["warn_only"], lenient["exit_code"], lenient["ok"]) == (True, 0, False)
     for report in (strict, lenient):
@@ -558,22 +560,21 @@ def test_stale_consumer_records_are_flagged_but_still_listed(up: Path) -> None:
         ("column-removed", "breaking", True, "public_customers", "1", ["email"]),
         ("column-removed", "breaking", True, "public_customers", "2", ["email"]),
     ]
-    assert impacted(report["changes"][0]) == V1_READERS and impacted(report["changes"][1]) == V2_READERS
+    # Only dbt_down_loom's models read email (dbt_down's read other columns of the same versions).
+    assert impacted(report["changes"][0]) == {"dbt_down_loom": ["loom_legacy_customers"]}
+    assert impacted(report["changes"][1]) == {"dbt_down_loom": ["loom_customer_orders"]}
     assert all(i["stale"] and i["age_days"] == 60 for c in report["changes"] for i in c["impacts"])
     assert [(c["downstream"], c["stale"], c["age_days"], c["problem"]) for c in report["consumers"]] == [
         ("dbt_down", True, 60, None),
         ("dbt_down_loom", True, 60, None),
     ]
     assert report["summary"]["stale_consumers"] == 2 and report["consumer_max_age_days"] == 30
-    assert report["summary"]["broken_downstreams"] == ["dbt_down", "dbt_down_loom"]
+    assert report["summary"]["broken_downstreams"] == ["dbt_down_loom"]
 
     md_code, markdown = check_markdown(up, "--today", later)
     assert md_code == 1
     assert "2 consumers on record (2 stale)." in markdown
-    assert table_rows(markdown)[0].endswith(
-        r"| dbt\_down (stale record): legacy\_customer\_names; "
-        r"dbt\_down\_loom (stale record): loom\_legacy\_customers |"
-    )
+    assert table_rows(markdown)[0].endswith(r"| dbt\_down\_loom (stale record): loom\_legacy\_customers |")
     untrusted = markdown.split("#### Consumer records not trusted\n", 1)[1]
     assert "- ⚠️ `dbt_down` last validated 60 days ago (limit 30)" in untrusted
     assert "- ⚠️ `dbt_down_loom` last validated 60 days ago (limit 30)" in untrusted
@@ -611,8 +612,12 @@ def test_publish_consumer_writes_the_dbt_down_record(mesh: Path) -> None:
     recorded_at = datetime.fromisoformat(record.pop("recorded_at").replace("Z", "+00:00"))
     assert before <= recorded_at <= datetime.now(timezone.utc)
     assert record.pop("meshkit_version")
+    # The SQL analyses the next recording reuses, one per model that reads dbt_up, keyed by its compiled SQL.
+    analyses = record.pop("analyses")
+    assert sorted(analyses) == [f"model.dbt_down.{m}" for m in CONSUMING_MODELS]
+    assert all(len(a["digest"]) == 64 and a["analysis"]["problem"] is None for a in analyses.values())
     assert record == {
-        "format": "meshkit-consumer/1",
+        "format": "meshkit-consumer/2",
         "downstream": "dbt_down",
         "upstream": "dbt_up",
         "env": "prod",
@@ -629,6 +634,15 @@ def test_publish_consumer_writes_the_dbt_down_record(mesh: Path) -> None:
                 "node": "source.dbt_down.dbt_up.public_customers_v1",
                 "columns": ["customer_id", "email", "first_name", "first_order_date", "last_name", "number_of_orders"],
                 "downstream_models": ["model.dbt_down.legacy_customer_names"],
+                "readers": [
+                    {
+                        "model": "model.dbt_down.legacy_customer_names",
+                        "columns": ["customer_id", "first_name", "last_name"],
+                        "direct": True,
+                        "through": [],
+                        "reason": None,
+                    }
+                ],
             },
             {
                 "unique_id": "model.dbt_up.public_customers.v2",
@@ -639,6 +653,15 @@ def test_publish_consumer_writes_the_dbt_down_record(mesh: Path) -> None:
                 "node": "source.dbt_down.dbt_up.public_customers",
                 "columns": ["customer_id", "email", "first_order_date", "full_name", "number_of_orders"],
                 "downstream_models": ["model.dbt_down.customer_lifetime_value"],
+                "readers": [
+                    {
+                        "model": "model.dbt_down.customer_lifetime_value",
+                        "columns": ["customer_id", "first_order_date", "full_name"],
+                        "direct": True,
+                        "through": [],
+                        "reason": None,
+                    }
+                ],
             },
             {
                 "unique_id": "model.dbt_up.public_orders",
@@ -649,6 +672,22 @@ def test_publish_consumer_writes_the_dbt_down_record(mesh: Path) -> None:
                 "node": "source.dbt_down.dbt_up.public_orders",
                 "columns": ["amount", "customer_id", "order_date", "order_id", "payment_count", "status"],
                 "downstream_models": ["model.dbt_down.customer_lifetime_value", "model.dbt_down.orders_by_status"],
+                "readers": [
+                    {
+                        "model": "model.dbt_down.customer_lifetime_value",
+                        "columns": ["amount", "customer_id", "order_id", "status"],
+                        "direct": True,
+                        "through": [],
+                        "reason": None,
+                    },
+                    {
+                        "model": "model.dbt_down.orders_by_status",
+                        "columns": ["amount", "status"],
+                        "direct": True,
+                        "through": [],
+                        "reason": None,
+                    },
+                ],
             },
         ],
     }
@@ -677,15 +716,12 @@ def test_github_format_annotates_files_and_appends_the_step_summary(up: Path, tm
     summary.write_text("earlier step\n")
     github = check(up, "--format", "github", env=clean_env(GITHUB_STEP_SUMMARY=str(summary)))
     assert github.returncode == 1, github.stderr
-    affects = (
-        "(affects dbt_down: customer_lifetime_value, orders_by_status; "
-        "dbt_down_loom: loom_customer_orders, loom_orders_by_status)"
-    )
+    affects = "(affects dbt_down_loom: loom_customer_orders)"  # the one model whose SQL reads order_date
     assert github.stdout.splitlines() == [
         "::error file=dbt_up/models/marts/_public.yml,title=meshkit check%3A type-changed::dbt_up: column order_date "
         f"of public_orders changed type date → timestamp {affects}",
         # the added column is info: no annotation
-        "FAILED: 1 breaking change to dbt_up's public contract, breaking dbt_down, dbt_down_loom",
+        "FAILED: 1 breaking change to dbt_up's public contract, breaking dbt_down_loom",
     ]
     appended = summary.read_text()
     assert appended.startswith(f"earlier step\n{MARKER}\n")

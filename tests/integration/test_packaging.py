@@ -27,6 +27,7 @@ IMPORT_NAMES = {
     "botocore": "botocore",
     "google": "google-auth",
     "obstore": "obstore",
+    "sqlglot": "sqlglot",
 }
 # Each cloud's client is an extra, so the core install stays as small as a local registry needs.
 EXTRAS = {"s3": {"boto3", "botocore"}, "gcs": {"google-auth"}, "azure": {"obstore"}}

@@ -413,7 +413,7 @@ def test_consumer_index_check_and_catalog_over_s3(built_mesh: Path, published: S
         f"{PREFIX}/dbt_up/prod/consumers/dbt_down_loom.json",
     ]
     record = json.loads(published.read(keys[1]))
-    assert record["format"] == "meshkit-consumer/1" and record["git_commit"] == "0123abcd"
+    assert record["format"] == "meshkit-consumer/2" and record["git_commit"] == "0123abcd"
     assert {u["unique_id"] for u in record["uses"]} == {
         "model.dbt_up.public_orders",
         "model.dbt_up.public_customers.v1",
