@@ -77,10 +77,10 @@
   function envRank(env) { var i = ["prod", "production", "staging", "dev"].indexOf(env); return i < 0 ? 9 : i; }
   var publishers = Object.keys(entries).sort();
 
-  function contractOf(entry) { return entry && entry.contract ? D.contracts[entry.contract] : null; }
+  function contractOf(entry) { return entry && entry.sha256 ? D.contracts[entry.sha256] : null; }
   var modelIndex = {}; // sha -> {byUid, byName}
   function models(entry) {
-    var sha = entry.contract;
+    var sha = entry.sha256;
     if (!sha) { return { byUid: {}, byName: {}, names: [] }; }
     if (!modelIndex[sha]) {
       var byUid = {}, byName = {};
@@ -681,7 +681,7 @@
       var sec = section("Envs", "envs-title");
       sec.appendChild(table(["env", "contract", "published", "public model versions", "consumers"], Object.keys(entries[p]).sort(function (a, b) { return envRank(a) - envRank(b); }).map(function (env) {
         var e = entries[p][env], c = contractOf(e);
-        return h("tr", { "data-env": env }, h("td", null, link(envRoute(p, env), env)), h("td", null, e.problem ? h("span", { "class": "problem", text: e.problem }) : code(e.contract.slice(0, 12))),
+        return h("tr", { "data-env": env }, h("td", null, link(envRoute(p, env), env)), h("td", null, e.problem ? h("span", { "class": "problem", text: e.problem }) : code(e.sha256.slice(0, 12))),
           h("td", { text: e.published_at || "" }), h("td", { text: c ? c.models.length : 0 }), h("td", { text: e.consumers.filter(function (x) { return !x.problem; }).length }));
       })));
       view.appendChild(sec);
@@ -711,7 +711,7 @@
     view.appendChild(h("h1", null, code(p), " in ", code(env)));
     view.appendChild(envSwitch(env, function (e) { return envRoute(p, e); }, Object.keys(entries[p])));
     if (entry.problem) { view.appendChild(h("p", { "class": "problem", text: entry.problem })); return Promise.resolve(); }
-    view.appendChild(h("p", { "class": "meta" }, "contract ", code(entry.contract.slice(0, 12)), " · published " + (entry.published_at || "unknown"), entry.git_commit ? [" · commit ", code(entry.git_commit.slice(0, 12))] : null));
+    view.appendChild(h("p", { "class": "meta" }, "contract ", code(entry.sha256.slice(0, 12)), " · published " + (entry.published_at || "unknown"), entry.git_commit ? [" · commit ", code(entry.git_commit.slice(0, 12))] : null));
     if (sub === "history") { return historyView(entry, arguments[3], arguments[4]); }
     var idx = models(entry);
     var sec = section("Public models (" + idx.names.length + ")", "models-title");

@@ -93,7 +93,7 @@ class Publish(msgspec.Struct, frozen=True, gc=False):
 class Entry(msgspec.Struct, gc=False):
     project: str
     env: str
-    contract: str  # sha256 of the latest contract, a key of Catalog.contracts; "" when problem says why
+    sha256: str  # the latest contract's, a key of Catalog.contracts; "" when problem says why it could not be read
     published_at: str | None
     git_commit: str | None
     problem: str | None = None
@@ -123,7 +123,7 @@ class Catalog(msgspec.Struct, gc=False):
 
     @property
     def model_versions(self) -> int:
-        return sum(len(self.contracts[e.contract].models) for e in self.entries if e.contract)
+        return sum(len(self.contracts[e.sha256].models) for e in self.entries if e.sha256)
 
 
 def _owner(manifest: Manifest, group: str | None) -> str | None:
