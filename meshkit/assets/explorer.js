@@ -77,14 +77,43 @@
   function envRank(env) { var i = ["prod", "production", "staging", "dev"].indexOf(env); return i < 0 ? 9 : i; }
   var publishers = Object.keys(entries).sort();
 
-  function contractOf(entry) { return entry && entry.sha256 ? D.contracts[entry.sha256] : null; }
+  var contracts = {}; // sha256 -> contract
+  D.contracts.forEach(function (c) { contracts[c.sha256] = c; });
+  function contractOf(entry) { return entry && entry.sha256 ? contracts[entry.sha256] || null : null; }
+  var provenances = {}; // sha256 -> unique_id -> {reaches, columns: {column: sources} | null}
+  function provenanceOf(contract) {
+    if (!contract) { return {}; }
+    if (!provenances[contract.sha256]) {
+      var map = {};
+      contract.provenance.forEach(function (p) {
+        var columns = null;
+        if (p.columns) { columns = {}; p.columns.forEach(function (c) { columns[c.column] = c.sources; }); }
+        map[p.unique_id] = { reaches: p.reaches, columns: columns };
+      });
+      provenances[contract.sha256] = map;
+    }
+    return provenances[contract.sha256];
+  }
+  var whatIfs = {}; // project|env -> unique_id -> column -> what if
+  function whatIfOf(entry, uid, column) {
+    var key = entry.project + "\u0000" + entry.env;
+    if (!whatIfs[key]) {
+      var map = {};
+      entry.what_if.forEach(function (m) {
+        var columns = map[m.unique_id] = {};
+        m.columns.forEach(function (c) { columns[c.column] = c; });
+      });
+      whatIfs[key] = map;
+    }
+    return (whatIfs[key][uid] || {})[column] || null;
+  }
   var modelIndex = {}; // sha -> {byUid, byName}
   function models(entry) {
     var sha = entry.sha256;
     if (!sha) { return { byUid: {}, byName: {}, names: [] }; }
     if (!modelIndex[sha]) {
       var byUid = {}, byName = {};
-      D.contracts[sha].models.forEach(function (m) {
+      contracts[sha].models.forEach(function (m) {
         byUid[m.unique_id] = m;
         (byName[m.name] = byName[m.name] || []).push(m);
       });
@@ -472,8 +501,9 @@
         var e = entries[p][env];
         var c = contractOf(e);
         if (!c) { return; }
-        Object.keys(c.provenance).forEach(function (id) {
-          if (c.provenance[id].reaches.some(function (d) { return d.project === n.project && d.node === n.uid; })) {
+        var prov = provenanceOf(c);
+        Object.keys(prov).forEach(function (id) {
+          if (prov[id].reaches.some(function (d) { return d.project === n.project && d.node === n.uid; })) {
             found.push({ p: p, id: id, kind: "", title: p + "'s public " + id + " derives from " + n.uid });
           }
         });
@@ -494,8 +524,7 @@
           });
         });
       });
-      var own = contractOf(entries[n.project] && entries[n.project][env]);
-      var prov = own && own.provenance[n.uid];
+      var prov = provenanceOf(contractOf(entries[n.project] && entries[n.project][env]))[n.uid];
       if (prov) {
         prov.reaches.forEach(function (d) { found.push({ p: d.project, id: d.node, kind: "", title: n.uid + " derives from " + d.node }); });
       }
@@ -572,8 +601,9 @@
       publishers.forEach(function (q) {
         var c = contractOf(entries[q][env]);
         if (!c) { return; }
-        Object.keys(c.provenance).forEach(function (pid) {
-          var cols = c.provenance[pid].columns;
+        var provs = provenanceOf(c);
+        Object.keys(provs).forEach(function (pid) {
+          var cols = provs[pid].columns;
           if (!cols) { return; }
           Object.keys(cols).forEach(function (out) {
             var from = cols[out];
@@ -588,8 +618,7 @@
     function up(p, id, col, depth) {
       var here = colNode(p, id, col);
       if (depth > 8) { return; }
-      var c = contractOf(entries[p] && entries[p][env]);
-      var prov = c && c.provenance[id];
+      var prov = provenanceOf(contractOf(entries[p] && entries[p][env]))[id];
       var from = prov && prov.columns ? prov.columns[col] : null;
       (from || []).forEach(function (d) {
         var source = colNode(d.project, d.node, d.column);
@@ -921,8 +950,7 @@
   function renderWhatIf(out, entry, m, column) {
     out.textContent = "";
     if (!column) { return; }
-    var byColumn = entry.what_if[m.unique_id] || {};
-    var found = byColumn[column];
+    var found = whatIfOf(entry, m.unique_id, column);
     out.setAttribute("data-column", column);
     if (!found) {
       out.appendChild(h("p", { "class": "verdict none" }, "Removing ", code(column), ": " + NOBODY + "."));

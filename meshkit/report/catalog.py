@@ -16,13 +16,13 @@ import msgspec
 
 from meshkit import __version__
 from meshkit.contract.manifest import Manifest
-from meshkit.contract.model import Node, Provenance, RecordedChange, is_deprecated, publish_order
+from meshkit.contract.model import Derivation, Node, Provenance, RecordedChange, is_deprecated, publish_order
 from meshkit.errors import IntegrityError, MeshkitError
 from meshkit.mesh.consumers import ConsumerIndex, Use, read_consumers
 from meshkit.registry import Registry, layout
 from meshkit.registry.published import latest_sha256, parse_metadata, published_envs, read_latest
 from meshkit.report.history import diff_between
-from meshkit.report.whatif import WhatIf, what_if
+from meshkit.report.whatif import ModelWhatIf, what_if
 
 CATALOG_SCHEMA = "meshkit-catalog/2"  # /2: contracts by sha256, column readers, recorded diffs, what-if
 
@@ -54,11 +54,25 @@ class Model(msgspec.Struct, frozen=True, gc=False):
     columns: list[Column]
 
 
+class ColumnSources(msgspec.Struct, frozen=True, gc=False):
+    column: str
+    sources: list[Derivation] | None  # None: not known, it may derive from anything the node reaches
+
+
+class NodeProvenance(msgspec.Struct, frozen=True, gc=False):
+    """Where one public node of a publishing consumer comes from: the upstream nodes it reaches, its columns'."""
+
+    unique_id: str
+    reaches: list[Derivation]
+    columns: list[ColumnSources] | None  # None: not known
+
+
 class Contract(msgspec.Struct, frozen=True, gc=False):
+    sha256: str
     project: str
     adapter: str
     models: list[Model]
-    provenance: dict[str, Provenance]  # a publishing consumer's: where its public columns come from
+    provenance: list[NodeProvenance]  # a publishing consumer's: where its public columns come from
 
 
 class Consumer(msgspec.Struct, frozen=True, gc=False):
@@ -99,7 +113,7 @@ class Entry(msgspec.Struct, gc=False):
     problem: str | None = None
     history: list[Publish] = []
     consumers: list[Consumer] = []
-    what_if: dict[str, dict[str, WhatIf]] = {}  # unique_id -> column -> what removing it would break
+    what_if: list[ModelWhatIf] = []  # for each public node a record names: what removing each column would break
 
 
 class Catalog(msgspec.Struct, gc=False):
@@ -109,7 +123,7 @@ class Catalog(msgspec.Struct, gc=False):
     registry: str
     today: str
     consumer_max_age_days: int
-    contracts: dict[str, Contract] = {}
+    contracts: list[Contract] = []  # each distinct contract once; entries name theirs by sha256
     entries: list[Entry] = []
 
     @property
@@ -123,7 +137,8 @@ class Catalog(msgspec.Struct, gc=False):
 
     @property
     def model_versions(self) -> int:
-        return sum(len(self.contracts[e.sha256].models) for e in self.entries if e.sha256)
+        sizes = {c.sha256: len(c.models) for c in self.contracts}
+        return sum(sizes[e.sha256] for e in self.entries if e.sha256)
 
 
 def _owner(manifest: Manifest, group: str | None) -> str | None:
@@ -160,13 +175,23 @@ def _model(node: Node, manifest: Manifest, today: date) -> Model:
     )
 
 
-def _contract(project: str, manifest: Manifest, today: date) -> Contract:
+def _provenance(uid: str, provenance: Provenance) -> NodeProvenance:
+    columns = provenance.columns
+    return NodeProvenance(
+        uid,
+        provenance.reaches,
+        None if columns is None else [ColumnSources(c, columns[c]) for c in sorted(columns)],
+    )
+
+
+def _contract(sha256: str, project: str, manifest: Manifest, today: date) -> Contract:
     mark = manifest.doc.meshkit
     return Contract(
+        sha256,
         project,
         manifest.adapter,
         [_model(node, manifest, today) for node in manifest.public_models().values()],
-        dict(mark.provenance) if mark else {},
+        [_provenance(uid, p) for uid, p in sorted(mark.provenance.items())] if mark else [],
     )
 
 
@@ -245,6 +270,7 @@ def _entry(
     registry: Registry,
     catalog: Catalog,
     manifests: dict[str, Manifest],
+    contracts: set[str],
     project: str,
     env: str,
     today: date,
@@ -262,8 +288,9 @@ def _entry(
         published_at, git_commit = published.metadata.published_at, published.metadata.git_commit
     else:
         published_at, git_commit = latest.published_at, latest.git_commit
-    if sha not in catalog.contracts:
-        catalog.contracts[sha] = _contract(project, manifests[sha], today)
+    if sha not in contracts:
+        contracts.add(sha)
+        catalog.contracts.append(_contract(sha, project, manifests[sha], today))
     index = read_consumers(registry, project, env, today=today, max_age_days=consumer_max_age_days)
     return Entry(
         project,
@@ -282,12 +309,16 @@ def build_catalog(
 ) -> Catalog:
     catalog = Catalog(__version__, "catalog", CATALOG_SCHEMA, registry.url, today.isoformat(), consumer_max_age_days)
     manifests: dict[str, Manifest] = {}  # by sha256: each distinct contract decoded once
+    contracts: set[str] = set()  # those in catalog.contracts
     for project, env in published_envs(registry):
         if envs and env not in envs:
             continue
         try:
-            catalog.entries.append(_entry(registry, catalog, manifests, project, env, today, consumer_max_age_days))
-        except MeshkitError as problem:  # damaged, unreadable or refused: a problem entry, the rest of the mesh is shown
+            entry = _entry(registry, catalog, manifests, contracts, project, env, today, consumer_max_age_days)
+            catalog.entries.append(entry)
+        except (
+            MeshkitError
+        ) as problem:  # damaged, unreadable or refused: a problem entry, the rest of the mesh is shown
             catalog.entries.append(Entry(project, env, "", None, None, problem=str(problem)))
     return catalog
 
