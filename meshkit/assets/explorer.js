@@ -274,6 +274,7 @@
     listbox.hidden = false;
     input.setAttribute("aria-expanded", "true");
     document.body.setAttribute("data-results", String(found.total));
+    listbox.setAttribute("data-query", query);
     setActive(found.hits.length ? 0 : -1);
   }
   function setActive(i) {
@@ -408,7 +409,7 @@
       });
       laid.children.forEach(function (c) {
         var n = byId[c.id];
-        var g = s("g", { "class": "node " + (n.kind || "") + " hue" + hue(n.project || ""), tabindex: "0", role: "link", "data-node": n.id, "aria-label": n.title, transform: "translate(" + c.x + "," + c.y + ")" },
+        var g = s("g", { "class": "node " + (n.kind || "") + " hue" + hue(n.project || ""), tabindex: "0", role: "link", "data-node": n.id, "aria-label": short(n.text) + ": " + n.title, transform: "translate(" + c.x + "," + c.y + ")" },
           s("title", { text: n.title }),
           s("rect", { width: c.width, height: c.height, rx: "5" }),
           s("text", { x: "10", y: "19", text: short(n.text) }));

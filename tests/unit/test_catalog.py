@@ -53,7 +53,9 @@ def test_one_contract_published_to_several_envs_is_kept_once(tmp_path: Path) -> 
     catalog = build_catalog(registry, today=date(2025, 1, 2))
 
     [contract] = catalog.contracts
-    assert [(e.env, e.sha256) for e in catalog.entries] == [(env, contract.sha256) for env in ("dev", "prod", "staging")]
+    assert [(e.env, e.sha256) for e in catalog.entries] == [
+        (env, contract.sha256) for env in ("dev", "prod", "staging")
+    ]
     assert all(e.published_at == "2025-01-01T00:00:00Z" for e in catalog.entries)
     assert catalog.model_versions == 3 * len(contract.models)
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from fnmatch import fnmatch
 
 import pytest
+import tomllib
 
 from support.helpers import REPO
 
@@ -35,7 +37,9 @@ def test_the_vendored_file_is_the_one_the_lock_pins(name: str) -> None:
     assert json.loads((JS / "package.json").read_text())["dependencies"][pin["package"]] == pin["version"]
     installed = JS / "node_modules" / pin["package"] / pin["file"]
     if not installed.is_file():
-        pytest.fail(f"{installed.relative_to(REPO)} is missing: run `npm ci` in tests/js (make test does)", pytrace=False)
+        pytest.fail(
+            f"{installed.relative_to(REPO)} is missing: run `npm ci` in tests/js (make test does)", pytrace=False
+        )
     assert sha256(installed.read_bytes()) == pin["sha256"], "the locked package's file differs from the vendored copy"
     assert json.loads((installed.parents[1] / "package.json").read_text())["version"] == pin["version"]
 
@@ -52,9 +56,6 @@ def test_the_licence_ships_beside_it(name: str) -> None:
 
 
 def test_the_wheel_carries_the_vendored_files() -> None:
-    import tomllib
-    from fnmatch import fnmatch
-
     globs = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["meshkit"]
     for path in VENDOR.iterdir():
         relative = path.relative_to(REPO / "meshkit").as_posix()
