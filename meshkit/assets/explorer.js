@@ -178,11 +178,13 @@
       models(entry);
       var c = contractOf(entry);
       if (!c) { return; }
-      var env = preferredEnv(entry.project, null);
+      var preferred = entries[entry.project][preferredEnv(entry.project, null)];
       c.models.forEach(function (m) {
         var key = entry.project + "\u0000" + m.unique_id;
         if (seen[key]) { return; }
         seen[key] = true;
+        // the preferred env (prod first) when the model is there, else the first env found holding it
+        var env = models(preferred).byUid[m.unique_id] ? preferred.env : entry.env;
         var where = entry.project + (m.group ? " · group " + m.group : "") + (m.owner ? " · owner " + m.owner : "");
         items.push({
           kind: "model", title: label(m), sub: where, route: versionRoute(entry.project, env, m),

@@ -141,18 +141,17 @@ class Catalog(msgspec.Struct, gc=False):
         return sum(sizes[e.sha256] for e in self.entries if e.sha256)
 
 
-def _owner(manifest: Manifest, group: str | None) -> str | None:
-    if not group:
-        return None
-    for found in manifest.doc.groups.values():
-        if found.name == group:
-            owner = found.owner or {}
-            text = owner.get("name") or owner.get("email")
-            return text if isinstance(text, str) else None
-    return None
+def _owners(manifest: Manifest) -> dict[str, str]:
+    """Each group's owner, as people read it: the name, else the email."""
+    found = {}
+    for group in manifest.doc.groups.values():
+        text = (group.owner or {}).get("name") or (group.owner or {}).get("email")
+        if isinstance(text, str):
+            found[group.name] = text
+    return found
 
 
-def _model(node: Node, manifest: Manifest, today: date) -> Model:
+def _model(node: Node, owners: dict[str, str], today: date) -> Model:
     return Model(
         unique_id=node.unique_id,
         name=node.name,
@@ -165,7 +164,7 @@ def _model(node: Node, manifest: Manifest, today: date) -> Model:
         relation=str(node.relation),
         description=node.description or "",
         group=node.group,
-        owner=_owner(manifest, node.group),
+        owner=owners.get(node.group) if node.group else None,
         materialized=node.materialized,
         contract_enforced=node.enforced,
         columns=[
@@ -186,11 +185,12 @@ def _provenance(uid: str, provenance: Provenance) -> NodeProvenance:
 
 def _contract(sha256: str, project: str, manifest: Manifest, today: date) -> Contract:
     mark = manifest.doc.meshkit
+    owners = _owners(manifest)
     return Contract(
         sha256,
         project,
         manifest.adapter,
-        [_model(node, manifest, today) for node in manifest.public_models().values()],
+        [_model(node, owners, today) for node in manifest.public_models().values()],
         [_provenance(uid, p) for uid, p in sorted(mark.provenance.items())] if mark else [],
     )
 
