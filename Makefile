@@ -7,8 +7,9 @@ BIN   := $(VENV)/bin
 STAMP := $(VENV)/.meshkit-installed
 PYTEST_WORKERS ?= 2
 
-# The browser tests (tests/integration/test_*_browser.py) render the catalog page and the Mermaid diagrams in
-# headless Chromium, Debian's package, with the Mermaid pinned in tests/js/package-lock.json.
+# The browser tests (tests/integration/test_*_browser.py) drive the mesh explorer page (Playwright for Python) and
+# render the Mermaid diagrams in headless Chromium, Debian's package, with Mermaid, axe-core and elkjs (the copy
+# vendored in meshkit/assets/vendor is checked against it) pinned in tests/js/package-lock.json.
 JS_DIR   := tests/js
 JS_STAMP := $(JS_DIR)/node_modules/.meshkit-npm-ci
 SUDO     := $(if $(filter 0,$(shell id -u)),,sudo)

@@ -79,7 +79,8 @@ def write_reports(
             entry["largest_input_bytes"] = largest
             entry["rss_per_largest_input"] = entry["peak_rss_kib"] * 1024 / largest if largest else None
         doc["runs"].append(
-            {key: run[key] for key in ("n", "upstream", "setup_s", "bench_s", "work", "counts")} | {"timed": timed}
+            {key: run[key] for key in ("n", "upstream", "setup_s", "bench_s", "work", "counts")}
+            | {"timed": timed, "explorer": run.get("explorer", [])}
         )
     (output / "results.json").write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
     results = output / "RESULTS.md"
@@ -173,6 +174,25 @@ def _markdown(doc: dict[str, Any]) -> str:
                     f"| {t['median_wall_s']:.3f} | {t['median_floor_s']:.3f} | {t['ratio']:.2f} "
                     f"| {t['peak_rss_kib'] / 1024:.0f} |"
                 )
+    lines += [
+        "",
+        "## The explorer page in headless Chromium",
+        "",
+        "Each page the catalog rows above wrote, opened from file:// in Debian's Chromium (Playwright), each time "
+        "in a fresh context (median of the runs). *First render*: milliseconds from navigation start until the "
+        "search box and the project graph are drawn (the page's own `data-first-render-ms`). *Heap*: V8's used "
+        "JS heap then, and after the first search (which builds the index of every model and column).",
+        "",
+        "| page of | N | page (MiB) | first render (ms) | JS heap (MiB) | first search (ms) "
+        "| heap after search (MiB) |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for run in doc["runs"]:
+        for e in run.get("explorer", []):
+            lines.append(
+                f"| {e['command']} | {run['n']} | {e['page_bytes'] / MIB:.1f} | {e['first_render_ms']:.0f} "
+                f"| {e['heap_mib']:.1f} | {e['first_search_ms']:.0f} | {e['heap_after_search_mib']:.1f} |"
+            )
     lines += [
         "",
         "## Counts (one run of each command)",

@@ -25,6 +25,7 @@ import orjson
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from explorer import measure as measure_explorer
 from generate import (
     DOWNSTREAMS,
     REVISION_MARKER,
@@ -49,6 +50,7 @@ GITHUB_SHA = "0123456789abcdef0123456789abcdef01234567"  # as in CI, so publish 
 CATALOG_PROJECTS = (UPSTREAM, f"{UPSTREAM}b", f"{UPSTREAM}c")
 CATALOG_ENVS = ("prod", "staging", "dev")
 CATALOG_PUBLISHES = 4
+CATALOG_MESH = f"catalog ({len(CATALOG_PROJECTS)} projects x {len(CATALOG_ENVS)} envs x {CATALOG_PUBLISHES} publishes)"
 BROKEN_COLUMN = "amount"  # removed from the first public model a downstream reads
 
 
@@ -238,6 +240,11 @@ class Scenario:
             for env in CATALOG_ENVS
         ]
 
+    def explorer_pages(self) -> dict[str, Path]:
+        """The pages the timed catalog runs wrote, by their command's name."""
+        out = self.work / "out"
+        return {"catalog (1 project)": out / "one.html", CATALOG_MESH: out / "mesh.html"}
+
     def down_manifest(self, variant: str) -> Path:
         return self.down[variant] / "target" / "manifest.json"
 
@@ -305,7 +312,7 @@ class Scenario:
                 FLOOR + [str(contract)],
             ),
             Step(
-                "catalog (3 projects x 3 envs x 4 publishes)",
+                CATALOG_MESH,
                 [MESHKIT, "catalog", "--registry", str(self.catalog_registry), "--output", str(out / "mesh.html")],
                 work,
                 FLOOR + [str(path) for path in self.catalog_contracts()],
@@ -407,6 +414,10 @@ def bench_one(n: int, args: argparse.Namespace, env: dict[str, str]) -> dict[str
     for step in scenario.steps() + scenario.parse_steps():
         print(f"[bench] N={n}: timing {step.name}", flush=True)
         timed.append(time_step(step, env, scenario.logs, repeat=args.repeat, warmup=args.warmup))
+    explorer = []
+    for name, page in scenario.explorer_pages().items():
+        print(f"[bench] N={n}: the explorer page of {name} in headless Chromium", flush=True)
+        explorer.append({"command": name} | measure_explorer(page, repeat=max(args.repeat, 3)))
     print(f"[bench] N={n}: counting files and S3 requests", flush=True)
     with S3Counter() as s3:
         counts = count(scenario, scenario.steps(), s3)
@@ -417,6 +428,7 @@ def bench_one(n: int, args: argparse.Namespace, env: dict[str, str]) -> dict[str
         "work": str(scenario.work),
         "timed": timed,
         "counts": counts,
+        "explorer": explorer,
         "bench_s": time.perf_counter() - start,
     }
     if not args.keep_work:

@@ -48,5 +48,5 @@ fi
 meshkit check --project-dir "$PR_DIR" --warn-only
 echo "PR comment markdown: $ARTIFACTS/pr-comment.md"
 
-step "9/9 meshkit catalog: the whole mesh on one page"
+step "9/9 meshkit catalog: the mesh explorer, one self-contained page"
 meshkit catalog --output "$ARTIFACTS/mesh-catalog.html"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -12,9 +13,8 @@ from meshkit.contract.names import check_env
 from meshkit.contract.words import plural
 from meshkit.errors import EXIT_OK
 from meshkit.files import write_atomically
-from meshkit.report.catalog import build_catalog
-from meshkit.report.catalog_page import render_catalog_html
-from meshkit.report.render import catalog_json
+from meshkit.report.catalog import build_catalog, catalog_json
+from meshkit.report.explorer import render_explorer
 
 
 def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
@@ -22,10 +22,14 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "catalog",
         help=COMMANDS["catalog"].summary,
         description=(
-            "Read every project and env in the registry and write one static HTML page: public models with "
-            "columns, types, contract and versions, deprecations, each model's consumers, the publish history "
-            "as a timeline, and the mesh-wide lineage. The page fetches nothing when viewed (inline CSS, SVG "
-            "and script, locked down by a Content-Security-Policy)."
+            "Read every project and env in the registry and write the mesh explorer: one self-contained HTML "
+            "page with search over models, columns, descriptions, groups, owners and projects; project, env, "
+            "model, version and column views with permalinks; a lineage graph of the whole mesh, of one "
+            "model across projects and of one column; each model's contract, versions, deprecations, "
+            "consumers and publish history with the changes between publishes in check's words; and, for "
+            "each column, the consumer models that check would name if it were removed. The page fetches "
+            "nothing when viewed (inline data, style and scripts, locked down by a Content-Security-Policy), "
+            "so it works from a file, a CI artefact or GitHub Pages."
         ),
     )
     add_registry_options(parser, with_env=False)
@@ -41,7 +45,8 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "-o",
         default="meshkit-catalog.html",
         metavar="PATH",
-        help="where to write the page, or - for stdout (default: meshkit-catalog.html)",
+        help="where to write the page: a file, a folder (ending in /, or existing) for FOLDER/index.html, "
+        "or - for stdout (default: meshkit-catalog.html)",
     )
     add_consumer_age_option(parser)
     parser.add_argument("--today", type=iso_date, help=argparse.SUPPRESS)
@@ -49,7 +54,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--format",
         choices=("html", "json"),
         default="html",
-        help="html page, or the catalog's data as JSON (default: html)",
+        help="html page, or the catalog's data as compact JSON, schema meshkit-catalog/2 (default: html)",
     )
     parser.set_defaults(run=run)
     return parser
@@ -63,19 +68,18 @@ def run(args: argparse.Namespace) -> int:
         consumer_max_age_days=args.consumer_max_age_days,
         envs=envs,
     )
-    if args.format == "json":
-        text = catalog_json(catalog)
-    else:
-        text = render_catalog_html(catalog)
+    data = catalog_json(catalog) + b"\n" if args.format == "json" else render_explorer(catalog)
     if args.output == "-":
-        sys.stdout.write(text)
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
         return EXIT_OK
     output = Path(args.output)
-    write_atomically(output, text.encode("utf-8"))
-    models = sum(len(e.models) for e in catalog.entries)
+    if args.output.endswith(("/", os.sep)) or output.is_dir():
+        output = output / ("index.html" if args.format == "html" else "catalog.json")
+    write_atomically(output, data)
     print(
         f"wrote {output}: {plural(len(catalog.projects), 'published project')}, "
-        f"{plural(len(catalog.entries), 'env')}, {plural(models, 'public model version')}, "
+        f"{plural(len(catalog.entries), 'env')}, {plural(catalog.model_versions, 'public model version')}, "
         f"{plural(len(catalog.downstreams), 'consumer-only project')}",
         file=sys.stderr,
     )

@@ -140,6 +140,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--config", default="meshkit.yml", metavar="PATH", help="the mesh config (default: meshkit.yml)"
     )
     parser.add_argument(
+        "--pages",
+        action="store_true",
+        help="upstream: after each publish, deploy the mesh explorer (meshkit catalog of the whole registry) to "
+        "this repository's GitHub Pages, through meshkit-explorer.yml (Settings → Pages → Source: GitHub Actions)",
+    )
+    parser.add_argument(
         "--check",
         action="store_true",
         help="write nothing; exit 1 when a file differs from what init would write (a CI drift guard)",
@@ -183,6 +189,7 @@ def run(args: argparse.Namespace) -> int:
             meshkit_ref=args.meshkit_ref,
             workflow=args.workflow,
             config=args.config,
+            pages=args.pages,
         )
     )
     if not args.check:

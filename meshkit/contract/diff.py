@@ -15,7 +15,7 @@ from datetime import date
 from enum import Enum
 
 from meshkit.contract.manifest import Manifest
-from meshkit.contract.model import Column, Constraint, Node, is_deprecated
+from meshkit.contract.model import Column, Constraint, Node, RecordedChange, is_deprecated
 
 
 class StrEnum(str, Enum):
@@ -452,3 +452,19 @@ def diff_surfaces(*, base: Surface, current: Surface, today: date) -> list[Chang
         changes.append(Change(code, INFO, new.name, uid, what, new.version_key, None, new.label, (), new.file))
     changes.extend(_latest_moves(base, current, enforced))
     return sorted(changes, key=lambda c: (c.model, c.version or "", _SEVERITY_ORDER[c.severity], c.code, c.columns))
+
+
+def recorded(changes: list[Change]) -> list[RecordedChange]:
+    """Changes as a publish records them in its metadata, and as the catalog reads them back."""
+    return [
+        RecordedChange(
+            code=str(c.code),
+            severity=str(c.severity),
+            model=c.model,
+            unique_id=c.unique_id,
+            version=c.version,
+            columns=list(c.columns),
+            message=c.message,
+        )
+        for c in changes
+    ]

@@ -461,11 +461,24 @@ class PublicModel(_Strict, kw_only=True):
     relation_name: str | None = None
 
 
+class RecordedChange(_Strict, kw_only=True):
+    """One change since the previous publish, in the words `check` prints: the catalog shows it with no old manifest."""
+
+    code: str
+    severity: str
+    model: str
+    unique_id: str
+    version: str | None = None
+    columns: list[str] = []
+    message: str
+
+
 class ChangeCounts(_Strict, kw_only=True):
     """How a publish differed from the one before it, so history needs no old manifest to describe it."""
 
     changes: int
     breaking: int
+    listed: list[RecordedChange] | None = None  # each change; None in entries written by a meshkit that only counted
 
 
 POINTER_SCHEMA = "meshkit-latest/1"

@@ -106,6 +106,7 @@ class InitRequest:
     meshkit_ref: str | None = None
     workflow: str | None = None
     config: str = CONFIG_FILE
+    pages: bool = False  # deploy the mesh explorer to GitHub Pages after each publish
 
     @property
     def publishes(self) -> bool:
@@ -362,6 +363,8 @@ def plan_init(request: InitRequest) -> InitPlan:
     if request.role not in ROLES:
         raise InputError(f"--role {request.role!r} is not one of {', '.join(ROLES)}")
     is_upstream, is_downstream = request.publishes, request.consumes
+    if request.pages and not is_upstream:
+        raise InputError("--pages deploys the explorer after a publish: it needs --role upstream or both")
     project_dir = check_relative_path(request.project_dir, "--project-dir")
     if not is_regular_file(request.root / project_dir / "dbt_project.yml"):
         raise InputError(
@@ -441,6 +444,7 @@ def plan_init(request: InitRequest) -> InitPlan:
             aws_region=request.aws_region,
             cloud_inputs=login.inputs,
             cloud_settings=login.settings,
+            pages=request.pages,
         )
     )
     _self_check(caller, workflow, meshkit_repository, meshkit_ref)

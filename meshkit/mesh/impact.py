@@ -132,6 +132,7 @@ class _Mesh:
     today: date
     max_age_days: int
     indexes: dict[str, ConsumerIndex] = field(default_factory=dict)
+    marks: dict[str, ContractMark | None] = field(default_factory=dict)
 
     def consumers(self, project: str) -> ConsumerIndex:
         if project not in self.indexes:
@@ -142,10 +143,12 @@ class _Mesh:
 
     def published_columns(self, project: str) -> ContractMark | None:
         """The project's contract mark (with provenance), or None when it publishes nothing readable here."""
-        try:
-            return read_latest(self.registry, project, self.env).manifest.doc.meshkit
-        except MeshkitError:
-            return None  # not a publisher (the usual case), or damaged: its own checks say so
+        if project not in self.marks:
+            try:
+                self.marks[project] = read_latest(self.registry, project, self.env).manifest.doc.meshkit
+            except MeshkitError:
+                self.marks[project] = None  # not a publisher (the usual case), or damaged: its own checks say so
+        return self.marks[project]
 
 
 def _next_hops(mesh: _Mesh, hop: Hop, downstream: str) -> list[Hop]:
@@ -177,6 +180,11 @@ def _next_hops(mesh: _Mesh, hop: Hop, downstream: str) -> list[Hop]:
     return hops
 
 
+def mesh_reads(registry: Registry, index: ConsumerIndex, *, project: str, today: date) -> _Mesh:
+    """What impacts_of reads from the registry, kept for many calls about one project's env (the catalog's what-if)."""
+    return _Mesh(registry, index.env, today, index.max_age_days, indexes={project: index})
+
+
 def impacts_of(
     change: Change,
     index: ConsumerIndex,
@@ -184,10 +192,12 @@ def impacts_of(
     registry: Registry | None = None,
     project: str = "",
     today: date | None = None,
+    mesh: _Mesh | None = None,
 ) -> tuple[Impact, ...]:
     """Consumers a change matters to, through every hop; informational changes reach nobody, so name nobody.
 
-    Without a registry, only the direct consumers in index are followed."""
+    Without a registry, only the direct consumers in index are followed. mesh: reads kept from earlier calls
+    about the same project and env (mesh_reads)."""
     if change.severity == INFO:
         return ()
     first = Hop(project, change.unique_id, change.model, change.columns, ())
@@ -195,7 +205,7 @@ def impacts_of(
     found = _impacts(change, index, first)
     if registry is None:
         return tuple(found)
-    mesh = _Mesh(registry, index.env, today or date.today(), index.max_age_days, indexes={project: index})
+    mesh = mesh or _Mesh(registry, index.env, today or date.today(), index.max_age_days, indexes={project: index})
     seen = {(first.project, first.node, first.columns)}
     pending = [(first, impact.downstream) for impact in found]
     while pending:

@@ -15,7 +15,7 @@ import msgspec
 
 from meshkit import __version__
 from meshkit.contract.build import build_contract, public_models_of, require_public, serialise, sha256_hex
-from meshkit.contract.diff import Surface, diff_surfaces
+from meshkit.contract.diff import Surface, diff_surfaces, recorded
 from meshkit.contract.manifest import Manifest, load_manifest, parse_manifest, require_project
 from meshkit.contract.model import ChangeCounts, PublicModel, PublishMetadata
 from meshkit.contract.names import check_env, check_project
@@ -67,7 +67,7 @@ class PublishResult:
 
 
 def _since(previous: Blob | None, previous_kind: str | None, current: Manifest, today: date) -> ChangeCounts | None:
-    """What changed since the previous publish, counted now so the catalog never reads old manifests."""
+    """What changed since the previous publish, counted and worded now so the catalog never reads old manifests."""
     if previous is None or previous_kind != "contract":
         return None
     try:
@@ -75,7 +75,7 @@ def _since(previous: Blob | None, previous_kind: str | None, current: Manifest, 
     except MeshkitError:
         return None  # a corrupt latest is replaced; there is nothing to count against
     changes = diff_surfaces(base=base, current=Surface.of(current), today=today)
-    return ChangeCounts(changes=len(changes), breaking=sum(1 for c in changes if c.breaking))
+    return ChangeCounts(changes=len(changes), breaking=sum(1 for c in changes if c.breaking), listed=recorded(changes))
 
 
 def publish(request: PublishRequest, registry: Registry) -> PublishResult:

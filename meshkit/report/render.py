@@ -25,18 +25,16 @@ if TYPE_CHECKING:  # reporters take results; importing the commands that make th
     from meshkit.mesh.publish import PublishResult
     from meshkit.mesh.sync import SyncOutcome
     from meshkit.mesh.validate import ProjectReport, ValidateReport
-    from meshkit.report.catalog import Catalog
 
 FORMATS_REPORT = ("text", "json", "markdown", "github")
 FORMATS_BASIC = ("text", "json")
 
 # The `schema` of each command's JSON output, described by meshkit/schemas/<command>.schema.json. Fields
 # are only ever added within a version; a removal or a change of meaning bumps it (meshkit-publish/2).
-# check's is CHECK_SCHEMA in meshkit.report.check.
+# check's is CHECK_SCHEMA in meshkit.report.check, the catalog's CATALOG_SCHEMA in meshkit.report.catalog.
 PUBLISH_SCHEMA = "meshkit-publish/1"
 SYNC_SCHEMA = "meshkit-sync/1"
 VALIDATE_SCHEMA = "meshkit-validate/1"
-CATALOG_SCHEMA = "meshkit-catalog/1"
 LINEAGE_SCHEMA = "meshkit-lineage/1"
 DISPATCH_SCHEMA = "meshkit-dispatch/1"
 COMMENT_SCHEMA = "meshkit-comment/1"
@@ -57,15 +55,6 @@ def to_json(command: str, payload: dict[str, Any]) -> str:
         orjson.dumps(document, default=_struct_fields, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode()
         + "\n"
     )
-
-
-def catalog_json(catalog: Catalog) -> str:
-    document = dataclasses.asdict(catalog)
-    for entry in document["entries"]:
-        for status in entry["consumers"]:
-            if status["record"] is not None:  # the SQL analyses only save a rerun work: the readers say what they found
-                del status["record"]["analyses"]
-    return to_json("catalog", {"schema": CATALOG_SCHEMA, **document})
 
 
 def dispatch_json(event_type: str, client_payload: dict[str, Any], repositories: list[dict[str, Any]]) -> str:

@@ -117,3 +117,18 @@ def test_floors_decode_every_file_the_command_reads(bench_output: Path) -> None:
     assert floors["catalog (1 project)"][0].endswith(str(contract))
     multi = floors["catalog (3 projects x 3 envs x 4 publishes)"]
     assert len(multi) == 9 and len({Path(p).parts[-4:-2] for p in multi}) == 9, multi
+
+
+def test_the_explorer_pages_are_measured_in_chromium(bench_output: Path) -> None:
+    """First render and JS heap of each catalog row's page: reported, not asserted against a limit."""
+    [bench] = json.loads((bench_output / "results.json").read_text())["runs"]
+    pages = {e["command"]: e for e in bench["explorer"]}
+    assert set(pages) == {"catalog (1 project)", "catalog (3 projects x 3 envs x 4 publishes)"}
+    for name, e in pages.items():
+        assert e["first_render_ms"] > 0 and len(e["first_render_ms_runs"]) == e["repeat"] >= 3, name
+        assert e["heap_mib"] > 0 and e["heap_after_search_mib"] > 0, name
+        assert e["page_bytes"] > 1_000_000, name  # the page holds elkjs (1.6 MB) and the data
+    text = (bench_output / "RESULTS.md").read_text()
+    for name in pages:
+        row = rf"^\| {re.escape(name)} \| {N} \| {NUMBER} \| {NUMBER} \| {NUMBER} \| {NUMBER} \| {NUMBER} \|$"
+        assert re.search(row, text, re.MULTILINE), f"no explorer row for {name}:\n{text}"

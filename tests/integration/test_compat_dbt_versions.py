@@ -568,8 +568,8 @@ def test_publish_sync_validate_check_with_the_stacks_own_dbt(
     # the catalog reads this dbt version's contract and the consumer record
     catalog = env.meshkit("catalog", *reg, "--format", "json", "--output", "-", cwd=tmp_path)
     assert catalog.returncode == 0, catalog.stderr
-    [entry] = json.loads(catalog.stdout)["entries"]
-    assert (entry["project"], entry["env"], entry["sha256"], len(entry["models"])) == ("up", "prod", sha, 3)
+    [entry], [contract] = json.loads(catalog.stdout)["entries"], json.loads(catalog.stdout)["contracts"]
+    assert (entry["project"], entry["env"], entry["sha256"], len(contract["models"])) == ("up", "prod", sha, 3)
     assert [c["downstream"] for c in entry["consumers"]] == ["down"]
 
     # check: the unchanged upstream passes

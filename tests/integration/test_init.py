@@ -66,6 +66,23 @@ CASES = {
         ],
         ["meshkit.yml", ".github/workflows/meshkit-orders_core.yml"],
     ),
+    "upstream_pages": (
+        {".": "orders_core"},
+        [
+            "--role",
+            "upstream",
+            "--registry",
+            "s3://acme-mesh/mesh/contracts",
+            "--consumer",
+            "acme-data/finance",
+            "--aws-role",
+            "arn:aws:iam::123456789012:role/acme-mesh-publish",
+            "--aws-read-role",
+            "arn:aws:iam::123456789012:role/acme-mesh-read",
+            "--pages",
+        ],
+        ["meshkit.yml", ".github/workflows/meshkit-orders_core.yml"],
+    ),
     "downstream_sources": (
         {".": "finance_marts"},
         ["--role", "downstream", "--registry", "s3://acme-mesh/mesh/contracts", "--upstream", "orders_core"],
@@ -229,15 +246,17 @@ def test_the_caller_pins_one_commit_and_calls_the_reusable_workflows_with_their_
     """Every `with:` key the callers pass is an input of the reusable workflow they call, and both pins agree."""
     projects, args, _ = CASES["both"]
     repo = make_repo(tmp_path / "repo", projects)
-    assert init(repo, *args, *PIN).returncode == 0
+    assert init(repo, *args, "--pages", *PIN).returncode == 0
     caller = yaml.safe_load((repo / ".github/workflows/meshkit-middle.yml").read_text())
+    assert set(caller["jobs"]) == {"upstream", "downstream", "explorer"}
+    assert caller["jobs"]["explorer"]["needs"] == "upstream"
     for job in caller["jobs"].values():
         workflow, _, ref = job["uses"].partition("@")
         assert ref == SHA == job["with"]["meshkit-ref"]
         called = yaml.safe_load((REPO / workflow.removeprefix("meshkit-dev/meshkit/")).read_text())
         declared = called[True]["workflow_call"]
         assert set(job["with"]) <= set(declared["inputs"]), set(job["with"]) - set(declared["inputs"])
-        assert set(job["secrets"]) <= set(declared["secrets"])
+        assert set(job.get("secrets", {})) <= set(declared.get("secrets", {}))
         required = {name for name, spec in declared["inputs"].items() if spec.get("required")}
         assert required <= set(job["with"])
         # GitHub refuses to start a called job that asks for more than its caller grants.
@@ -434,6 +453,20 @@ def test_it_pins_the_running_meshkit_checkout(tmp_path: Path) -> None:
         (
             ["--role", "upstream", "--registry", "s3://b-ucket/p", "--project-dir", "up", "--upstream", "x"],
             "--upstream is for --role downstream or both",
+        ),
+        (
+            [
+                "--role",
+                "downstream",
+                "--registry",
+                "s3://b-ucket/p",
+                "--project-dir",
+                "up",
+                "--upstream",
+                "x",
+                "--pages",
+            ],
+            "--pages deploys the explorer after a publish: it needs --role upstream or both",
         ),
         (
             ["--role", "upstream", "--registry", "s3://b-ucket/p", "--project-dir", "nowhere"],

@@ -55,7 +55,8 @@ def test_read_only_commands_on_the_built_mesh(built_mesh: Path, command: str, ar
             assert {f["code"] for p in document["projects"] for f in p["findings"]} == {"deprecation-soon"}
     elif command == "catalog":
         [entry] = document["entries"]
-        assert entry["project"] == "dbt_up" and entry["models"] and entry["history"]
+        assert entry["project"] == "dbt_up" and entry["history"]
+        assert [c["sha256"] for c in document["contracts"]] == [entry["sha256"]] and document["contracts"][0]["models"]
     elif command == "sync":
         assert [(u["upstream"], u["status"]) for u in document["upstreams"]] == [("dbt_up", "up-to-date")]
     elif command == "dispatch":
@@ -114,8 +115,9 @@ def test_a_breaking_check_and_a_failed_validate_match_their_schemas(mesh: Path) 
     json_of(recorded, "validate")
     catalog = json_of(meshkit("catalog", *REGISTRY, "--format", "json", "--output", "-", cwd=mesh), "catalog")
     assert {c["downstream"] for c in catalog["entries"][0]["consumers"]} == {"dbt_down", "dbt_down_loom"}
-    assert all(c["record"]["uses"] for c in catalog["entries"][0]["consumers"])
-    assert any(m["readers"] for m in catalog["entries"][0]["models"])
+    assert all(c["uses"] for c in catalog["entries"][0]["consumers"])
+    assert any(u["readers"] for c in catalog["entries"][0]["consumers"] for u in c["uses"])
+    assert catalog["entries"][0]["what_if"]
     yml = mesh / "dbt_up/models/marts/_public.yml"
     public, protected = "      access: public\n      group: finance", "      access: protected\n      group: finance"
     text = yml.read_text()

@@ -265,8 +265,9 @@ def test_a_registry_holding_only_pointers_is_read_by_every_command(target: Targe
     """latest/ with pointer.json alone: what a first publish killed right after its pointer leaves."""
     for name in ("manifest.json", "metadata.json"):
         target.registry.delete(f"{LATEST}{name}")
-    [entry] = catalog_json(target, mesh)["entries"]
-    assert (entry["project"], entry["env"], entry["problem"], len(entry["models"])) == ("dbt_up", "prod", None, 4)
+    catalog = catalog_json(target, mesh)
+    [entry], [contract] = catalog["entries"], catalog["contracts"]
+    assert (entry["project"], entry["env"], entry["problem"], len(contract["models"])) == ("dbt_up", "prod", None, 4)
     for name, args in READERS.items():
         result = run(target, mesh, *args)
         assert result.returncode == 0, (name, result.stdout, result.stderr)

@@ -6,6 +6,8 @@ import shutil
 from datetime import date, datetime, timezone
 from pathlib import Path
 
+import orjson
+
 from meshkit.mesh.publish import PublishRequest, publish
 from meshkit.registry.local import LocalRegistry
 from meshkit.report.catalog import build_catalog
@@ -41,3 +43,60 @@ def test_every_valid_env_name_is_catalogued_and_foreign_folders_are_skipped(tmp_
         ("shop", "prod", None),
         ("shop", "staging-eu", None),
     ]
+
+
+def test_one_contract_published_to_several_envs_is_kept_once(tmp_path: Path) -> None:
+    registry = LocalRegistry(tmp_path / "registry")
+    for env in ("prod", "staging", "dev"):
+        _publish(registry, tmp_path, env)
+
+    catalog = build_catalog(registry, today=date(2025, 1, 2))
+
+    [contract] = catalog.contracts
+    assert [(e.env, e.sha256) for e in catalog.entries] == [
+        (env, contract.sha256) for env in ("dev", "prod", "staging")
+    ]
+    assert all(e.published_at == "2025-01-01T00:00:00Z" for e in catalog.entries)
+    assert catalog.model_versions == 3 * len(contract.models)
+
+
+def _republish_without(registry: LocalRegistry, tmp_path: Path, column: str) -> None:
+    manifest = tmp_path / "shop" / "target" / "manifest.json"
+    data = orjson.loads(manifest.read_bytes())
+    del data["nodes"]["model.shop.orders"]["columns"][column]
+    manifest.write_bytes(orjson.dumps(data))
+    _publish(registry, tmp_path, "prod")
+
+
+def test_history_shows_each_publishs_changes_in_checks_words(tmp_path: Path) -> None:
+    registry = LocalRegistry(tmp_path / "registry")
+    _publish(registry, tmp_path, "prod")
+    _republish_without(registry, tmp_path, "status")
+
+    [entry] = build_catalog(registry, today=date(2025, 1, 2)).entries
+
+    newest, first = entry.history
+    assert (first.diff, first.diff_source, newest.diff_source) == (None, None, "recorded")
+    assert newest.diff is not None
+    assert [(c.code, c.severity, c.columns, c.message) for c in newest.diff] == [
+        ("column-removed", "breaking", ["status"], "column status of orders was removed")
+    ]
+    assert (newest.changes, newest.breaking) == (1, 1)
+
+
+def test_history_written_by_an_older_meshkit_is_compared_from_both_manifests(tmp_path: Path) -> None:
+    """Entries whose metadata only counted the changes: the catalog diffs the two manifests, with the same rule."""
+    registry = LocalRegistry(tmp_path / "registry")
+    _publish(registry, tmp_path, "prod")
+    _republish_without(registry, tmp_path, "status")
+    recorded = build_catalog(registry, today=date(2025, 1, 2)).entries[0].history[0]
+    for path in (tmp_path / "registry" / "shop" / "prod").rglob("metadata.json"):
+        metadata = orjson.loads(path.read_bytes())
+        if metadata.get("since_previous"):
+            del metadata["since_previous"]["listed"]
+            path.write_bytes(orjson.dumps(metadata))
+
+    computed = build_catalog(registry, today=date(2025, 1, 2)).entries[0].history[0]
+
+    assert (computed.diff_source, recorded.diff_source) == ("computed", "recorded")
+    assert computed.diff == recorded.diff

@@ -40,7 +40,7 @@ from meshkit.mesh.validate import VIA_LOOM, VIA_SOURCE, Dependency, Finding, Pro
 from meshkit.registry.local import LocalRegistry
 from meshkit.registry.published import read_latest
 from meshkit.report import render
-from meshkit.report.catalog import build_catalog
+from meshkit.report.catalog import CATALOG_SCHEMA, build_catalog, catalog_json
 from meshkit.report.check import CHECK_SCHEMA, check_json
 from meshkit.report.trace import lineage_json
 from support.helpers import REPO
@@ -83,7 +83,7 @@ def test_the_code_names_the_same_schema_versions():
         "sync": render.SYNC_SCHEMA,
         "validate": render.VALIDATE_SCHEMA,
         "check": CHECK_SCHEMA,
-        "catalog": render.CATALOG_SCHEMA,
+        "catalog": CATALOG_SCHEMA,
         "lineage": render.LINEAGE_SCHEMA,
         "dispatch": render.DISPATCH_SCHEMA,
         "comment": render.COMMENT_SCHEMA,
@@ -251,7 +251,7 @@ def test_the_json_of_a_whole_local_mesh_is_valid(registry_mesh: dict[str, Any]):
     history = entry["history"]
     assert [(h["changes"], h["breaking"]) for h in history[:2]] == [(1, 1), (None, None)]
     assert history[-1]["problem"] == "metadata.json missing or corrupt"
-    assert {c["downstream"]: c["record"] is None for c in entry["consumers"]} == {
+    assert {c["downstream"]: c["problem"] is not None for c in entry["consumers"]} == {
         "down": False,
         "down_loom": False,
         "rogue": True,
@@ -433,7 +433,7 @@ def _constructed(registry: LocalRegistry) -> Iterator[tuple[str, str]]:
     yield "sync --only elsewhere", render.render_sync([], "json", note="other@prod is not an upstream of this project")
     yield "validate", render.render_validate(_validate_report(), "json")
     yield "check", check_json(_check_report())
-    yield "catalog", render.catalog_json(build_catalog(registry, today=NOW.date()))
+    yield "catalog", catalog_json(build_catalog(registry, today=NOW.date())).decode()
     yield "dispatch", _dispatch_document(registry)
     yield "lineage public", lineage_json(_trace(public=True))
     yield "lineage consumer", lineage_json(_trace(public=False))

@@ -114,6 +114,8 @@ def _action(uses: str) -> str:
 def needed_permissions(steps: list[dict[str, Any]]) -> dict[str, str]:
     """What a job's steps need: each action documents its permissions, this is that table."""
     uses = [step.get("uses", "") for step in steps]
+    if any(u.startswith("actions/deploy-pages@") for u in uses):  # deploys the artifact, reads no repository
+        return {"pages": "write", "id-token": "write"}
     needed = {"contents": "read"}
     if any(u.startswith("aws-actions/configure-aws-credentials@") for u in uses):
         needed["id-token"] = "write"
