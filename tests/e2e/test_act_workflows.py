@@ -147,8 +147,13 @@ def test_upstream_push_to_main_publishes_and_dispatches(mesh: Mesh) -> None:
     metadata = mesh.read_json("dbt_up/prod/latest/metadata.json")
     assert metadata["git_commit"] == mesh.head
     assert any(key.startswith("dbt_up/prod/history/") for key in mesh.keys("dbt_up/prod/"))
-    # The setup action built the virtualenv once and saved it to the (stand-in) Actions cache.
+    # The setup action built the virtualenv once, with uv from its hash-locked wheel, and saved it to the
+    # (stand-in) Actions cache; main's dbt build left its partial parse there for pull requests.
+    assert "meshkit setup: installing meshkit's hash-locked runtime" in run.log
+    assert list((mesh.act_home.home / ".cache" / "act" / "tool_cache" / "meshkit-uv").glob("*/bin/uv"))
     assert list(mesh.act_home.cache_store.glob("meshkit-venv-*.tar"))
+    assert "partial-parse cache: dbt 1.11." in run.log and "adapter duckdb, target dev" in run.log
+    assert list(mesh.act_home.cache_store.glob("meshkit-dbt-partial-parse-v1-Linux-X64-dbt_up-*-duckdb-dev-*.tar"))
 
     [dispatch] = mesh.github.dispatches
     assert dispatch.repository == GITHUB_REPOSITORY
@@ -210,6 +215,13 @@ def test_repository_dispatch_of_another_type_runs_no_job(mesh: Mesh) -> None:
         ), run.log[-4000:]
 
 
+def saved_parses(mesh: Mesh) -> dict[str, int]:
+    """The partial parses in the (stand-in) Actions cache, with their modification times."""
+    return {
+        path.name: path.stat().st_mtime_ns for path in mesh.act_home.cache_store.glob("meshkit-dbt-partial-parse-*")
+    }
+
+
 def commit_dropped_column(workspace: Path, model: str, column: str) -> None:
     """A PR commit dropping a public column from dbt_up, in its YAML contract and its SQL."""
     models = PublicModels(workspace / "dbt_up")
@@ -222,14 +234,20 @@ def commit_dropped_column(workspace: Path, model: str, column: str) -> None:
 def test_upstream_pr_with_breaking_change_fails_with_one_sticky_comment(mesh: Mesh) -> None:
     pr = mesh.branch("drop-status")
     commit_dropped_column(pr, "public_orders", "status")
+    parses_before = saved_parses(mesh)
 
     first = mesh.act(pr, "pull_request", "upstream.yml", pull_request_event(UPSTREAM_PR, pr))
 
     assert first.returncode != 0
     assert first.job_failed(f"{UP}/check") and first.job_succeeded(f"{UP}/comment"), first.log[-8000:]
     assert not first.job_ran(f"{UP}/publish")
-    # The PR's manifest comes from `dbt parse`: no warehouse in a job that runs the PR's code.
+    # The PR's manifest comes from `dbt parse`: no warehouse in a job that runs the PR's code. It starts from
+    # main's partial parse (restored from the Actions cache), which dbt accepts: only the PR's files are re-read.
     assert "meshkit build: dbt parse (in dbt_up)" in first.log and "meshkit build: dbt build" not in first.log
+    assert "cache restored from key: meshkit-dbt-partial-parse-v1-Linux-X64-dbt_up-" in first.log
+    assert "Unable to do partial parsing" not in first.log
+    assert "cache saved with key: meshkit-dbt-partial-parse" not in first.log  # a pull request never saves
+    assert saved_parses(mesh) == parses_before
     [comment] = mesh.github.comments(GITHUB_REPOSITORY, UPSTREAM_PR)
     body = comment["body"]
     assert body.splitlines()[0] == "<!-- meshkit:check:dbt_up -->"
