@@ -6,6 +6,7 @@ any file under a matching prefix because dbt checks its own hashes, and a stale 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -21,8 +22,11 @@ ACTION = REPO / ".github" / "actions" / "parse-cache"
 FULL_PARSE = "Unable to do partial parsing because"
 
 
-def key_outputs(tmp_path: Path, project: Path, *, env: dict[str, str] | None = None, **inputs: str) -> dict[str, str]:
-    """Run key.sh as a runner would; inputs become its MESHKIT_* variables."""
+def key_outputs(
+    tmp_path: Path, project: Path, *, stage: str = "key", env: dict[str, str] | None = None, **inputs: str
+) -> dict[str, str]:
+    """Run one stage of key.sh as a runner would, the project's parent as the workspace; inputs become its
+    MESHKIT_* variables."""
     output = tmp_path / "output"
     output.write_text("")
     variables = {
@@ -30,6 +34,7 @@ def key_outputs(tmp_path: Path, project: Path, *, env: dict[str, str] | None = N
         "HOME": str(tmp_path / "home"),
         "GITHUB_ACTION_PATH": str(ACTION),
         "GITHUB_OUTPUT": str(output),
+        "GITHUB_WORKSPACE": str(project.parent),
         "RUNNER_OS": "Linux",
         "RUNNER_ARCH": "X64",
         "GITHUB_RUN_ID": "77",
@@ -43,9 +48,23 @@ def key_outputs(tmp_path: Path, project: Path, *, env: dict[str, str] | None = N
         **(env or {}),
     }
     assert not inputs, inputs
-    done = subprocess.run([str(ACTION / "key.sh")], env=variables, capture_output=True, text=True, timeout=60)
+    done = subprocess.run([str(ACTION / "key.sh"), stage], env=variables, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
-    return dict(line.split("=", 1) for line in output.read_text().splitlines())
+    return read_outputs(output) | {"stdout": done.stdout}
+
+
+def read_outputs(output: Path) -> dict[str, str]:
+    """GITHUB_OUTPUT's NAME=value lines and NAME<<DELIMITER blocks."""
+    found: dict[str, str] = {}
+    lines = iter(output.read_text().splitlines())
+    for line in lines:
+        if "<<" in line and "=" not in line.split("<<", 1)[0]:
+            name, delimiter = line.split("<<", 1)
+            found[name] = "\n".join(iter(lambda: next(lines), delimiter))
+        else:
+            name, value = line.split("=", 1)
+            found[name] = value
+    return found
 
 
 def project(root: Path, *, profile_target: str = "dev", target_path: str = "") -> Path:
@@ -69,7 +88,8 @@ def test_the_key_names_what_a_saved_parse_was_made_with(tmp_path: Path) -> None:
     assert prefix.startswith("meshkit-dbt-partial-parse-v1-Linux-X64-shop-")
     assert prefix.endswith("-dbt1.11.16-duckdb-dev-")
     assert out["key"] == f"{prefix}77-2"  # each run saves its own entry; restores take the newest under the prefix
-    assert out["path"] == f"{root.resolve()}/target/partial_parse.msgpack"
+    msgpack = root.resolve() / "target" / "partial_parse.msgpack"
+    assert out["path"].splitlines() == [str(msgpack), str(msgpack.with_name("partial_parse.meshkit.json"))]
     assert out["exists"] == "false"
 
 
@@ -99,7 +119,8 @@ def test_each_thing_dbt_checks_sorts_into_its_own_shelf(tmp_path: Path) -> None:
     base = key_outputs(tmp_path, first)["prefix"]
     assert key_outputs(tmp_path, first)["prefix"] == base
     assert key_outputs(tmp_path, first, dbt_version="1.10.3")["prefix"] != base
-    assert key_outputs(tmp_path, project(tmp_path / "b" / "shop"))["prefix"] != base  # another checkout path
+    assert key_outputs(tmp_path, project(tmp_path / "b" / "shop"))["prefix"] == base  # another checkout, same folder
+    assert key_outputs(tmp_path, project(tmp_path / "a" / "shop2"))["prefix"] != base  # another project folder
     profiles = tmp_path / "elsewhere"
     profiles.mkdir()
     (profiles / "profiles.yml").write_text("shop:\n  target: ci\n  outputs:\n    ci: {type: snowflake}\n")
@@ -109,10 +130,9 @@ def test_each_thing_dbt_checks_sorts_into_its_own_shelf(tmp_path: Path) -> None:
 
 def test_the_file_is_where_dbt_writes_it(tmp_path: Path) -> None:
     root = project(tmp_path / "shop", target_path="build/dbt")
-    assert key_outputs(tmp_path, root)["path"] == f"{root.resolve()}/build/dbt/partial_parse.msgpack"
-    assert key_outputs(tmp_path, root, command="dbt parse --target-path out")["path"].endswith(
-        "/shop/out/partial_parse.msgpack"
-    )
+    assert key_outputs(tmp_path, root)["path"].startswith(f"{root.resolve()}/build/dbt/partial_parse.msgpack\n")
+    out = key_outputs(tmp_path, root, command="dbt parse --target-path out")
+    assert out["path"].startswith(f"{root.resolve()}/out/partial_parse.msgpack\n")
     (root / "out").mkdir()
     (root / "out" / "partial_parse.msgpack").write_bytes(b"\x80")
     assert key_outputs(tmp_path, root, mode="save", command="dbt parse --target-path out")["exists"] == "true"
@@ -144,9 +164,52 @@ def test_bad_inputs_are_one_annotation(tmp_path: Path, inputs: dict[str, str], m
         "MESHKIT_INPUT_MODE": inputs.get("mode", "restore"),
         "MESHKIT_INPUT_PYTHON": inputs.get("python", sys.executable),
     }
-    done = subprocess.run([str(ACTION / "key.sh")], env=env, capture_output=True, text=True, timeout=60)
+    done = subprocess.run([str(ACTION / "key.sh"), "key"], env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
     assert done.stdout.strip() == f"::error title=meshkit parse-cache::{message}"
+
+
+def saved_in(tmp_path: Path, root: Path, *, seeds: int | None) -> Path:
+    """A parse saved by a run in root: the file, the manifest beside it (with that many seeds) and the record."""
+    target = root / "target"
+    target.mkdir()
+    (target / "partial_parse.msgpack").write_bytes(b"\x80")
+    if seeds is not None:
+        nodes = {f"seed.shop.s{i}": {"resource_type": "seed"} for i in range(seeds)} | {
+            "model.shop.m": {"resource_type": "model"}
+        }
+        (target / "manifest.json").write_text(json.dumps({"nodes": nodes}))
+    key_outputs(tmp_path, root, stage="record", mode="save")
+    return target / "partial_parse.meshkit.json"
+
+
+@pytest.mark.parametrize(("seeds", "kept"), [(0, True), (3, False), (None, False)])
+def test_a_parse_made_in_another_folder_is_kept_only_without_seeds(
+    tmp_path: Path, seeds: int | None, kept: bool
+) -> None:
+    """dbt keeps a seed's absolute root_path from the parse that made it; the guard throws such a parse away."""
+    first = project(tmp_path / "runner-a" / "shop")
+    record = saved_in(tmp_path, first, seeds=seeds)
+    assert json.loads(record.read_text()) == {"project_root": str(first.resolve()), "seeds": seeds}
+    moved = tmp_path / "runner-b" / "shop"
+    shutil.copytree(first, moved)
+
+    out = key_outputs(tmp_path, moved, stage="guard")
+
+    assert (moved / "target" / "partial_parse.msgpack").exists() is kept
+    assert (moved / "target" / "partial_parse.meshkit.json").exists() is kept
+    if not kept:
+        assert f"not reusing the saved parse: it was made in {first.resolve()}, not {moved.resolve()}" in out["stdout"]
+
+
+def test_a_parse_made_in_the_same_folder_or_without_a_record_is_judged_by_dbt_or_dropped(tmp_path: Path) -> None:
+    root = project(tmp_path / "shop")
+    record = saved_in(tmp_path, root, seeds=2)
+    key_outputs(tmp_path, root, stage="guard")
+    assert (root / "target" / "partial_parse.msgpack").exists()
+    record.unlink()
+    key_outputs(tmp_path, root, stage="guard")
+    assert not (root / "target" / "partial_parse.msgpack").exists()
 
 
 # dbt decides: a saved parse from main is reused when it fits, and thrown away when it does not.
@@ -204,3 +267,14 @@ def test_dbt_refuses_a_saved_parse_of_another_dbt_version(saved_parse: tuple[Pat
     manifest = msgpack.unpackb(saved, strict_map_key=False)
     manifest["metadata"]["dbt_version"] = "1.10.0"
     assert f"{FULL_PARSE} of a version mismatch" in parse_with(root, msgpack.packb(manifest))
+
+
+def test_dbt_does_not_check_where_a_saved_parse_was_made(saved_parse: tuple[Path, bytes], tmp_path: Path) -> None:
+    """Why the guard exists: parsed elsewhere, the seeds still point at the first folder."""
+    root, saved = saved_parse
+    moved = tmp_path / "dbt_up"
+    shutil.copytree(root, moved, ignore=shutil.ignore_patterns("logs"))
+    assert FULL_PARSE not in parse_with(moved, saved)
+    manifest = json.loads((moved / "target" / "manifest.json").read_text())
+    seeds = [node for node in manifest["nodes"].values() if node["resource_type"] == "seed"]
+    assert seeds and {node["root_path"] for node in seeds} == {str(root)}

@@ -198,4 +198,10 @@ def run_act(
         if name.startswith(("PIP_", "UV_")) or name.lower() in _PASSED_THROUGH:
             process_env.setdefault(name, value)
     done = subprocess.run(command, cwd=workspace, env=process_env, capture_output=True, text=True, timeout=timeout)
-    return ActRun(done.returncode, done.stdout + done.stderr)
+    run = ActRun(done.returncode, done.stdout + done.stderr)
+    keep = os.environ.get("MESHKIT_ACT_LOG_DIR")  # a developer's look at every run's whole log
+    if keep:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        serial = len(list(Path(keep).glob("*.log")))
+        (Path(keep) / f"{serial:03d}-{workspace.name}-{event_name}-{workflow}.log").write_text(run.log)
+    return run

@@ -1,22 +1,31 @@
-"""The Actions-cache key of a dbt project's partial_parse.msgpack, and where dbt keeps that file.
+"""The Actions-cache key of a dbt project's partial_parse.msgpack, and the one check dbt does not make.
 
-Run by meshkit's own virtualenv python (it has PyYAML). The key only sorts saved parses into
-compatible shelves: the operating system, the project's absolute path, dbt-core's version, the
-adapter and the profile target. Whether a restored file may be reused is dbt's decision, made on
-every run from the hashes it stores inside the file (its version, the --vars, profile and target
-names, the connection's settings, the env vars dbt_project.yml reads, every dbt_project.yml of
-the project and its packages, and each file's checksum), so a wrong guess here costs a full parse,
-never a wrong manifest. That is also why nothing here fails the job: what cannot be read is named
-`unknown` in the key.
+Run by meshkit's own virtualenv python (it has PyYAML), in three stages:
 
-Inputs (environment): MESHKIT_INPUT_MODE, MESHKIT_PROJECT_DIR, MESHKIT_PROFILES_DIR, MESHKIT_COMMAND,
-MESHKIT_DBT_VERSION, GITHUB_OUTPUT, RUNNER_OS, RUNNER_ARCH, GITHUB_RUN_ID, GITHUB_RUN_ATTEMPT, and dbt's
-own DBT_TARGET, DBT_PROFILE, DBT_PROFILES_DIR and DBT_TARGET_PATH. Outputs: prefix, key, path, exists.
+- `key`: the key only sorts saved parses into compatible shelves: the operating system, the project's
+  folder in the repository, dbt-core's version, the adapter and the profile target. Whether a restored
+  file may be reused is dbt's decision, made on every run from the hashes it stores inside the file
+  (its version, the --vars, profile and target names, the connection's settings, the env vars
+  dbt_project.yml reads, every dbt_project.yml of the project and its packages, and each file's
+  checksum), so a wrong guess here costs a full parse, never a wrong manifest. Nothing here fails
+  the job: what cannot be read is named `unknown` in the key.
+- `record` (after the command, before a save): beside the file, where the project was and how many
+  seeds it has. dbt does not check the project's location: a seed node keeps the absolute root_path
+  of the parse that made it, and `dbt seed`/`dbt build` load its CSV from there.
+- `guard` (after a restore): a file saved at another path is thrown away when that project had seeds
+  (or when nothing says it had none), so dbt parses everything. GitHub-hosted runners check out at the
+  same path every time, so this only ever fires on runners whose folders differ.
+
+Inputs (environment): MESHKIT_PROJECT_DIR, MESHKIT_PROFILES_DIR, MESHKIT_COMMAND, MESHKIT_DBT_VERSION,
+GITHUB_OUTPUT, GITHUB_WORKSPACE, RUNNER_OS, RUNNER_ARCH, GITHUB_RUN_ID, GITHUB_RUN_ATTEMPT, and dbt's
+own DBT_TARGET, DBT_PROFILE, DBT_PROFILES_DIR and DBT_TARGET_PATH. Outputs of `key`: prefix, key, path
+(the file and its record, one a line), exists.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import shlex
@@ -99,39 +108,89 @@ def safe(text: str) -> str:
     return _UNSAFE.sub("_", text).strip("_")[:60] or UNKNOWN
 
 
-def main() -> int:
-    project = Path(os.environ.get("MESHKIT_PROJECT_DIR") or ".").resolve()
-    try:
-        argv = shlex.split(os.environ.get("MESHKIT_COMMAND", ""))
-    except ValueError:
-        argv = []
+RECORD_NAME = "partial_parse.meshkit.json"
+
+
+def record_path(msgpack: Path) -> Path:
+    return msgpack.with_name(RECORD_NAME)
+
+
+def key(project: Path, argv: list[str], path: Path) -> int:
     target, adapter = target_and_adapter(project, argv)
-    where = hashlib.sha256(str(project).encode()).hexdigest()[:16]
+    workspace = Path(os.environ.get("GITHUB_WORKSPACE") or project).resolve()
+    folder = project.relative_to(workspace).as_posix() if project.is_relative_to(workspace) else str(project)
     parts = [
         "meshkit-dbt-partial-parse",
         KEY_VERSION,
         os.environ.get("RUNNER_OS", UNKNOWN),
         os.environ.get("RUNNER_ARCH", UNKNOWN),
         safe(project.name),
-        where,
+        hashlib.sha256(folder.encode()).hexdigest()[:16],
         "dbt" + (os.environ.get("MESHKIT_DBT_VERSION") or UNKNOWN),
         adapter,
         target,
     ]
     prefix = "-".join(safe(part) for part in parts) + "-"
     run = f"{os.environ.get('GITHUB_RUN_ID', '0')}-{os.environ.get('GITHUB_RUN_ATTEMPT', '1')}"
-    path = msgpack_path(project, argv)
-    if "\n" in str(path) or "\r" in str(path):
-        print(f"no partial-parse cache: the project's path {str(path)!r} has a line break")
-        return 0
     exists = path.is_file()
     with open(os.environ["GITHUB_OUTPUT"], "a", encoding="utf-8") as out:
-        out.write(f"prefix={prefix}\nkey={prefix}{safe(run)}\npath={path}\nexists={str(exists).lower()}\n")
+        out.write(f"prefix={prefix}\nkey={prefix}{safe(run)}\nexists={str(exists).lower()}\n")
+        out.write(f"path<<MESHKIT_PATHS\n{path}\n{record_path(path)}\nMESHKIT_PATHS\n")
     print(f"partial-parse cache: dbt {parts[6][3:]}, adapter {adapter}, target {target} ({path})")
     if os.environ.get("MESHKIT_INPUT_MODE") == "save" and not exists:
         print(f"nothing to save: the command left no {path} (it did not parse, or ran with --no-partial-parse)")
     return 0
 
 
+def seed_count(manifest: Path) -> int | None:
+    """Seed nodes in the manifest the same command wrote; None when it wrote none that can be read."""
+    try:
+        nodes = json.loads(manifest.read_bytes()).get("nodes", {})
+        return sum(1 for node in nodes.values() if node.get("resource_type") == "seed")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
+def record(project: Path, path: Path) -> int:
+    if path.is_file():
+        seeds = seed_count(path.with_name("manifest.json"))
+        record_path(path).write_text(json.dumps({"project_root": str(project), "seeds": seeds}) + "\n")
+    return 0
+
+
+def guard(project: Path, path: Path) -> int:
+    if not path.is_file():
+        return 0
+    try:
+        saved = json.loads(record_path(path).read_text(encoding="utf-8"))
+        root, seeds = str(saved["project_root"]), saved["seeds"]
+    except (OSError, ValueError, KeyError, TypeError):
+        root, seeds = "", None
+    if root == str(project) or seeds == 0:
+        print(f"dbt decides whether the saved parse of {root or 'an unknown folder'} still fits")
+        return 0
+    path.unlink()
+    record_path(path).unlink(missing_ok=True)
+    print(
+        f"not reusing the saved parse: it was made in {root or 'an unknown folder'}, not {project}, and dbt would "
+        "load seeds from that old folder; dbt parses every file"
+    )
+    return 0
+
+
+def main(stage: str) -> int:
+    project = Path(os.environ.get("MESHKIT_PROJECT_DIR") or ".").resolve()
+    try:
+        argv = shlex.split(os.environ.get("MESHKIT_COMMAND", ""))
+    except ValueError:
+        argv = []
+    path = msgpack_path(project, argv)
+    if "\n" in str(path) or "\r" in str(path):
+        print(f"no partial-parse cache: the project's path {str(path)!r} has a line break")
+        return 0
+    stages = {"key": lambda: key(project, argv, path), "record": lambda: record(project, path)}
+    return stages.get(stage, lambda: guard(project, path))()
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else "key"))

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Check the inputs, then key.py (run by meshkit's python, for its YAML reader) writes the cache key,
-# the file's path and whether the file is there.
+# Check the inputs, then run one stage of key.py (key, record or guard) with meshkit's python, for its
+# YAML reader.
 export MESHKIT_ACTION_NAME="meshkit parse-cache"
 # shellcheck source=../lib.sh
 source "$GITHUB_ACTION_PATH/../lib.sh"
@@ -12,4 +12,4 @@ python="${MESHKIT_INPUT_PYTHON:-}"
 project_dir="${MESHKIT_PROJECT_DIR:-.}"
 [[ -f "$project_dir/dbt_project.yml" ]] || die "project-dir '$project_dir' is not a dbt project (no dbt_project.yml)"
 
-exec "$python" "$GITHUB_ACTION_PATH/key.py"
+exec "$python" "$GITHUB_ACTION_PATH/key.py" "${1:-key}"
