@@ -204,7 +204,7 @@ def test_a_breaking_pull_request_names_the_cloud_consumers(cloud_mesh: CloudMesh
     # Main's parse is restored and, made in another act folder for a project with seeds, not reused.
     assert "cache restored from key: meshkit-dbt-partial-parse-v1-Linux-X64-dbt_up-" in run.log
     assert "not reusing the saved parse: it was made in " in run.log
-    assert saved_parses(mesh) == parses_before  # type: ignore[arg-type]
+    assert saved_parses(mesh.act_home) == parses_before
     [comment] = mesh.github.comments(GITHUB_REPOSITORY, UPSTREAM_PR)
     assert "column-removed: `status`" in comment["body"]
     assert "dbt\\_down (meshkit-demo/mesh): " in comment["body"]
