@@ -44,6 +44,9 @@ jobs:
   setup:
     runs-on: ubuntu-latest
     steps:
+      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2
+        with:
+          persist-credentials: false
       - uses: ./.github/actions/setup
         with:
           dbt-requirements: requirements.txt
@@ -55,6 +58,9 @@ jobs:
   check:
     runs-on: ubuntu-latest
     steps:
+      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683 # v4.2.2
+        with:
+          persist-credentials: false
       - id: setup
         uses: ./.github/actions/setup
         with:
@@ -124,9 +130,11 @@ def setup_times(rev: str, scratch: Path, repeat: int) -> dict[str, list[float]]:
         root = scratch / f"setup-{rev.replace('/', '_')}-{attempt}"
         workspace = checkout(rev, root / "repo", {"bench-setup.yml": SETUP_WORKFLOW})
         store = root / "actions-cache"
+        home = ActHome(home=root / "home", cache_store=store)
+        home.home.mkdir()
         for state in ("cold", "warm"):
-            home = ActHome(home=root / f"home-{state}", cache_store=store)  # a new runner each time
-            home.home.mkdir()
+            # A new runner each time: an empty tool cache, at the same path (as /opt/hostedtoolcache on GitHub).
+            shutil.rmtree(home.home / ".cache" / "act" / "tool_cache", ignore_errors=True)
             downloads = root / f"downloads-{state}"  # GitHub-hosted runners start with empty download caches
             run = act(workspace, home, "bench-setup.yml", "push", downloads, {"ref": "refs/heads/main"})
             seconds = one(run.log, "bench-setup/setup", "./.github/actions/setup")
