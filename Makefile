@@ -98,15 +98,21 @@ lint-workflows: $(STAMP)
 	$(BIN)/actionlint
 	$(BIN)/shellcheck -P SCRIPTDIR -x $(SHELL_SCRIPTS)
 
-# requirements-meshkit.txt: meshkit[s3,gcs,azure]'s runtime (every registry), hash-locked, at the versions requirements.txt pins
+# requirements-meshkit.txt: meshkit[s3,gcs,azure]'s runtime (every registry), hash-locked, at the versions requirements.txt pins;
+# requirements-uv.txt: the uv that requirements-dev.txt pins, with the hash of every platform's wheel (the setup action's installer)
 # (needs PyPI). The demo's requirements.txt and requirements-dev.txt are edited by hand.
 lock: $(STAMP)
 	{ printf '%s\n' "# meshkit's own runtime, hash-locked: what the setup action installs into meshkit's private" \
-	    "# virtualenv (pip install --require-hashes --no-deps). No dbt here: the caller's dbt stack is" \
+	    "# virtualenv (uv pip install --require-hashes --no-deps). No dbt here: the caller's dbt stack is" \
 	    "# installed from its own file. Regenerate with 'make lock' (same versions as requirements.txt)."; \
 	  $(BIN)/uv pip compile pyproject.toml --extra s3 --extra gcs --extra azure --constraint requirements.txt --generate-hashes \
 	    --universal --python-version 3.11 --no-header --quiet; } > requirements-meshkit.txt.tmp
 	mv requirements-meshkit.txt.tmp requirements-meshkit.txt
+	{ printf '%s\n' "# uv, hash-locked: the installer the setup action uses to build meshkit's virtualenv and the dbt stack's" \
+	    "# (pip install --require-hashes --no-deps --only-binary :all:, every platform's wheel). Regenerate with 'make lock'."; \
+	  grep -E '^uv==' requirements-dev.txt | cut -d' ' -f1 | \
+	    $(BIN)/uv pip compile - --generate-hashes --universal --no-header --no-annotate --quiet; } > requirements-uv.txt.tmp
+	mv requirements-uv.txt.tmp requirements-uv.txt
 
 clean:
 	rm -rf registry dbt_*/target dbt_*/logs dbt_*/*.duckdb dbt_*/*.duckdb.wal

@@ -20,7 +20,7 @@ import boto3
 import pytest
 
 from support.act_runner import GITHUB_REPOSITORY, ActHome, ActRun, commit_all, git, make_workspace, run_act
-from support.dbt_edits import PublicModels, drop_select_column
+from support.act_scenarios import DOWN, LOOM, UP, commit_dropped_column, pull_request_event, saved_parses
 from support.github_api import GitHubAPI
 from support.s3server import moto_server  # noqa: F401  (session fixture)
 
@@ -35,10 +35,6 @@ DISPATCH_TOKEN = "github_pat_actDispatchToken000000000000000"
 UPSTREAM_PR = 7
 DOWNSTREAM_PR = 8
 EVENT_TYPE = "meshkit-upstream-published"
-# act names a called workflow's job CALLER_JOB/WORKFLOW_NAME/JOB.
-UP = "dbt_up/meshkit upstream"
-DOWN = "dbt_down/meshkit downstream"
-LOOM = "dbt_down_loom/meshkit downstream"
 
 
 class Mesh:
@@ -110,16 +106,6 @@ class Mesh:
         return workspace
 
 
-def pull_request_event(number: int, workspace: Path) -> dict[str, Any]:
-    head = git(workspace, "rev-parse", "HEAD")
-    branch = git(workspace, "rev-parse", "--abbrev-ref", "HEAD")
-    return {
-        "action": "synchronize",
-        "number": number,
-        "pull_request": {"number": number, "head": {"ref": branch, "sha": head}, "base": {"ref": "main"}},
-    }
-
-
 # Session scope: the scenarios' state must outlive any reordering, and act's HOME (with the
 # setup action's virtualenv in its tool cache) is worth building once.
 @pytest.fixture(scope="session")
@@ -147,8 +133,13 @@ def test_upstream_push_to_main_publishes_and_dispatches(mesh: Mesh) -> None:
     metadata = mesh.read_json("dbt_up/prod/latest/metadata.json")
     assert metadata["git_commit"] == mesh.head
     assert any(key.startswith("dbt_up/prod/history/") for key in mesh.keys("dbt_up/prod/"))
-    # The setup action built the virtualenv once and saved it to the (stand-in) Actions cache.
+    # The setup action built the virtualenv once, with uv from its hash-locked wheel, and saved it to the
+    # (stand-in) Actions cache; main's dbt build left its partial parse there for pull requests.
+    assert "meshkit setup: installing meshkit's hash-locked runtime" in run.log
+    assert list((mesh.act_home.home / ".cache" / "act" / "tool_cache" / "meshkit-uv").glob("*/bin/uv"))
     assert list(mesh.act_home.cache_store.glob("meshkit-venv-*.tar"))
+    assert "partial-parse cache: dbt 1.11." in run.log and "adapter duckdb, target dev" in run.log
+    assert list(mesh.act_home.cache_store.glob("meshkit-dbt-partial-parse-v1-Linux-X64-dbt_up-*-duckdb-dev-*.tar"))
 
     [dispatch] = mesh.github.dispatches
     assert dispatch.repository == GITHUB_REPOSITORY
@@ -182,6 +173,8 @@ def test_replayed_dispatch_revalidates_downstreams_and_records_consumers(mesh: M
     assert run.job_succeeded(f"{DOWN}/bump") and "meshkit bump-pr: dbt_up@prod up-to-date" in run.log
     assert mesh.github.pull_requests(GITHUB_REPOSITORY) == []
     assert "dbt-loom reads the registry at s3://meshkit-act-registry/registry, env prod" in run.log
+    for project in ("dbt_down", "dbt_down_loom"):  # main's parses, for the downstreams' pull requests
+        assert list(mesh.act_home.cache_store.glob(f"meshkit-dbt-partial-parse-v1-Linux-X64-{project}-*.tar"))
     sha256 = dispatch.client_payload["sha256"]
     for downstream, approach in (("dbt_down", "mesh-source"), ("dbt_down_loom", "dbt-loom")):
         record = mesh.read_json(f"dbt_up/prod/consumers/{downstream}.json")
@@ -210,26 +203,25 @@ def test_repository_dispatch_of_another_type_runs_no_job(mesh: Mesh) -> None:
         ), run.log[-4000:]
 
 
-def commit_dropped_column(workspace: Path, model: str, column: str) -> None:
-    """A PR commit dropping a public column from dbt_up, in its YAML contract and its SQL."""
-    models = PublicModels(workspace / "dbt_up")
-    models.drop_column(model, column)
-    models.save()
-    drop_select_column(workspace / "dbt_up", model, column)
-    commit_all(workspace, f"drop {model}.{column}")
-
-
 def test_upstream_pr_with_breaking_change_fails_with_one_sticky_comment(mesh: Mesh) -> None:
     pr = mesh.branch("drop-status")
     commit_dropped_column(pr, "public_orders", "status")
+    parses_before = saved_parses(mesh.act_home)
 
     first = mesh.act(pr, "pull_request", "upstream.yml", pull_request_event(UPSTREAM_PR, pr))
 
     assert first.returncode != 0
     assert first.job_failed(f"{UP}/check") and first.job_succeeded(f"{UP}/comment"), first.log[-8000:]
     assert not first.job_ran(f"{UP}/publish")
-    # The PR's manifest comes from `dbt parse`: no warehouse in a job that runs the PR's code.
+    # The PR's manifest comes from `dbt parse`: no warehouse in a job that runs the PR's code. Main's partial
+    # parse is restored, but act checks each job out in a folder of its own and dbt_up has seeds, whose parse
+    # keeps main's folder: it is thrown away and dbt parses everything.
     assert "meshkit build: dbt parse (in dbt_up)" in first.log and "meshkit build: dbt build" not in first.log
+    assert "cache restored from key: meshkit-dbt-partial-parse-v1-Linux-X64-dbt_up-" in first.log
+    assert "not reusing the saved parse: it was made in " in first.log
+    assert "Unable to do partial parsing because saved manifest not found" in first.log
+    assert "cache saved with key: meshkit-dbt-partial-parse" not in first.log  # a pull request never saves
+    assert saved_parses(mesh.act_home) == parses_before
     [comment] = mesh.github.comments(GITHUB_REPOSITORY, UPSTREAM_PR)
     body = comment["body"]
     assert body.splitlines()[0] == "<!-- meshkit:check:dbt_up -->"
@@ -272,6 +264,10 @@ def test_downstream_pr_comments_validation_and_lineage(mesh: Mesh) -> None:
     )
     assert "meshkit build: ../scripts/demo_warehouse.sh" not in run.log
     assert "meshkit sync: dbt_up@prod up-to-date:" in run.log
+    # Each check starts from the parse main's dispatch run saved (no seeds: dbt judges it, and it fits).
+    for project in ("dbt_down", "dbt_down_loom"):
+        assert f"cache restored from key: meshkit-dbt-partial-parse-v1-Linux-X64-{project}-" in run.log
+    assert "Unable to do partial parsing" not in run.log and "not reusing the saved parse" not in run.log
     comments = mesh.github.comments(GITHUB_REPOSITORY, DOWNSTREAM_PR)
     markers = sorted(c["body"].splitlines()[0] for c in comments)
     assert markers == ["<!-- meshkit:validate:dbt_down -->", "<!-- meshkit:validate:dbt_down_loom -->"]

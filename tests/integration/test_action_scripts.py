@@ -6,6 +6,7 @@ command's environment. The workflows themselves run under act in test_act_*.py.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -205,3 +206,37 @@ def test_loom_sets_the_config_and_endpoint_when_given_and_refuses_a_bad_bucket(r
     assert bad.returncode == 2 and annotations(bad) == [
         "::error title=meshkit loom::'Bad_Bucket' is not an S3 bucket name"
     ]
+
+
+def test_setup_builds_with_uv_from_its_hash_locked_wheel(runner: Runner) -> None:
+    """uv comes from requirements-uv.txt through pip --require-hashes, once per runner, and builds the venv."""
+    assert runner.run("setup", "plan.sh").returncode == 0
+    plan = runner.outputs()
+    env = {"MESHKIT_VENV": plan["venv"], "MESHKIT_ROOT": plan["root"]}
+
+    result = runner.run("setup", "install.sh", env_extra=env)
+
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    [uv] = list((runner.root / "tool-cache" / "meshkit-uv").glob("*/bin/uv"))
+    assert subprocess.run([str(uv), "--version"], capture_output=True, text=True).stdout.startswith("uv 0.")
+    venv = Path(plan["venv"])
+    assert not (venv / "bin" / "pip").exists()  # a uv virtualenv: nothing but the locked runtime
+    assert list((venv / "lib").glob("python3.*/site-packages/msgspec/__pycache__/*.pyc"))  # compiled, as pip does
+    assert "meshkit 0." in result.stdout and runner.outputs()["built"] == "true"
+
+
+def test_setup_refuses_a_uv_wheel_whose_hash_is_not_the_locked_one(runner: Runner, tmp_path: Path) -> None:
+    root = tmp_path / "meshkit"
+    root.mkdir()
+    (root / "requirements-meshkit.txt").write_text((REPO / "requirements-meshkit.txt").read_text())
+    locked = (REPO / "requirements-uv.txt").read_text()
+    (root / "requirements-uv.txt").write_text(re.sub(r"sha256:[0-9a-f]{64}", "sha256:" + "0" * 64, locked))
+    venv = runner.root / "tool-cache" / "meshkit" / "meshkit-venv-test"
+
+    result = runner.run("setup", "install.sh", env_extra={"MESHKIT_VENV": str(venv), "MESHKIT_ROOT": str(root)})
+
+    assert result.returncode == 2
+    [annotation] = annotations(result)
+    assert annotation.startswith(f"::error title=meshkit setup::uv did not install from {root}/requirements-uv.txt: ")
+    assert "hash" in annotation.lower()
+    assert not venv.exists() and list((runner.root / "tool-cache" / "meshkit-uv").glob("*/bin/uv")) == []

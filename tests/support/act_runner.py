@@ -189,12 +189,19 @@ def run_act(
         "HOME": str(act_home.home),
         "PATH": _host_path(),
         "LANG": "C.UTF-8",
-        # pip's download cache stays the developer's, so a fresh act HOME does not refetch wheels.
+        # pip's and uv's download caches stay the developer's, so a fresh act HOME does not refetch wheels.
         "PIP_CACHE_DIR": os.environ.get("PIP_CACHE_DIR", str(Path.home() / ".cache" / "pip")),
+        "UV_CACHE_DIR": os.environ.get("UV_CACHE_DIR", str(Path.home() / ".cache" / "uv")),
     }
-    # The machine's package-index settings (pip options, proxies, CA bundle) still apply in workflows.
+    # The machine's package-index settings (pip and uv options, proxies, CA bundle) still apply in workflows.
     for name, value in os.environ.items():
-        if name.startswith("PIP_") or name.lower() in _PASSED_THROUGH:
+        if name.startswith(("PIP_", "UV_")) or name.lower() in _PASSED_THROUGH:
             process_env.setdefault(name, value)
     done = subprocess.run(command, cwd=workspace, env=process_env, capture_output=True, text=True, timeout=timeout)
-    return ActRun(done.returncode, done.stdout + done.stderr)
+    run = ActRun(done.returncode, done.stdout + done.stderr)
+    keep = os.environ.get("MESHKIT_ACT_LOG_DIR")  # a developer's look at every run's whole log
+    if keep:
+        Path(keep).mkdir(parents=True, exist_ok=True)
+        serial = len(list(Path(keep).glob("*.log")))
+        (Path(keep) / f"{serial:03d}-{workspace.name}-{event_name}-{workflow}.log").write_text(run.log)
+    return run

@@ -84,12 +84,12 @@ def fake_gcs_binary() -> Path:
     return found[0]
 
 
-@pytest.fixture(scope="session")
-def fake_gcs_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+@contextlib.contextmanager
+def running_fake_gcs(workdir: Path) -> Iterator[str]:
     """fake-gcs-server (in memory, plain HTTP) on a free loopback port; yields its endpoint URL."""
     port = free_port()
     endpoint = f"http://127.0.0.1:{port}"
-    log = tmp_path_factory.mktemp("fake-gcs") / "server.log"
+    log = workdir / "fake-gcs-server.log"
     argv = [str(fake_gcs_binary()), "-backend", "memory", "-scheme", "http", "-host", "127.0.0.1"]
     argv += ["-port", str(port), "-external-url", endpoint, "-public-host", f"127.0.0.1:{port}", "-log-level", "warn"]
     with log.open("wb") as out:
@@ -101,15 +101,14 @@ def fake_gcs_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         _stop(process)
 
 
-@pytest.fixture(scope="session")
-def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+@contextlib.contextmanager
+def running_azurite(workdir: Path) -> Iterator[str]:
     """Azurite's blob service (in memory, telemetry off) on a free loopback port; yields its endpoint URL."""
     node = shutil.which("node")
     if node is None or not AZURITE_MAIN.exists():
         raise RuntimeError("Azurite needs node and `npm ci` in tests/js: run `make test` (its system-deps step)")
     port = free_port()
-    workdir = tmp_path_factory.mktemp("azurite")
-    log = workdir / "server.log"
+    log = workdir / "azurite.log"
     argv = [node, str(AZURITE_MAIN), "--blobHost", "127.0.0.1", "--blobPort", str(port), "--inMemoryPersistence"]
     argv += ["--disableTelemetry", "--skipApiVersionCheck", "--silent"]
     with log.open("wb") as out:
@@ -119,6 +118,18 @@ def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield f"http://127.0.0.1:{port}"
     finally:
         _stop(process)
+
+
+@pytest.fixture(scope="session")
+def fake_gcs_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with running_fake_gcs(tmp_path_factory.mktemp("fake-gcs")) as endpoint:
+        yield endpoint
+
+
+@pytest.fixture(scope="session")
+def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with running_azurite(tmp_path_factory.mktemp("azurite")) as endpoint:
+        yield endpoint
 
 
 class Store(Protocol):
@@ -339,6 +350,8 @@ __all__ = [
     "load",
     "moto_server",
     "new_store",
+    "running_azurite",
+    "running_fake_gcs",
     "s3_bucket",
     "store",
 ]

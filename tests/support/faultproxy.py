@@ -1,7 +1,7 @@
 """A fault-injecting HTTP proxy on loopback, for registries whose client is not Python (obstore) or not boto3.
 
-It forwards every request to the emulator behind it and counts the writes (every method but GET
-and HEAD). Before the Nth write it writes `marker` and holds the request: when `go` appears it
+It forwards every request to the emulator behind it, records each one, and counts the writes (every
+method but GET and HEAD); `at=0` never holds one, for counting only. Before the Nth write it writes `marker` and holds the request: when `go` appears it
 forwards it (a stall), and when the client hangs up first it drops it (the writer was killed before
 that write reached the store). That is where the sitecustomize hook stops a local or boto3
 publisher, seen from the wire instead of from inside the process.
@@ -32,6 +32,7 @@ class FaultProxy:
         self.marker = marker
         self.go = go
         self.writes = 0
+        self.requests: list[tuple[str, str]] = []  # (method, path and query) of every request, in order
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
@@ -77,6 +78,8 @@ class FaultProxy:
             def _forward(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
+                with proxy._lock:
+                    proxy.requests.append((self.command, self.path))
                 if proxy._should_hold(self.command) and not proxy._hold(self, f"{self.command} {self.path}"):
                     self.close_connection = True
                     return

@@ -16,7 +16,19 @@ from support.helpers import BIN, REPO, run
 GITHUB = REPO / ".github"
 WORKFLOWS = sorted((GITHUB / "workflows").glob("*.yml"))
 ACTIONS = sorted((GITHUB / "actions").glob("*/action.yml"))
-ACTION_NAMES = {"setup", "build", "publish", "sync", "loom", "validate", "check", "dispatch", "comment", "bump-pr"}
+ACTION_NAMES = {
+    "setup",
+    "build",
+    "parse-cache",
+    "publish",
+    "sync",
+    "loom",
+    "validate",
+    "check",
+    "dispatch",
+    "comment",
+    "bump-pr",
+}
 REUSABLE = {"meshkit-upstream.yml", "meshkit-downstream.yml"}
 PINNED = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?@[0-9a-f]{40}$")
 VERSION_COMMENT = re.compile(r"uses:\s*\S+@[0-9a-f]{40} # v\d+(\.\d+)*$")
@@ -239,3 +251,31 @@ def test_the_comment_job_runs_no_pull_request_code(name: str) -> None:
     local = [step["uses"] for step in job["steps"] if str(step.get("uses", "")).startswith("./")]
     assert local and all(uses.startswith("./.meshkit/.github/actions/") for uses in local)
     assert not any("run" in step for step in job["steps"])
+
+
+@pytest.mark.parametrize("name", sorted(REUSABLE))
+def test_only_the_default_branch_saves_dbt_partial_parse(name: str) -> None:
+    """Every job that runs dbt restores the default branch's partial parse before it; only jobs of the default
+    branch's runs save theirs after it, so a pull request's code never writes what a later run reads."""
+    for job_name, job in load(GITHUB / "workflows" / name)["jobs"].items():
+        steps = job["steps"]
+        kinds = [_action(step.get("uses", "")) for step in steps]
+        if "build" not in kinds:
+            assert "parse-cache" not in kinds, f"{name}/{job_name}"
+            continue
+        caches = [(index, step) for index, step in enumerate(steps) if kinds[index] == "parse-cache"]
+        build = kinds.index("build")
+        [restore] = [index for index, step in caches if step["with"]["mode"] == "restore"]
+        assert restore == build - 1, f"{name}/{job_name}: restore right before the dbt command"
+        saves = [(index, step) for index, step in caches if step["with"]["mode"] == "save"]
+        if "pull_request" in job["if"]:
+            assert saves == [], f"{name}/{job_name}: a pull request job saves nothing"
+            continue
+        [(index, save)] = saves
+        assert index == build + 1, f"{name}/{job_name}"
+        assert save["if"].endswith(
+            "github.event_name != 'pull_request' && github.ref_name == github.event.repository.default_branch"
+        ), f"{name}/{job_name}"
+        for step in (steps[restore], save):
+            assert step["with"]["command"] == steps[build]["with"]["command"], f"{name}/{job_name}"
+            assert step["with"]["python"] == "${{ steps.setup.outputs.python }}", f"{name}/{job_name}"

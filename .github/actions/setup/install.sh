@@ -3,6 +3,9 @@
 # `meshkit` launcher (and, with a dbt stack, its `dbt`) on PATH. meshkit itself runs from the
 # action's own checkout (PYTHONPATH), so its cached virtualenv holds only the hash-locked
 # third-party runtime, and the caller's dbt stack lives apart from it: neither can break the other.
+#
+# The virtualenvs are built by uv, itself installed only when a build is needed, by pip from the
+# hash-locked wheel in requirements-uv.txt: a few seconds instead of pip's resolve-download-install.
 export MESHKIT_ACTION_NAME="meshkit setup"
 # shellcheck source=../lib.sh
 source "$GITHUB_ACTION_PATH/../lib.sh"
@@ -13,12 +16,60 @@ python="${MESHKIT_INPUT_PYTHON:-python3}"
 dbt_venv="${MESHKIT_DBT_VENV:-}"
 dbt_requirements="${MESHKIT_DBT_REQUIREMENTS:-}"
 bin_dir="${RUNNER_TEMP:?}/meshkit-bin"
+tool_cache="${RUNNER_TOOL_CACHE:?}"
 mkdir -p -- "$bin_dir"
+interpreter="$("$python" -c 'import sys; print(sys.executable)')"
+export UV_PYTHON_DOWNLOADS=never # the interpreter is given: never fetch another
 
-# build_venv TARGET WHAT PIP-ARGS...: sets BUILT to "true" when it built, "false" when the folder
-# was already complete, or returns 1 with the last pip error in BUILD_ERROR. A lock per folder:
-# two jobs on one self-hosted runner must not build the same venv at once. pip's output goes to a
-# log, shown in full only when the install fails.
+# uv reads its own settings, not pip's: a runner that points pip at a private index points uv there too.
+if [[ -n "${PIP_INDEX_URL:-}" && -z "${UV_DEFAULT_INDEX:-}${UV_INDEX_URL:-}" ]]; then export UV_DEFAULT_INDEX="$PIP_INDEX_URL"; fi
+if [[ -n "${PIP_EXTRA_INDEX_URL:-}" && -z "${UV_INDEX:-}${UV_EXTRA_INDEX_URL:-}" ]]; then export UV_INDEX="$PIP_EXTRA_INDEX_URL"; fi
+# The runner's certificate store (where a self-hosted runner's proxy CA lives), as pip's PIP_CERT if it names one.
+export UV_NATIVE_TLS="${UV_NATIVE_TLS:-true}"
+if [[ -n "${PIP_CERT:-}" && -z "${SSL_CERT_FILE:-}" ]]; then export SSL_CERT_FILE="$PIP_CERT"; fi
+
+# first_error LOG: the installer's last error line and its cause, as one line for an annotation.
+first_error() {
+  local found
+  found="$(grep -E '^(ERROR|error)[: ]|^[[:space:]]+cause: ' -- "$1" | tail -n 2 | sed -E 's/^[[:space:]]*(cause|error|ERROR):?[[:space:]]*//' | paste -sd ' ' -)"
+  printf '%s' "${found:-the installer failed: see its log above}"
+}
+
+# ensure_uv: UV set to uv from requirements-uv.txt, installed once per runner into the tool cache by pip
+# with --require-hashes (no venv needed: pip's --target; a venv's own pip where the runner's Python has none).
+ensure_uv() {
+  local lock="$root/requirements-uv.txt" dir log
+  dir="$tool_cache/meshkit-uv/$(sha256sum -- "$lock" | cut -c1-16)"
+  UV="$dir/bin/uv"
+  [[ -x "$UV" && -f "$dir/.meshkit-complete" ]] && return 0
+  mkdir -p -- "$(dirname -- "$dir")"
+  exec 8>"$dir.lock"
+  flock 8
+  if [[ ! -f "$dir/.meshkit-complete" ]]; then
+    rm -rf -- "$dir"
+    log="$(mktemp)"
+    local pip=("$interpreter" -m pip)
+    if ! "$interpreter" -m pip --version >/dev/null 2>&1; then
+      "$interpreter" -m venv -- "$dir.pip" >"$log" 2>&1 || die "uv did not install: '$python' has neither pip nor venv"
+      pip=("$dir.pip/bin/python" -m pip)
+    fi
+    if ! "${pip[@]}" install --disable-pip-version-check --no-input --progress-bar off --require-hashes --no-deps \
+      --only-binary :all: --target "$dir" -r "$lock" >"$log" 2>&1; then
+      cat -- "$log"
+      rm -rf -- "$dir" "$dir.pip"
+      die "uv did not install from $lock: $(first_error "$log")"
+    fi
+    rm -rf -- "$dir.pip"
+    touch -- "$dir/.meshkit-complete"
+  fi
+  flock -u 8
+}
+
+# build_venv TARGET WHAT UV-PIP-ARGS...: sets BUILT to "true" when it built, "false" when the folder
+# was already complete, or returns 1 with uv's error in BUILD_ERROR. A lock per folder: two jobs on
+# one self-hosted runner must not build the same venv at once. uv's output goes to a log, shown in
+# full only when the install fails. Files are copied (not linked) from uv's cache and compiled to
+# bytecode, so the folder stands alone in the Actions cache and imports as fast as pip's install.
 build_venv() {
   local target="$1" what="$2" log
   shift 2
@@ -28,16 +79,16 @@ build_venv() {
   BUILT=false
   if [[ ! -f "$target/.meshkit-complete" ]]; then
     rm -rf -- "$target"
+    ensure_uv
     log="$(mktemp)"
     echo "::group::meshkit setup: installing $what into $target"
-    if ! { "$python" -m venv -- "$target" &&
-      "$target/bin/python" -m pip install --disable-pip-version-check --no-input --progress-bar off "$@"; } >"$log" 2>&1; then
+    if ! { "$UV" venv --quiet --no-project --python "$interpreter" -- "$target" &&
+      "$UV" pip install --python "$target/bin/python" --no-progress --link-mode copy --compile-bytecode "$@"; } >"$log" 2>&1; then
       cat -- "$log"
       echo "::endgroup::"
       rm -rf -- "$target"
       flock -u 9
-      BUILD_ERROR="$(grep -E '^ERROR|error:' -- "$log" | tail -n 1)"
-      BUILD_ERROR="${BUILD_ERROR:-pip failed: see its log above}"
+      BUILD_ERROR="$(first_error "$log")"
       return 1
     fi
     tail -n 3 -- "$log"
