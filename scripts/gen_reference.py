@@ -18,7 +18,7 @@ import html
 import json
 import re
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -56,7 +56,7 @@ def code(text: object) -> str:
     return f"{fence}{value}{fence}"
 
 
-def table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+def table(header: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines) + "\n"
@@ -94,7 +94,7 @@ def _options(parser: argparse.ArgumentParser) -> Iterator[tuple[str, list[argpar
 
 
 def _option_table(actions: list[argparse.Action]) -> str:
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for action in actions:
         names = ", ".join(code(name) for name in action.option_strings) or code(action.dest)
         help_text = action.help or ""
@@ -138,7 +138,7 @@ def render_cli(_: Path) -> str:
 
 
 def _load_yaml(path: Path) -> dict[str, Any]:
-    document: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
+    document: dict[Any, Any] = yaml.safe_load(path.read_text(encoding="utf-8"))
     if True in document:  # YAML 1.1 reads the bare key `on` as true
         document["on"] = document.pop(True)
     return document
@@ -168,7 +168,7 @@ def render_actions(repo: Path) -> str:
         out.append(cell(action["description"]) + "\n")
         inputs = action.get("inputs", {})
         if inputs:
-            rows = [
+            rows: list[tuple[str, ...]] = [
                 (code(k), "yes" if v.get("required") else "no", _default(v), cell(v.get("description", "")))
                 for k, v in inputs.items()
             ]
@@ -212,7 +212,7 @@ def render_workflows(repo: Path) -> str:
         header = _header_comment(path)
         if header:
             out.append(f"```text\n{header}\n```\n")
-        rows = [
+        rows: list[tuple[str, ...]] = [
             (
                 code(k),
                 code(v.get("type", "string")),
@@ -308,7 +308,7 @@ def render_schemas(repo: Path) -> str:
         "(../concepts/reports.md) for how versions evolve.\n",
     ]
     paths = sorted((repo / "meshkit" / "schemas").glob("*.schema.json"))
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for path in paths:
         schema = json.loads(path.read_text(encoding="utf-8"))
         rows.append((f"[{code(schema['$id'])}](#{_anchor(schema['$id'])})", code(f"meshkit/schemas/{path.name}")))
@@ -360,7 +360,7 @@ def render_exit_codes(_: Path) -> str:
         "and mapped to its exit code; anything else is a bug (exit "
         f"{errors.EXIT_BUG}) and the only case that prints a traceback.\n",
     ]
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for error in _error_classes():
         parent = error.__mro__[1].__name__ if error is not errors.MeshkitError else "Exception"
         doc = (error.__doc__ or "").strip().splitlines()[0]
