@@ -250,6 +250,11 @@ def _anchor(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
 
 
+def _schema_anchor(path: Path) -> str:
+    """The command's name (`check`, `bump-pr`): links to a schema outlive its version (meshkit-check/1, /2)."""
+    return path.name.removesuffix(".schema.json")
+
+
 def _type_of(spec: dict[str, Any], defs_anchor: str) -> str:
     """A schema node's type in a few words: `string (date)`, `array of change`, `"check"`, `null or object`."""
     if "$ref" in spec:
@@ -311,12 +316,12 @@ def render_schemas(repo: Path) -> str:
     rows: list[tuple[str, ...]] = []
     for path in paths:
         schema = json.loads(path.read_text(encoding="utf-8"))
-        rows.append((f"[{code(schema['$id'])}](#{_anchor(schema['$id'])})", code(f"meshkit/schemas/{path.name}")))
+        rows.append((f"[{code(schema['$id'])}](#{_schema_anchor(path)})", code(f"meshkit/schemas/{path.name}")))
     out.append(table(("schema", "file"), rows))
     for path in paths:
         text = path.read_text(encoding="utf-8")
         schema = json.loads(text)
-        anchor = _anchor(schema["$id"])
+        anchor = _schema_anchor(path)
         out.append(f"## {schema['$id']} {{#{anchor}}}\n")
         out.append(f"**{cell(schema.get('title', ''))}** · `meshkit/schemas/{path.name}`\n")
         out.append(cell(schema.get("description", "")) + "\n")
