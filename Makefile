@@ -15,7 +15,7 @@ JS_STAMP := $(JS_DIR)/node_modules/.meshkit-npm-ci
 SUDO     := $(if $(filter 0,$(shell id -u)),,sudo)
 APT_GET  := $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get
 
-.PHONY: demo test act lint lint-python lint-workflows lock venv clean system-deps bench bench-smoke bench-lineage
+.PHONY: demo test act lint lint-python lint-workflows lock venv clean system-deps bench bench-smoke bench-lineage docs docs-serve reference
 
 venv: $(STAMP)
 
@@ -79,6 +79,22 @@ bench-lineage: $(STAMP)
 # The bench at a small N, one run each, into a temporary folder: what CI runs (also part of `make test`).
 bench-smoke: $(STAMP)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest tests/e2e/test_bench_smoke.py $(PYTEST_ARGS)
+
+# The documentation site (mkdocs.yml, docs/, mkdocs-material): `make docs` checks that the generated reference
+# pages are current, then builds with --strict (a broken link or anchor fails) into site/; .github/workflows/docs.yml
+# runs it and deploys site/ to GitHub Pages from main. `make reference` rewrites docs/reference/ from the code
+# (scripts/gen_reference.py). tests/integration/test_docs.py runs the same build and every example of the docs
+# inside `make test`. NO_MKDOCS_2_WARNING silences mkdocs-material's banner about MkDocs 2.0.
+MKDOCS := NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs
+docs: $(STAMP)
+	$(BIN)/python scripts/gen_reference.py --check
+	$(MKDOCS) build --strict
+
+docs-serve: $(STAMP)
+	$(MKDOCS) serve --strict --dev-addr 127.0.0.1:8000
+
+reference: $(STAMP)
+	$(BIN)/python scripts/gen_reference.py
 
 # The workflows and composite actions: zizmor (offline, default persona, config in
 # .github/zizmor.yml), actionlint and shellcheck (the actions' scripts) must report nothing.

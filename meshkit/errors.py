@@ -6,10 +6,47 @@ Only exit 3 ever shows a traceback.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_INPUT = 2
 EXIT_BUG = 3
+EXIT_INTERRUPTED = 130
+
+
+@dataclass(frozen=True)
+class ExitCode:
+    """One exit code, described once: `summary` is the line `--help` prints, `meaning` the reference's."""
+
+    code: int
+    summary: str
+    meaning: str
+
+
+EXIT_CODES = (
+    ExitCode(EXIT_OK, "success", "success (warnings may be printed)"),
+    ExitCode(
+        EXIT_FINDINGS,
+        "the check found problems",
+        "the check found problems (broken lineage, stale generated sources, breaking contract changes unless "
+        "`--warn-only`)",
+    ),
+    ExitCode(
+        EXIT_INPUT,
+        "usage or input error (the message says what to fix)",
+        "usage or input error: a bad flag, a missing or corrupt manifest, the wrong project, no public models, an "
+        "unsafe name, an upstream project or env missing from the registry (sync), a corrupt or damaged registry "
+        "entry, an unreachable registry, a registry lock held too long, a GitHub call refused. One line on stderr "
+        "says what to do; nothing is partially written",
+    ),
+    ExitCode(
+        EXIT_BUG,
+        "internal error in meshkit (please report it)",
+        "a bug in meshkit: the only case that prints a traceback",
+    ),
+    ExitCode(EXIT_INTERRUPTED, "interrupted (Ctrl-C)", "interrupted (Ctrl-C or SIGINT): `meshkit: interrupted`"),
+)
 
 
 class MeshkitError(Exception):

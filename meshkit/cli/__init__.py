@@ -1,10 +1,6 @@
 """The `meshkit` command: parse, run one subcommand, map the outcome to an exit code.
 
-Exit codes (the same for every subcommand):
-  0  success
-  1  the check found problems (broken lineage, stale sources, breaking contract changes)
-  2  usage or input error (bad flag, missing or corrupt manifest, unsafe name, registry unreachable)
-  3  a bug in meshkit: the only case that prints a traceback
+Exit codes (the same for every subcommand): meshkit.errors.EXIT_CODES.
 """
 
 from __future__ import annotations
@@ -21,14 +17,9 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from meshkit import __version__
 from meshkit.cli.common import COMMANDS
 from meshkit.contract.words import printable
-from meshkit.errors import EXIT_BUG, EXIT_INPUT, MeshkitError
+from meshkit.errors import EXIT_BUG, EXIT_CODES, EXIT_INPUT, EXIT_INTERRUPTED, MeshkitError
 
-EXIT_CODES_HELP = """exit codes:
-  0  success
-  1  the check found problems
-  2  usage or input error (the message says what to fix)
-  3  internal error in meshkit (please report it)
-"""
+EXIT_CODES_HELP = "exit codes:\n" + "".join(f"  {code.code}  {code.summary}\n" for code in EXIT_CODES)
 
 
 def build_parser(load: Iterable[str] | None = None) -> argparse.ArgumentParser:
@@ -110,7 +101,7 @@ def main(argv: Sequence[str] | None = None, *, environ: Mapping[str, str] | None
         return error.exit_code
     except KeyboardInterrupt:
         print("meshkit: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         return EXIT_INPUT
     except Exception:

@@ -11,7 +11,7 @@ from pathlib import Path
 from meshkit.contract.names import check_env, check_repository
 from meshkit.errors import InputError
 from meshkit.files import write_atomically
-from meshkit.registry import REGISTRY_ENV, Registry, open_registry
+from meshkit.registry import REGISTRY_ENV, REGISTRY_FORMS, Registry, open_registry
 
 
 @dataclass(frozen=True)
@@ -57,12 +57,15 @@ def add_registry_options(parser: argparse.ArgumentParser, *, with_env: bool = Tr
     parser.add_argument(
         "--registry",
         metavar="URL",
-        help=f"registry folder or s3://BUCKET/PREFIX (default: ${REGISTRY_ENV})",
+        help=f"the registry: {REGISTRY_FORMS}, or abfss://CONTAINER@ACCOUNT.dfs.core.windows.net/PREFIX "
+        f"(default: ${REGISTRY_ENV})",
     )
     parser.add_argument(
         "--endpoint-url",
         metavar="URL",
-        help="S3-compatible endpoint (default: AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL, else AWS)",
+        help="the object store's endpoint, for S3-compatible stores and emulators (default: AWS_ENDPOINT_URL_S3 / "
+        "AWS_ENDPOINT_URL for s3://, STORAGE_EMULATOR_HOST for gs://, AZURITE_BLOB_STORAGE_URL with "
+        "AZURE_STORAGE_USE_EMULATOR=true for az://, else the cloud's own)",
     )
     if with_env:
         parser.add_argument(

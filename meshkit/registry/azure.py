@@ -117,7 +117,7 @@ class AzureRegistry:
         if denied or "AuthorizationFailure" in text:
             return RegistryError(
                 f"access denied to {action} {self._where(key)}: the identity needs the role Storage Blob Data Reader "
-                "to read and Storage Blob Data Contributor on the container to write (see the README)"
+                "to read and Storage Blob Data Contributor on the container to write (see docs/how-to/registries.md)"
             )
         if "error sending request" in text or "Connection refused" in text or "dns error" in text:
             return RegistryError(

@@ -118,7 +118,7 @@ class GCSRegistry:
         if status in (401, 403):
             return RegistryError(
                 f"access denied to {action} {self._where(key)}: the service account needs roles/storage.objectViewer "
-                "to read and roles/storage.objectUser on the bucket to write (see the README)"
+                "to read and roles/storage.objectUser on the bucket to write (see docs/how-to/registries.md)"
             )
         return RegistryError(f"GCS refused to {action} {self._where(key)}: HTTP {status}")
 

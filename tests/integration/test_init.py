@@ -506,12 +506,12 @@ def test_input_errors_are_one_line_and_write_nothing(tmp_path: Path, args: list[
     assert sorted(p.name for p in repo.iterdir()) == [".git", "up"]
 
 
-def _readme_examples() -> list[tuple[list[str], dict[str, str]]]:
-    """Each `meshkit init` command the README shows, with the files it shows that command writing."""
+def _docs_examples() -> list[tuple[list[str], dict[str, str]]]:
+    """Each `meshkit init` command docs/getting-started.md shows, with the files it shows that command writing."""
     import re
     import shlex
 
-    text = (REPO / "README.md").read_text()
+    text = (REPO / "docs" / "getting-started.md").read_text()
     commands = [c for c in re.findall(r"```bash\n(meshkit init --role [^`]*?)```", text) if "|" not in c]
     shown = re.findall(r"<!-- init:(\w+):([^ ]+) -->\n```yaml\n(.*?)```", text, re.DOTALL)
     examples = []
@@ -522,8 +522,8 @@ def _readme_examples() -> list[tuple[list[str], dict[str, str]]]:
     return examples
 
 
-def test_the_readme_shows_exactly_what_init_writes(tmp_path: Path) -> None:
-    examples = _readme_examples()
+def test_getting_started_shows_exactly_what_init_writes(tmp_path: Path) -> None:
+    examples = _docs_examples()
     assert [sorted(files) for _, files in examples] == [
         [".github/workflows/meshkit-orders_core.yml", "meshkit.yml"],
         [".github/workflows/meshkit-finance_marts.yml", "meshkit.yml"],
@@ -543,7 +543,9 @@ def test_the_readme_shows_exactly_what_init_writes(tmp_path: Path) -> None:
         result = init(repo, *args, "--meshkit-repository", "acme-platform/meshkit", "--meshkit-ref", pin)
         assert result.returncode == 0, result.stderr
         for path, body in files.items():
-            assert (repo / path).read_text() == body, f"README's {path} for {name} differs from what init writes"
+            assert (repo / path).read_text() == body, (
+                f"getting-started.md's {path} for {name} differs from what init writes"
+            )
 
 
 def test_rerunning_init_keeps_a_hand_written_include_list(tmp_path: Path) -> None:

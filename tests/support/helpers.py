@@ -29,8 +29,8 @@ _IGNORED_ANYWHERE = shutil.ignore_patterns(
     ".user.yml",
     "node_modules",
 )
-# Build outputs at the top only: meshkit/registry/ is source code, registry/ is the demo's registry.
-_IGNORED_AT_ROOT = {"registry", "artifacts"}
+# Build outputs at the top only: meshkit/registry/ is source code, registry/ is the demo's registry, site/ the docs.
+_IGNORED_AT_ROOT = {"registry", "artifacts", "site"}
 
 
 def _copy_ignore(directory: str, names: list[str]) -> set[str]:

@@ -126,11 +126,12 @@ def _action(uses: str) -> str:
 def needed_permissions(steps: list[dict[str, Any]]) -> dict[str, str]:
     """What a job's steps need: each action documents its permissions, this is that table."""
     uses = [step.get("uses", "") for step in steps]
-    if any(u.startswith("actions/deploy-pages@") for u in uses):  # deploys the artifact, reads no repository
-        return {"pages": "write", "id-token": "write"}
-    needed = {"contents": "read"}
+    # Reading the repository needs contents: read; a job that only deploys an uploaded artifact reads none.
+    needed = {"contents": "read"} if any(u.startswith("actions/checkout@") for u in uses) else {}
     if any(u.startswith("aws-actions/configure-aws-credentials@") for u in uses):
         needed["id-token"] = "write"
+    if any(u.startswith("actions/deploy-pages@") for u in uses):
+        needed.update({"pages": "write", "id-token": "write"})  # the Pages deployment and its OIDC token
     if any(_action(u) in ("comment", "bump-pr") for u in uses):
         needed["pull-requests"] = "write"
     if any(_action(u) == "bump-pr" for u in uses):
@@ -279,3 +280,26 @@ def test_only_the_default_branch_saves_dbt_partial_parse(name: str) -> None:
         for step in (steps[restore], save):
             assert step["with"]["command"] == steps[build]["with"]["command"], f"{name}/{job_name}"
             assert step["with"]["python"] == "${{ steps.setup.outputs.python }}", f"{name}/{job_name}"
+
+
+def test_the_docs_deploy_job_alone_writes_pages_and_runs_no_repository_code() -> None:
+    """docs.yml builds on every pull request; only its deploy job, on main, holds pages: write and id-token: write,
+    and it only deploys the artifact the build job uploaded (the explorer's workflow has its own deploy job)."""
+    docs = load(GITHUB / "workflows" / "docs.yml")
+    assert "pull_request" in docs["on"] and docs["on"]["push"]["branches"] == ["main"]
+    on_main = "github.event_name == 'push' && github.ref == 'refs/heads/main'"
+    build, deploy = docs["jobs"]["build"], docs["jobs"]["deploy"]
+    assert build["permissions"] == {"contents": "read"}
+    assert [step.get("run") for step in build["steps"] if "run" in step] == ["make docs"]
+    [upload] = [step for step in build["steps"] if step.get("uses", "").startswith("actions/upload-pages-artifact@")]
+    assert upload["if"] == on_main and upload["with"]["path"] == "site/"
+    assert deploy["permissions"] == {"pages": "write", "id-token": "write"}
+    assert deploy["if"] == on_main and deploy["needs"] == "build"
+    assert [step["uses"].split("@")[0] for step in deploy["steps"]] == ["actions/deploy-pages"]
+    writers = [
+        (path.name, name)
+        for path in WORKFLOWS
+        for name, job in load(path)["jobs"].items()
+        if "pages" in (job.get("permissions") or {})
+    ]
+    assert writers == [("docs.yml", "deploy"), ("meshkit-explorer.yml", "deploy")]  # the explorer's: its own test
