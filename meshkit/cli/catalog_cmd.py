@@ -74,7 +74,11 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.flush()
         return EXIT_OK
     output = Path(args.output)
-    if args.output.endswith(("/", os.sep)) or output.is_dir():
+    try:
+        is_folder = output.is_dir()
+    except OSError:  # a name too long, say: writing it below says what is wrong, in one line
+        is_folder = False
+    if args.output.endswith(("/", os.sep)) or is_folder:
         output = output / ("index.html" if args.format == "html" else "catalog.json")
     write_atomically(output, data)
     print(

@@ -150,7 +150,11 @@ def test_the_chain_stays_inside_its_prefix(built_mesh: Path, down_project: Path,
 
     page = tmp_path / "catalog.html"
     assert_ok(meshkit("catalog", "--registry", store.url(), "--output", page, cwd=tmp_path, env=env))
-    assert page.read_text().count('<tr data-downstream="') == 2
+    assert page.read_text().startswith("<!doctype html>")
+    data = meshkit("catalog", "--registry", store.url(), "--format", "json", "--output", "-", cwd=tmp_path, env=env)
+    assert_ok(data)
+    [entry] = json.loads(data.stdout)["entries"]
+    assert sorted(c["downstream"] for c in entry["consumers"]) == ["dbt_down", "dbt_down_loom"]
 
     written = [key for key in store.object_keys() if key not in OUTSIDE]
     assert written and all(key.startswith(f"{PREFIX}/dbt_up/prod/") for key in written), written

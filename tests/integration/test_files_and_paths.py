@@ -63,15 +63,27 @@ def test_an_existing_output_keeps_its_permissions(built_mesh: Path, tmp_path: Pa
 
 @pytest.mark.parametrize("kind", ["fifo", "folder"])
 def test_an_output_that_is_not_a_regular_file_is_refused(built_mesh: Path, tmp_path: Path, kind: str) -> None:
-    output = tmp_path / "catalog.html"
-    os.mkfifo(output) if kind == "fifo" else output.mkdir()
+    """A fifo, or a folder where the page goes (an existing folder's index.html): refused, nothing left behind."""
+    target = tmp_path / "catalog.html" if kind == "fifo" else tmp_path / "site" / "index.html"
+    target.parent.mkdir(exist_ok=True)
+    os.mkfifo(target) if kind == "fifo" else target.mkdir()
+    output = target if kind == "fifo" else target.parent
     result = meshkit_with_umask(
         0o022, "catalog", "--registry", built_mesh / "registry", "--output", output, cwd=tmp_path
     )
     assert result.returncode == 2
     assert "exists and is not a regular file" in one_line_error(result)
-    assert stat.S_ISFIFO(output.stat().st_mode) if kind == "fifo" else output.is_dir()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["catalog.html"]  # no temporary file left
+    assert stat.S_ISFIFO(target.stat().st_mode) if kind == "fifo" else target.is_dir()
+    assert sorted(p.name for p in target.parent.iterdir()) == [target.name]  # no temporary file left
+
+
+def test_an_existing_folder_gets_the_page_as_its_index(built_mesh: Path, tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    result = meshkit_with_umask(0o022, "catalog", "--registry", built_mesh / "registry", "--output", site, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in site.iterdir()) == ["index.html"]
+    assert (site / "index.html").read_text().startswith("<!doctype html>")
 
 
 def test_dev_stdout_as_output_is_written_in_place(built_mesh: Path, tmp_path: Path) -> None:

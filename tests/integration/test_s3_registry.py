@@ -447,6 +447,10 @@ def test_consumer_index_check_and_catalog_over_s3(built_mesh: Path, published: S
     page = tmp_path / "catalog.html"
     cataloged = meshkit("catalog", "--registry", published.url(), "--output", page, cwd=tmp_path, env=env)
     assert_ok(cataloged)
-    html = page.read_text()
-    assert 'data-unique-id="model.dbt_up.public_orders"' in html
-    assert html.count('<tr data-downstream="') == 2
+    assert page.read_text().startswith("<!doctype html>")
+    data = meshkit("catalog", "--registry", published.url(), "--format", "json", "--output", "-", cwd=tmp_path, env=env)
+    assert_ok(data)
+    [entry] = json.loads(data.stdout)["entries"]
+    assert sorted(c["downstream"] for c in entry["consumers"]) == ["dbt_down", "dbt_down_loom"]
+    [contract] = [c for c in json.loads(data.stdout)["contracts"] if c["sha256"] == entry["sha256"]]
+    assert "model.dbt_up.public_orders" in {m["unique_id"] for m in contract["models"]}

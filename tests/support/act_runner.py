@@ -31,6 +31,8 @@ STAND_IN_FOLDERS = {
     "aws-actions/configure-aws-credentials": "configure-aws-credentials",
     "google-github-actions/auth": "google-auth",
     "azure/login": "azure-login",
+    "actions/upload-pages-artifact": "upload-pages-artifact",
+    "actions/deploy-pages": "deploy-pages",
 }
 _PINNED_USES = re.compile(r"^\s*(?:-\s+)?uses:\s*([\w.-]+/[\w.-]+)(?:/[\w./-]+)?@([0-9a-f]{40})\b", re.MULTILINE)
 GITHUB_REPOSITORY = "meshkit-demo/mesh"
