@@ -20,7 +20,7 @@ CHECK_SCHEMA = "meshkit-check/2"  # /2: impacts name models by column, with may_
 NOBODY = "no consumer reads it"
 
 
-def _impact_dict(impact: Impact) -> dict[str, Any]:
+def impact_dict(impact: Impact) -> dict[str, Any]:
     return {
         "downstream": impact.downstream,
         "repository": impact.repository,
@@ -49,7 +49,7 @@ def _change_dict(assessed: Assessed) -> dict[str, Any]:
         "columns": list(c.columns),
         "file": c.file,
         "message": c.message,
-        "impacts": [_impact_dict(i) for i in assessed.impacts],
+        "impacts": [impact_dict(i) for i in assessed.impacts],
     }
 
 

@@ -5,27 +5,13 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from meshkit.mesh.impact import Impact
 from meshkit.mesh.trace import ARROW, Read, Trace
+from meshkit.report.check import impact_dict
 from meshkit.report.lineage import node_name
 from meshkit.report.mermaid import Lineage, render
 from meshkit.report.render import LINEAGE_SCHEMA, to_json
 
 FORMATS_LINEAGE = ("text", "json", "mermaid")
-
-
-def _impact(impact: Impact) -> dict[str, Any]:
-    return {
-        "downstream": impact.downstream,
-        "repository": impact.repository,
-        "via": impact.via,
-        "node": impact.node,
-        "models": list(impact.models),
-        "may_break": list(impact.may_break),
-        "path": list(impact.path),
-        "transitive": impact.transitive,
-        "stale": impact.stale,
-    }
 
 
 def _read(read: Read) -> dict[str, Any]:
@@ -59,7 +45,7 @@ def lineage_json(result: Trace) -> str:
             "upstream": [list(path) for path in result.upstream],
             "unknown": result.unknown,
             "reads": [_read(r) for r in result.reads],
-            "downstream": [_impact(i) for i in result.downstream],
+            "downstream": [impact_dict(i) for i in result.downstream],
         },
     )
 

@@ -18,7 +18,7 @@ from meshkit.contract.model import Node
 from meshkit.mesh.consumers import ConsumerIndex
 from meshkit.mesh.impact import impacts_of, mesh_reads
 from meshkit.registry import Registry
-from meshkit.report.check import _impact_dict, _impacts_text
+from meshkit.report.check import _impacts_text, impact_dict
 
 
 class WhatIf(msgspec.Struct, frozen=True, gc=False):
@@ -73,7 +73,7 @@ def what_if(
                         str(change.severity),
                         change.message,
                         _impacts_text(impacts),
-                        [_impact_dict(i) for i in impacts],
+                        [impact_dict(i) for i in impacts],
                     )
                 )
         found.append(ModelWhatIf(uid, columns))
