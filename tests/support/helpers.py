@@ -24,6 +24,7 @@ _IGNORED_ANYWHERE = shutil.ignore_patterns(
     ".pytest_cache",
     ".ruff_cache",
     ".mypy_cache",
+    ".hypothesis",
     ".cache",
     "*.egg-info",
     ".user.yml",
