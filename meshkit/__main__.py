@@ -1,5 +1,3 @@
-import sys
+from meshkit.cli import entry
 
-from meshkit.cli import main
-
-sys.exit(main())
+entry()

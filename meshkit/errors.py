@@ -6,7 +6,7 @@ Only exit 3 ever shows a traceback.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 EXIT_OK = 0
 EXIT_FINDINGS = 1
@@ -15,8 +15,7 @@ EXIT_BUG = 3
 EXIT_INTERRUPTED = 130
 
 
-@dataclass(frozen=True)
-class ExitCode:
+class ExitCode(NamedTuple):
     """One exit code, described once: `summary` is the line `--help` prints, `meaning` the reference's."""
 
     code: int

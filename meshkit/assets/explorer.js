@@ -1,4 +1,4 @@
-/* meshkit explorer: renders the catalog data held in the page (meshkit-catalog/2), lazily.
+/* meshkit explorer: renders the catalog data held in the page (meshkit-catalog/3), lazily.
  *
  * Every value from the registry is written with textContent or setAttribute (never as markup), and the
  * page's Content-Security-Policy allows no other script and no fetch. Routes live in the URL fragment,
@@ -128,6 +128,11 @@
     if (!isNaN(x) && !isNaN(y) && x !== y) { return x - y; }
     return String(a || "") < String(b || "") ? -1 : String(a || "") > String(b || "") ? 1 : 0;
   }
+  // A column's constraints as the contract has them: `not_null, check (amount > 0)`.
+  function constraintsText(col) {
+    return col.constraints.map(function (c) { return c.type + (c.expression ? " (" + c.expression + ")" : ""); }).join(", ");
+  }
+
   function label(m) { return m.version ? m.name + " v" + m.version : m.name; }
   function nodeName(uid) {
     var parts = uid.split(".");
@@ -195,7 +200,7 @@
           items.push({
             kind: "column", title: label(m) + "." + col.name, sub: entry.project + (col.data_type ? " · " + col.data_type : ""),
             route: columnRoute(entry.project, env, m, col.name),
-            f: fields([col.name.toLowerCase(), 0.9], [m.name.toLowerCase(), 0.4], [entry.project.toLowerCase(), 0.3], [col.description.toLowerCase(), 0.25])
+            f: fields([col.name.toLowerCase(), 0.9], [m.name.toLowerCase(), 0.4], [entry.project.toLowerCase(), 0.3], [(col.description || "").toLowerCase(), 0.25])
           });
         });
       });
@@ -891,7 +896,7 @@
     var cols = section("Contract columns (" + m.columns.length + ")", "columns-title");
     cols.appendChild(table(["column", "type", "constraints", "description"], m.columns.map(function (c) {
       return h("tr", { "data-column": c.name }, h("td", null, link(columnRoute(p, env, m, c.name), c.name)), h("td", null, code(c.data_type || "")),
-        h("td", { text: c.constraints.join(", ") }), h("td", { text: c.description }));
+        h("td", { text: constraintsText(c) }), h("td", { text: c.description || "" }));
     }), "columns"));
     view.appendChild(cols);
     view.appendChild(whatIfSection(entry, m, whatIfColumn));
@@ -983,7 +988,7 @@
     setCrumbs(trail.concat([[name, columnRoute(p, env, m, name)]]));
     view.appendChild(h("h1", null, "Column ", code(name), " of ", code(label(m)), " ", h("span", { "class": "muted", text: p + " / " + env })));
     view.appendChild(h("dl", { "class": "facts" }, h("dt", { text: "type" }), h("dd", null, code(col.data_type || "not declared")),
-      h("dt", { text: "constraints" }), h("dd", { text: col.constraints.join(", ") || "none" }), h("dt", { text: "description" }), h("dd", { text: col.description || "none" })));
+      h("dt", { text: "constraints" }), h("dd", { text: constraintsText(col) || "none" }), h("dt", { text: "description" }), h("dd", { text: col.description || "none" })));
     var readers = section("Who reads it", "readers-title");
     var rows = [];
     usesOf(entry, m.unique_id).forEach(function (pair) {

@@ -54,7 +54,7 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         "--format",
         choices=("html", "json"),
         default="html",
-        help="html page, or the catalog's data as compact JSON, schema meshkit-catalog/2 (default: html)",
+        help="html page, or the catalog's data as compact JSON, schema meshkit-catalog/3 (default: html)",
     )
     parser.set_defaults(run=run)
     return parser

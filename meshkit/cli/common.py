@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import NamedTuple
 
 from meshkit.contract.names import check_env, check_repository
 from meshkit.errors import InputError
@@ -14,8 +14,7 @@ from meshkit.files import write_atomically
 from meshkit.registry import REGISTRY_ENV, REGISTRY_FORMS, Registry, open_registry
 
 
-@dataclass(frozen=True)
-class Command:
+class Command(NamedTuple):
     """A subcommand: the module that defines it, imported only when it runs, and its summary for `meshkit --help`."""
 
     module: str

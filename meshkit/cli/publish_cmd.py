@@ -95,7 +95,7 @@ def _run_consumer(args: argparse.Namespace) -> int:
         project_dir / "target" / "manifest.json", build_hint=f"run `dbt build` (or `dbt parse`) in {project_dir} first"
     )
     require_project(manifest, project)
-    from meshkit.mesh.consumers import Recording, validate_and_record  # only consumers pay for validation
+    from meshkit.mesh.recording import Recording, validate_and_record  # only consumers pay for validation
 
     recording = Recording(
         datetime.now(timezone.utc), args.git_commit or current_commit(project_dir), recording_repository(args.environ)

@@ -25,7 +25,7 @@ from meshkit.contract.names import check_env
 from meshkit.errors import InputError
 from meshkit.github.gitinfo import current_commit
 from meshkit.mesh.config import configured_fallback, find_mesh_config
-from meshkit.mesh.consumers import Recording, validate_and_record
+from meshkit.mesh.recording import Recording, validate_and_record
 from meshkit.mesh.validate import load_targets
 from meshkit.report.render import FORMATS_REPORT, render_validate, validate_markdown
 

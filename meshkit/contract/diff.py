@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from datetime import date
 from enum import Enum
+
+import msgspec
 
 from meshkit.contract.manifest import Manifest
 from meshkit.contract.model import Column, Constraint, Node, RecordedChange, is_deprecated
@@ -111,8 +112,7 @@ _TYPE_ALIASES = {
 _TYPE_PARAMETERS = re.compile(r"\(\s*(?:-?\d+|max)(?:\s*,\s*-?\d+)*\s*\)")
 
 
-@dataclass(frozen=True)
-class Change:
+class Change(msgspec.Struct, frozen=True):
     """One difference in the public surface, with what it means for consumers."""
 
     code: ChangeCode
@@ -131,13 +131,14 @@ class Change:
         return self.severity == BREAKING
 
 
-@dataclass
-class Surface:
+class Surface(msgspec.Struct):
     """The public models of one side of the diff, by unique_id."""
 
     models: dict[str, Node]
     adapter: str = "default"
-    all_nodes: Mapping[str, Node] = field(default_factory=dict)  # every node: a model no longer public is still here
+    all_nodes: Mapping[str, Node] = msgspec.field(
+        default_factory=dict
+    )  # every node: a model no longer public is still here
 
     @classmethod
     def of(cls, manifest: Manifest) -> Surface:

@@ -11,14 +11,22 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Iterator, Mapping
-from functools import cached_property
+from functools import cache, cached_property
 from pathlib import Path
 from typing import Generic, TypeVar
 
 import msgspec
 
 from meshkit.contract import budget
-from meshkit.contract.model import PUBLISHABLE, ManifestDoc, ManifestMetadata, Node, NodeAccess, SourceNode
+from meshkit.contract.model import (
+    PUBLISHABLE,
+    ManifestDoc,
+    ManifestMetadata,
+    Node,
+    NodeAccess,
+    NodeFace,
+    SourceNode,
+)
 from meshkit.errors import ManifestError
 from meshkit.files import MANIFEST_LIMIT, read_regular
 
@@ -31,6 +39,7 @@ _SCHEMA_NUMBER = re.compile(r"/manifest/v(\d+)\.json$")
 _PUBLISHABLE_PREFIXES = tuple(f"{kind}." for kind in PUBLISHABLE)  # the unique_ids of nodes that can be public
 
 T = TypeVar("T")
+FaceT = TypeVar("FaceT", bound=NodeFace)
 
 
 REBUILD = "rebuild it with dbt"  # what to do about a bad manifest; a registry entry's readers say republish
@@ -94,6 +103,16 @@ def decode_part(
         raise ManifestError(f"{origin} {exc} at {at}: {fix}") from None
 
 
+class _Nodes(msgspec.Struct, Generic[T]):
+    nodes: dict[str, T]
+
+
+@cache
+def _nodes_decoder(decoder: msgspec.json.Decoder[FaceT]) -> msgspec.json.Decoder[_Nodes[FaceT]]:
+    """A decoder of a whole document's nodes, each as decoder's type: one pass, no per-node call."""
+    return msgspec.json.Decoder(_Nodes[decoder.type])  # type: ignore[name-defined]
+
+
 _NODE: msgspec.json.Decoder[Node] = msgspec.json.Decoder(Node)
 _SOURCE: msgspec.json.Decoder[SourceNode] = msgspec.json.Decoder(SourceNode)
 _ACCESS: msgspec.json.Decoder[NodeAccess] = msgspec.json.Decoder(NodeAccess)
@@ -103,8 +122,11 @@ _PARENT_MAP: msgspec.json.Decoder[dict[str, list[str]]] = msgspec.json.Decoder(d
 class Manifest:
     """A dbt manifest (or contract) plus where it came from, for error messages."""
 
-    def __init__(self, doc: ManifestDoc, origin: str, *, contract: bool = False, fix: str = REBUILD) -> None:
+    def __init__(
+        self, doc: ManifestDoc, origin: str, *, contract: bool = False, fix: str = REBUILD, data: bytes = b""
+    ) -> None:
         self.doc = doc
+        self.data = data  # the bytes doc was decoded from (a view kept, not a copy): public_view decodes them again
         self.origin = origin
         self.fix = fix
         self._contract = contract
@@ -128,16 +150,31 @@ class Manifest:
         return decode_part(_PARENT_MAP, self.doc.parent_map, self.origin, "$.parent_map", self.fix)
 
     @cached_property
+    def _candidates(self) -> list[str]:
+        """The project's own nodes that can be public (models, seeds, snapshots), sorted."""
+        return sorted(uid for uid in self.nodes if uid.startswith(_PUBLISHABLE_PREFIXES) and self.owns(uid))
+
+    def _decoded(self, decoder: msgspec.json.Decoder[T], uid: str) -> T:
+        return decode_part(decoder, self.nodes.raw(uid), self.origin, f"$.nodes[{uid!r}]", self.fix)
+
+    @cached_property
     def _public(self) -> dict[str, Node]:
-        candidates = sorted(uid for uid in self.nodes if uid.startswith(_PUBLISHABLE_PREFIXES) and self.owns(uid))
         if self._contract:  # every node should be public: decode each once, in full
-            return {uid: node for uid in candidates if (node := self.nodes[uid]).is_public_node}
-        public = []
-        for uid in candidates:
-            access = decode_part(_ACCESS, self.nodes.raw(uid), self.origin, f"$.nodes[{uid!r}]", self.fix)
-            if access.is_public_node:
-                public.append(uid)
-        return {uid: self.nodes[uid] for uid in public}
+            return {uid: node for uid in self._candidates if (node := self.nodes[uid]).is_public_node}
+        return {uid: self.nodes[uid] for uid in self._candidates if self._decoded(_ACCESS, uid).is_public_node}
+
+    def public_view(self, decoder: msgspec.json.Decoder[FaceT]) -> list[FaceT]:
+        """The public nodes of public_models(), each decoded as another node type: one that reads only the
+        fields its caller shows (the catalog's), so a contract's nodes are never decoded in full for it."""
+        if self._contract and self.data:  # every node should be public: one pass over the bytes decodes them all
+            try:
+                nodes = budget.decode(_nodes_decoder(decoder), self.data).nodes
+            except msgspec.ValidationError as exc:
+                raise ManifestError(_shape_error(self.origin, str(exc), fix=self.fix)) from None
+            except budget.OverBudget as exc:
+                raise ManifestError(f"{self.origin} {exc}: {self.fix}") from None
+            return [node for uid in self._candidates if (node := nodes[uid]).is_public_node]
+        return [self._decoded(decoder, uid) for uid in self._candidates if self._decoded(_ACCESS, uid).is_public_node]
 
     def owns(self, uid: str) -> bool:
         """Whether a node is the project's own: not one dbt-loom injected from an upstream's contract."""
@@ -162,7 +199,7 @@ class Manifest:
                 or b'"public"' not in bytes(self.nodes.raw(uid))
             ):
                 continue
-            access = decode_part(_ACCESS, self.nodes.raw(uid), self.origin, f"$.nodes[{uid!r}]", self.fix)
+            access = self._decoded(_ACCESS, uid)
             if access.access_level == "public":
                 ignored.append((uid, access.resource_type))
         return ignored
@@ -210,7 +247,7 @@ def parse_manifest(raw: bytes, origin: str, *, contract: bool = False, fix: str 
     except msgspec.DecodeError as exc:
         raise ManifestError(f"{origin} is not valid JSON ({exc}); it may be truncated or corrupt: {fix}") from None
     _check_schema(doc.metadata, origin)
-    return Manifest(doc=doc, origin=origin, contract=contract, fix=fix)
+    return Manifest(doc=doc, origin=origin, contract=contract, fix=fix, data=raw)
 
 
 def load_manifest(path: Path, *, build_hint: str | None = None) -> Manifest:

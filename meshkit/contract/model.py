@@ -11,9 +11,9 @@ compared, and when a version counts as deprecated.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import msgspec
 
@@ -78,8 +78,7 @@ def is_public(resource_type: str, access: str | None) -> bool:
     return resource_type in PUBLISHABLE and access == "public"
 
 
-@dataclass(frozen=True)
-class Relation:
+class Relation(msgspec.Struct, frozen=True):
     """Where a model's table lives; `identifier` is the alias, or the name when there is none."""
 
     database: str | None
@@ -174,89 +173,22 @@ class RefArgs(_Strict, kw_only=True):
     version: VersionValue = None
 
 
-def _seed_columns(columns: dict[str, Column], types: dict[str, str]) -> dict[str, Column]:
-    """A seed's columns with the types its `column_types` config gives where its yml gives none.
+class NodeFace:
+    """What a public node shows other projects, worked out from its fields: the rules once, for every node type.
 
-    A seed declares its types in config, not in a contract, and may document no column at all: every
-    typed column is then part of what consumers read, and what a check compares."""
-    typed = {
-        name: msgspec.structs.replace(column, data_type=column.data_type or types.get(name))
-        for name, column in columns.items()
-    }
-    for name, data_type in types.items():
-        typed.setdefault(name, Column(name=name, data_type=data_type))
-    return typed
+    A mixin of properties only (no fields, no slots): the decoded types declare the fields, in their own order."""
 
-
-class ContractNode(_Strict, kw_only=True):
-    """A public model as the contract publishes it: no SQL, no dependencies, no file paths."""
-
+    __slots__ = ()
     name: str
     resource_type: str
-    package_name: str = ""
-    unique_id: str
-    fqn: list[str] = []
-    database: str | None = None
-    schema: str | None = None
-    alias: str | None = None
-    relation_name: str | None = None
-    version: VersionValue = None
-    latest_version: VersionValue = None
-    deprecation_date: str | None = None
-    access: Access | None = None
-    group: str | None = None
-    contract: ModelContract | None = None
-    constraints: list[Constraint] = []
-    primary_key: list[str] = []
-    description: str | None = ""
-    meta: dict[str, Any] = {}
-    tags: list[str] = []
-    config: NodeConfig | None = None
-    columns: dict[str, Column] = {}
-
-    def __post_init__(self) -> None:
-        if self.meta:
-            check_nesting(self.meta, "meta")
-        types = self.config.column_types if self.config else None
-        if self.resource_type == "seed" and isinstance(types, dict) and types:
-            self.columns = _seed_columns(self.columns, types)
-
-    def check_writable(self, adapter: str | None) -> None:
-        """Refuse what a downstream would read wrong: a name it puts in SQL or YAML, a date it cannot read.
-
-        dbt itself never writes these; a manifest holding one was edited, or is hostile. The names are
-        judged by the adapter's quoting (names.check_quoted); one line names the field."""
-        uid = self.unique_id
-        check_identifier(self.name, what=f"{uid} name")
-        check_quoted(self.schema, what=f"{uid} schema", adapter=adapter)  # every relation has one
-        if self.database:  # Spark without a catalog has none
-            check_quoted(self.database, what=f"{uid} database", adapter=adapter)
-        if self.alias is not None:  # dbt sets the alias to the name; an empty one names no table
-            check_quoted(self.alias, what=f"{uid} alias", adapter=adapter)
-        version = version_str(self.version)
-        if version is not None:  # the versioned source table is NAME_vVERSION
-            check_identifier(f"{self.name}_v{version}", what=f"{uid} version")
-        if self.deprecation_date is not None and not is_date_time(self.deprecation_date):
-            raise InputError(
-                f"{uid} deprecation_date {self.deprecation_date!r} is not a date (YYYY-MM-DD, as dbt writes it): "
-                "fix it in the model's yml and rebuild"
-            )
-        for key, column in self.columns.items():
-            check_quoted(key, what=f"{uid} column", adapter=adapter)
-            if column.name != key:
-                raise InputError(
-                    f"{uid} column {key!r} is named {column.name!r}: dbt keys each column by its name; rebuild "
-                    "the manifest with dbt"
-                )
-
-
-class Node(ContractNode, kw_only=True):
-    """Any manifest node (model, test, seed...): the contract's fields, plus where it is defined and what it refs."""
-
-    patch_path: str | None = None
-    original_file_path: str | None = None
-    path: str | None = None
-    refs: list[RefArgs] = []
+    database: str | None
+    schema: str | None
+    alias: str | None
+    version: VersionValue
+    latest_version: VersionValue
+    access: Access | None
+    contract: ModelContract | None
+    config: NodeConfig | None
 
     @property
     def settings(self) -> NodeConfig:
@@ -301,6 +233,101 @@ class Node(ContractNode, kw_only=True):
     def label(self) -> str:
         """How people name a model version: `orders` or `orders v2`."""
         return model_label(self.name, self.version_key)
+
+
+ColumnT = TypeVar("ColumnT", bound=msgspec.Struct)
+
+
+def seed_columns(
+    columns: dict[str, ColumnT], types: dict[str, str], make: Callable[[str, str], ColumnT]
+) -> dict[str, ColumnT]:
+    """A seed's columns with the types its `column_types` config gives where its yml gives none.
+
+    A seed declares its types in config, not in a contract, and may document no column at all: every
+    typed column is then part of what consumers read, and what a check compares. make builds a column the
+    yml leaves out, as the caller's column type."""
+    typed = {
+        name: msgspec.structs.replace(column, data_type=getattr(column, "data_type", None) or types.get(name))
+        for name, column in columns.items()
+    }
+    for name, data_type in types.items():
+        typed.setdefault(name, make(name, data_type))
+    return typed
+
+
+def _column(name: str, data_type: str) -> Column:
+    return Column(name=name, data_type=data_type)
+
+
+class ContractNode(_Strict, NodeFace, kw_only=True):
+    """A public model as the contract publishes it: no SQL, no dependencies, no file paths."""
+
+    name: str
+    resource_type: str
+    package_name: str = ""
+    unique_id: str
+    fqn: list[str] = []
+    database: str | None = None
+    schema: str | None = None
+    alias: str | None = None
+    relation_name: str | None = None
+    version: VersionValue = None
+    latest_version: VersionValue = None
+    deprecation_date: str | None = None
+    access: Access | None = None
+    group: str | None = None
+    contract: ModelContract | None = None
+    constraints: list[Constraint] = []
+    primary_key: list[str] = []
+    description: str | None = ""
+    meta: dict[str, Any] = {}
+    tags: list[str] = []
+    config: NodeConfig | None = None
+    columns: dict[str, Column] = {}
+
+    def __post_init__(self) -> None:
+        if self.meta:
+            check_nesting(self.meta, "meta")
+        types = self.config.column_types if self.config else None
+        if self.resource_type == "seed" and isinstance(types, dict) and types:
+            self.columns = seed_columns(self.columns, types, _column)
+
+    def check_writable(self, adapter: str | None) -> None:
+        """Refuse what a downstream would read wrong: a name it puts in SQL or YAML, a date it cannot read.
+
+        dbt itself never writes these; a manifest holding one was edited, or is hostile. The names are
+        judged by the adapter's quoting (names.check_quoted); one line names the field."""
+        uid = self.unique_id
+        check_identifier(self.name, what=f"{uid} name")
+        check_quoted(self.schema, what=f"{uid} schema", adapter=adapter)  # every relation has one
+        if self.database:  # Spark without a catalog has none
+            check_quoted(self.database, what=f"{uid} database", adapter=adapter)
+        if self.alias is not None:  # dbt sets the alias to the name; an empty one names no table
+            check_quoted(self.alias, what=f"{uid} alias", adapter=adapter)
+        version = version_str(self.version)
+        if version is not None:  # the versioned source table is NAME_vVERSION
+            check_identifier(f"{self.name}_v{version}", what=f"{uid} version")
+        if self.deprecation_date is not None and not is_date_time(self.deprecation_date):
+            raise InputError(
+                f"{uid} deprecation_date {self.deprecation_date!r} is not a date (YYYY-MM-DD, as dbt writes it): "
+                "fix it in the model's yml and rebuild"
+            )
+        for key, column in self.columns.items():
+            check_quoted(key, what=f"{uid} column", adapter=adapter)
+            if column.name != key:
+                raise InputError(
+                    f"{uid} column {key!r} is named {column.name!r}: dbt keys each column by its name; rebuild "
+                    "the manifest with dbt"
+                )
+
+
+class Node(ContractNode, kw_only=True):
+    """Any manifest node (model, test, seed...): the contract's fields, plus where it is defined and what it refs."""
+
+    patch_path: str | None = None
+    original_file_path: str | None = None
+    path: str | None = None
+    refs: list[RefArgs] = []
 
     @property
     def file(self) -> str | None:
@@ -542,3 +569,9 @@ class PublishMetadata(_Strict, kw_only=True):
     public_models: list[PublicModel] = []
     since_previous: ChangeCounts | msgspec.UnsetType | None = msgspec.UNSET  # None: first publish
     based_on: int | None = None  # the pointer sequence the publish saw (LatestPointer.based_on); None before it
+
+
+class PublishSummary(PublishMetadata, kw_only=True):
+    """A history entry's metadata as the catalog lists it: its public models are only counted, not decoded."""
+
+    public_models: list[msgspec.Raw] = []  # type: ignore[assignment]

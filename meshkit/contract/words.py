@@ -12,6 +12,8 @@ import re
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
+NOBODY = "no consumer reads it"  # what check (and the explorer's what-if) says of a change that reaches no one
+
 
 def _escape(match: re.Match[str]) -> str:
     char = match.group(0)

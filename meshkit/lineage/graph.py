@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 
 import msgspec
 
@@ -83,21 +82,19 @@ class CachedAnalysis(msgspec.Struct, frozen=True, gc=False):
     analysis: Analysis
 
 
-@dataclass(frozen=True)
-class Upstream:
+class Upstream(msgspec.Struct, frozen=True):
     """An upstream public node as this project reads it: its contract node and the contract's columns."""
 
     contract_id: str
     columns: tuple[str, ...]
 
 
-@dataclass
-class Reading:
+class Reading(msgspec.Struct):
     """How one model reads one upstream node: the columns (None: not known, `reason` says why), directly or not."""
 
-    columns: set[str] | None = field(default_factory=set)
+    columns: set[str] | None = msgspec.field(default_factory=set)
     direct: bool = False
-    through: set[str] = field(default_factory=set)  # the project's own models the read passes through
+    through: set[str] = msgspec.field(default_factory=set)  # the project's own models the read passes through
     reason: str | None = None
 
     def add(self, columns: set[str] | None, *, direct: bool, through: str | None, reason: str | None) -> None:
@@ -114,13 +111,12 @@ class Reading:
 Outputs = dict[str, dict[str, set[str]] | None]  # output column -> upstream parent id -> columns (None: unknown)
 
 
-@dataclass
-class ProjectLineage:
+class ProjectLineage(msgspec.Struct):
     """readers: upstream parent id -> model -> its Reading. outputs: model -> its columns' upstream sources."""
 
-    readers: dict[str, dict[str, Reading]] = field(default_factory=dict)
-    outputs: dict[str, Outputs | None] = field(default_factory=dict)
-    analyses: dict[str, CachedAnalysis] = field(default_factory=dict)
+    readers: dict[str, dict[str, Reading]] = msgspec.field(default_factory=dict)
+    outputs: dict[str, Outputs | None] = msgspec.field(default_factory=dict)
+    analyses: dict[str, CachedAnalysis] = msgspec.field(default_factory=dict)
     parsed: int = 0  # models analysed now (the rest came from the cache)
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import msgspec
@@ -26,8 +25,7 @@ _PREFIX = "__mk"  # the name each matched parent table is given before qualifica
 _QUOTES = "\"`[]'"
 
 
-@dataclass(frozen=True)
-class Parent:
+class Parent(msgspec.Struct, frozen=True):
     """A table the model may read: its key (a unique_id), its relation parts and the columns known for it."""
 
     key: str

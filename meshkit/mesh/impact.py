@@ -15,22 +15,22 @@ not followed again, so a cycle ends.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import contextlib
 from datetime import date
+
+import msgspec
 
 from meshkit.contract.diff import INFO, Change, ChangeCode
 from meshkit.contract.model import ContractMark
 from meshkit.errors import MeshkitError
-from meshkit.mesh.consumers import ConsumerIndex, Use, read_consumers
-from meshkit.mesh.validate import VIA_SOURCE
+from meshkit.mesh.consumers import VIA_SOURCE, ConsumerIndex, Use, read_consumers
 from meshkit.registry import Registry
-from meshkit.registry.published import read_latest
+from meshkit.registry.published import latest_sha256, read_latest
 
 _ARROW = " → "
 
 
-@dataclass(frozen=True)
-class Impact:
+class Impact(msgspec.Struct, frozen=True):
     """The consumer models a change reaches through one downstream node, and whether the record is fresh.
 
     models: those that read what changed. may_break: those whose column lineage is not known, so they may.
@@ -67,8 +67,7 @@ class Impact:
         return _ARROW.join([*self.path, ends]) if self.path else ends
 
 
-@dataclass(frozen=True)
-class Hop:
+class Hop(msgspec.Struct, frozen=True):
     """Columns of one public node that a change reaches (all of them when columns is empty)."""
 
     project: str
@@ -123,16 +122,15 @@ def _impacts(change: Change, index: ConsumerIndex, hop: Hop) -> list[Impact]:
     return found
 
 
-@dataclass
-class _Mesh:
+class _Mesh(msgspec.Struct):
     """Contracts' provenance and consumer indexes, each read from the registry once."""
 
     registry: Registry
     env: str
     today: date
     max_age_days: int
-    indexes: dict[str, ConsumerIndex] = field(default_factory=dict)
-    marks: dict[str, ContractMark | None] = field(default_factory=dict)
+    indexes: dict[str, ConsumerIndex] = msgspec.field(default_factory=dict)
+    marks: dict[str, ContractMark | None] = msgspec.field(default_factory=dict)
 
     def consumers(self, project: str) -> ConsumerIndex:
         if project not in self.indexes:
@@ -144,10 +142,10 @@ class _Mesh:
     def published_columns(self, project: str) -> ContractMark | None:
         """The project's contract mark (with provenance), or None when it publishes nothing readable here."""
         if project not in self.marks:
-            try:
-                self.marks[project] = read_latest(self.registry, project, self.env).manifest.doc.meshkit
-            except MeshkitError:
-                self.marks[project] = None  # not a publisher (the usual case), or damaged: its own checks say so
+            self.marks[project] = None  # not a publisher (the usual case), or damaged: its own checks say so
+            if latest_sha256(self.registry, project, self.env) is not None:  # a pointer or two: cheap to ask first
+                with contextlib.suppress(MeshkitError):
+                    self.marks[project] = read_latest(self.registry, project, self.env).manifest.doc.meshkit
         return self.marks[project]
 
 

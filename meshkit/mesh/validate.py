@@ -19,13 +19,11 @@ from meshkit.contract.names import check_env, check_project
 from meshkit.errors import EXIT_FINDINGS, EXIT_OK, InputError, NotPublishedError, UnsafeNameError
 from meshkit.files import is_regular_file
 from meshkit.lineage.graph import CachedAnalysis, ProjectLineage, Upstream, project_lineage
+from meshkit.mesh.consumers import VIA_LOOM, VIA_SOURCE
 from meshkit.mesh.fallback import env_chain, missing_everywhere
 from meshkit.mesh.sources import table_names
 from meshkit.registry import Registry
 from meshkit.registry.published import Published, read_latest
-
-VIA_LOOM = "dbt-loom"
-VIA_SOURCE = "mesh-source"
 
 
 @dataclass(frozen=True)

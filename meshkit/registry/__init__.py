@@ -8,26 +8,32 @@ cloud's client only when it opens.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 from meshkit.errors import InputError
 
 REGISTRY_ENV = "MESHKIT_REGISTRY"
 
 
-@dataclass(frozen=True)
-class Blob:
-    """Object bytes plus the version tag used for conditional writes."""
+class Blob(NamedTuple):
+    """Object bytes plus the version tag used for conditional writes.
+
+    A cloud store sends its tag (ETag, generation) with the bytes; a local file's tag is its sha256, worked
+    out only when a conditional write asks for it: most reads never do, and hashing a large contract is not free.
+    """
 
     data: bytes
-    etag: str
+    tag: str | None = None  # the store's; None: the sha256 of data
+
+    @property
+    def etag(self) -> str:
+        return self.tag if self.tag is not None else hashlib.sha256(self.data).hexdigest()
 
 
-@dataclass(frozen=True)
-class Listed:
+class Listed(NamedTuple):
     """An object as a listing shows it: its key, its size, and when the store wrote it.
 
     written_at is the store's own clock (S3's LastModified, a local file's mtime), never a runner's:

@@ -149,7 +149,7 @@ class AzureRegistry:
             return None
         except (errors.BaseError, OSError) as exc:
             raise self._fail(exc, key, "read") from None
-        return Blob(data=data, etag=str(result.meta["e_tag"] or ""))
+        return Blob(data=data, tag=str(result.meta["e_tag"] or ""))
 
     def put(self, key: str, data: bytes, *, if_absent: bool = False, if_match: str | None = None) -> None:
         errors = self._obstore.exceptions

@@ -142,7 +142,7 @@ class GCSRegistry:
             data = response.raw.read(limit + 1, decode_content=True)
             if len(data) > limit:
                 raise too_large
-        return Blob(data=data, etag=generation)
+        return Blob(data=data, tag=generation)
 
     def put(self, key: str, data: bytes, *, if_absent: bool = False, if_match: str | None = None) -> None:
         params = {"uploadType": "multipart"}

@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
-import hashlib
 import os
 import stat
 import tempfile
@@ -31,20 +30,17 @@ LOCK_TIMEOUT_VARIABLE = "MESHKIT_LOCK_TIMEOUT_SECONDS"
 _LOCK_POLL_SECONDS = 0.02
 
 
-def _etag(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
 class LocalRegistry:
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root).resolve()
         self.url = str(self.root)
 
     def _path(self, key: str) -> Path:
-        path = (self.root / key).resolve()
-        if self.root not in path.parents:
+        """The file for key, symbolic links resolved, refused unless it lies inside the registry folder."""
+        path = os.path.realpath(os.path.join(self.url, key))
+        if not path.startswith(self.url.rstrip(os.sep) + os.sep) or path == self.url:
             raise RegistryError(f"registry key {key!r} escapes the registry folder")
-        return path
+        return Path(path)
 
     def get(self, key: str) -> Blob | None:
         path = self._path(key)
@@ -59,7 +55,7 @@ class LocalRegistry:
             ) from None
         except OSError as exc:
             raise RegistryError(f"cannot read {path}: {exc.strerror}") from None
-        return Blob(data=data, etag=_etag(data))
+        return Blob(data=data)
 
     def _open_lock(self) -> int:
         """The lock file's descriptor: never through a symlink, never a FIFO or device (which could block or escape)."""
@@ -157,20 +153,36 @@ class LocalRegistry:
         return removed
 
     def listing(self, prefix: str) -> list[Listed]:
+        """Every regular file under prefix (hidden names and symbolic links left out), sorted by key.
+
+        os.walk and one lstat per file: a registry of a few projects holds thousands of files, and pathlib's
+        rglob costs several times as much per file."""
         base = self._path(prefix) if prefix else self.root
+        root = str(self.root) + os.sep
         found = []
+
+        def refuse(exc: OSError) -> None:
+            if not isinstance(exc, FileNotFoundError):  # a folder removed by a sweeper while we listed is no error
+                raise RegistryError(f"cannot list {base}: {exc.strerror}")
+
         try:
             if not base.is_dir():
                 return []
-            for path in base.rglob("*"):
-                if path.name.startswith("."):
-                    continue
-                with contextlib.suppress(FileNotFoundError):  # removed by a sweeper while we listed
-                    info = path.lstat()
-                    if stat.S_ISREG(info.st_mode):
-                        found.append(Listed(str(path.relative_to(self.root)), info.st_size, info.st_mtime))
         except OSError as exc:
             raise RegistryError(f"cannot list {base}: {exc.strerror}") from None
+        for folder, _, names in os.walk(base, onerror=refuse):
+            for name in names:
+                if name.startswith("."):
+                    continue
+                path = os.path.join(folder, name)
+                try:
+                    info = os.lstat(path)
+                except FileNotFoundError:  # removed by a sweeper while we listed
+                    continue
+                except OSError as exc:
+                    raise RegistryError(f"cannot list {base}: {exc.strerror}") from None
+                if stat.S_ISREG(info.st_mode):
+                    found.append(Listed(path[len(root) :].replace(os.sep, "/"), info.st_size, info.st_mtime))
         return sorted(found, key=lambda item: item.key)
 
     def list(self, prefix: str) -> list[str]:

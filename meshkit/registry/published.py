@@ -12,14 +12,14 @@ contract of another project, a manifest older than meshkit reads, JSON past its 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from typing import TypeVar
 
 import msgspec
 
 from meshkit.contract import budget
 from meshkit.contract.build import CONTRACT_FORMAT, sha256_hex
 from meshkit.contract.manifest import Manifest, parse_manifest
-from meshkit.contract.model import POINTER_SCHEMA, PUBLISH_KINDS, LatestPointer, PublishMetadata
+from meshkit.contract.model import POINTER_SCHEMA, PUBLISH_KINDS, LatestPointer, PublishMetadata, PublishSummary
 from meshkit.contract.names import is_env_name, is_project_name
 from meshkit.errors import IntegrityError, NotPublishedError, RegistryError
 from meshkit.registry import Blob, Registry, layout
@@ -28,15 +28,13 @@ _RETRIES = 3
 _RETRY_PAUSE_SECONDS = 0.5
 
 
-@dataclass(frozen=True)
-class Published:
+class Published(msgspec.Struct, frozen=True):
     """The registry's current contract for one project and env."""
 
     project: str
     env: str
     manifest: Manifest
     metadata: PublishMetadata
-    manifest_etag: str
 
     @property
     def sha256(self) -> str:
@@ -45,14 +43,26 @@ class Published:
 
 _METADATA: msgspec.json.Decoder[PublishMetadata] = msgspec.json.Decoder(PublishMetadata)
 _POINTER: msgspec.json.Decoder[LatestPointer] = msgspec.json.Decoder(LatestPointer)
+_SUMMARY: msgspec.json.Decoder[PublishSummary] = msgspec.json.Decoder(PublishSummary)
 
 
 _REPUBLISH = "republish the contract with meshkit publish"
+M = TypeVar("M", bound=PublishMetadata)
 
 
 def parse_metadata(blob: Blob, where: str) -> PublishMetadata:
+    return _checked(_METADATA, blob, where)
+
+
+def parse_summary(blob: Blob, where: str) -> PublishSummary:
+    """The metadata file as a history lists it, its public models counted but not decoded (at 20,000 models
+    each entry's metadata lists thousands)."""
+    return _checked(_SUMMARY, blob, where)
+
+
+def _checked(decoder: msgspec.json.Decoder[M], blob: Blob, where: str) -> M:
     try:
-        metadata = budget.decode(_METADATA, blob.data)
+        metadata = budget.decode(decoder, blob.data)
     except msgspec.ValidationError as exc:
         raise IntegrityError(f"{where} is not a meshkit metadata file ({exc}): {_REPUBLISH}") from None
     except msgspec.DecodeError:
@@ -174,7 +184,7 @@ def _published(registry: Registry, project: str, env: str, entry: Entry, key: st
             f"{where} holds a manifest of project {manifest.project_name!r}, not {project!r}: "
             f"republish {project} from its own project"
         )
-    return Published(project, env, manifest, entry.metadata, entry.manifest.etag)
+    return Published(project, env, manifest, entry.metadata)
 
 
 def read_latest(registry: Registry, project: str, env: str) -> Published:
@@ -255,8 +265,7 @@ def latest_sha256(registry: Registry, project: str, env: str) -> str | None:
     return pointer.sha256 if expected in (None, sizes[layout.MANIFEST]) else None
 
 
-@dataclass(frozen=True)
-class Current:
+class Current(msgspec.Struct, frozen=True):
     """What latest names, as a publisher sees it; problem says why it could not be read (a publish repairs it)."""
 
     pointer_blob: Blob | None

@@ -105,7 +105,7 @@ class S3Registry:
             raise self._fail(exc, key, "read") from None
         except BotoCoreError as exc:
             raise self._fail(exc, key, "read") from None
-        return Blob(data=data, etag=str(response.get("ETag", "")))
+        return Blob(data=data, tag=str(response.get("ETag", "")))
 
     def put(self, key: str, data: bytes, *, if_absent: bool = False, if_match: str | None = None) -> None:
         from botocore.exceptions import BotoCoreError, ClientError

@@ -2,7 +2,7 @@
 
 Everything here is read from the registry alone, so the explorer can be built by anyone with read
 access and shows only what was published: never upstream SQL. It is also `meshkit catalog --format
-json` (schema meshkit-catalog/2), so the shapes below are typed Structs that encode straight to JSON.
+json` (schema meshkit-catalog/3), so the shapes below are typed Structs that encode straight to JSON.
 
 The same contract is often published to several envs (dev, staging, prod): contracts are kept once,
 by sha256, and each env entry names its contract.
@@ -11,27 +11,81 @@ by sha256, and each env entry names its contract.
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 
 import msgspec
 
 from meshkit import __version__
 from meshkit.contract.manifest import Manifest
-from meshkit.contract.model import Derivation, Node, Provenance, RecordedChange, is_deprecated, publish_order
+from meshkit.contract.model import (
+    Access,
+    Derivation,
+    ModelContract,
+    NodeConfig,
+    NodeFace,
+    Provenance,
+    RecordedChange,
+    VersionValue,
+    is_deprecated,
+    publish_order,
+    seed_columns,
+)
 from meshkit.errors import IntegrityError, MeshkitError
 from meshkit.mesh.consumers import ConsumerIndex, Use, read_consumers
 from meshkit.registry import Registry, layout
-from meshkit.registry.published import latest_sha256, parse_metadata, published_envs, read_latest
-from meshkit.report.history import diff_between
-from meshkit.report.whatif import ModelWhatIf, what_if
+from meshkit.registry.published import latest_sha256, parse_summary, published_envs, read_latest
 
-CATALOG_SCHEMA = "meshkit-catalog/2"  # /2: contracts by sha256, column readers, recorded diffs, what-if
+if TYPE_CHECKING:
+    from meshkit.report.whatif import ModelWhatIf
+
+CATALOG_SCHEMA = "meshkit-catalog/3"  # /2: contracts by sha256, column readers, recorded diffs, what-if; /3: columns as
+# the contract has them (constraints as objects with their expression, a description may be null)
 
 
-class Column(msgspec.Struct, frozen=True, gc=False):
+class ColumnConstraint(msgspec.Struct, frozen=True, gc=False):
+    type: str
+    expression: str | None = None
+
+
+class Column(msgspec.Struct, kw_only=True, frozen=True, gc=False):
+    """A contract column as the page shows it: decoded from the contract and encoded to the page as it is."""
+
     name: str
-    data_type: str | None
-    description: str
-    constraints: list[str]
+    data_type: str | None = None
+    description: str | None = ""
+    constraints: list[ColumnConstraint] = []
+
+
+def _column(name: str, data_type: str) -> Column:
+    return Column(name=name, data_type=data_type)
+
+
+class PageNode(msgspec.Struct, NodeFace, kw_only=True, gc=False):
+    """A public node of a contract, read for the page: the fields it shows, and those NodeFace derives from."""
+
+    name: str
+    resource_type: str
+    unique_id: str
+    database: str | None = None
+    schema: str | None = None
+    alias: str | None = None
+    version: VersionValue = None
+    latest_version: VersionValue = None
+    deprecation_date: str | None = None
+    access: Access | None = None
+    group: str | None = None
+    contract: ModelContract | None = None
+    description: str | None = ""
+    config: NodeConfig | None = None
+    columns: dict[str, Column] = {}
+
+    def __post_init__(self) -> None:
+        types = self.config.column_types if self.config else None
+        if self.resource_type == "seed" and isinstance(types, dict) and types:
+            self.columns = seed_columns(self.columns, types, _column)
+
+
+_PAGE_NODE: msgspec.json.Decoder[PageNode] = msgspec.json.Decoder(PageNode)
 
 
 class Model(msgspec.Struct, frozen=True, gc=False):
@@ -151,7 +205,7 @@ def _owners(manifest: Manifest) -> dict[str, str]:
     return found
 
 
-def _model(node: Node, owners: dict[str, str], today: date) -> Model:
+def _model(node: PageNode, owners: dict[str, str], today: date) -> Model:
     return Model(
         unique_id=node.unique_id,
         name=node.name,
@@ -167,10 +221,7 @@ def _model(node: Node, owners: dict[str, str], today: date) -> Model:
         owner=owners.get(node.group) if node.group else None,
         materialized=node.materialized,
         contract_enforced=node.enforced,
-        columns=[
-            Column(name, column.data_type, column.description or "", [c.type for c in column.constraints])
-            for name, column in node.columns.items()
-        ],
+        columns=list(node.columns.values()),
     )
 
 
@@ -190,7 +241,7 @@ def _contract(sha256: str, project: str, manifest: Manifest, today: date) -> Con
         sha256,
         project,
         manifest.adapter,
-        [_model(node, owners, today) for node in manifest.public_models().values()],
+        [_model(node, owners, today) for node in manifest.public_view(_PAGE_NODE)],
         [_provenance(uid, p) for uid, p in sorted(mark.provenance.items())] if mark else [],
     )
 
@@ -237,7 +288,7 @@ def _history(registry: Registry, project: str, env: str, today: date) -> list[Pu
         try:
             if blob is None:
                 raise IntegrityError("missing")
-            metadata = parse_metadata(blob, key)
+            metadata = parse_summary(blob, key)
         except IntegrityError:
             problem = Publish(stamp, None, None, None, None, 0, None, None, "metadata.json missing or corrupt")
             entries.append((publish_order(-1, stored_at, stamp), problem))
@@ -260,6 +311,8 @@ def _history(registry: Registry, project: str, env: str, today: date) -> list[Pu
     history = [publish for _, publish in entries]
     for index, publish in enumerate(history[:-1]):
         if publish.diff is None and publish.changes is not None and publish.sha256 and history[index + 1].sha256:
+            from meshkit.report.history import diff_between  # only entries older meshkit wrote need a diff computed
+
             changes = diff_between(registry, project, env, history[index + 1].history_id, publish.history_id, today)
             if changes is not None:
                 history[index] = msgspec.structs.replace(publish, diff=changes, diff_source="computed")
@@ -292,6 +345,11 @@ def _entry(
         contracts.add(sha)
         catalog.contracts.append(_contract(sha, project, manifests[sha], today))
     index = read_consumers(registry, project, env, today=today, max_age_days=consumer_max_age_days)
+    what_if: list[ModelWhatIf] = []
+    if index.trusted:  # what removing a column would break is check's analysis: loaded only when someone reads
+        from meshkit.report.whatif import what_if as removals
+
+        what_if = removals(manifests[sha], index, registry=registry, project=project, today=today)
     return Entry(
         project,
         env,
@@ -300,7 +358,7 @@ def _entry(
         git_commit,
         history=history,
         consumers=_consumers(index),
-        what_if=what_if(manifests[sha], index, registry=registry, project=project, today=today),
+        what_if=what_if,
     )
 
 

@@ -6,33 +6,17 @@ from pathlib import Path
 from typing import Any
 
 from meshkit.contract.diff import BREAKING, PLANNED, WARNING
-from meshkit.contract.words import plural, text_lines
+from meshkit.contract.words import NOBODY, plural, text_lines
 from meshkit.github.annotations import annotation, append_step_summary, repo_path
 from meshkit.mesh.check import Assessed, CheckReport
-from meshkit.mesh.impact import Impact
 from meshkit.report import mermaid
-from meshkit.report.lineage import check_lineage, node_name
+from meshkit.report.impacts import impact_dict, impacts_text
+from meshkit.report.lineage import check_lineage
 from meshkit.report.markdown import comment_marker, fit_comment
 from meshkit.report.render import env_fallback_note, to_json
 from meshkit.report.templating import markdown_env
 
 CHECK_SCHEMA = "meshkit-check/2"  # /2: impacts name models by column, with may_break and the path across projects
-NOBODY = "no consumer reads it"
-
-
-def impact_dict(impact: Impact) -> dict[str, Any]:
-    return {
-        "downstream": impact.downstream,
-        "repository": impact.repository,
-        "via": impact.via,
-        "node": impact.node,
-        "models": list(impact.models),
-        "may_break": list(impact.may_break),
-        "path": list(impact.path),
-        "transitive": impact.transitive,
-        "stale": impact.stale,
-        "age_days": impact.age_days,
-    }
 
 
 def _change_dict(assessed: Assessed) -> dict[str, Any]:
@@ -102,19 +86,6 @@ def check_json(report: CheckReport) -> str:
     )
 
 
-def _impacts_text(impacts: tuple[Impact, ...]) -> str:
-    """`down: a, b; other: c (may break); exec: d (via up.orders.amount → mid.revenue.amount)`, or NOBODY."""
-    by_downstream: dict[str, list[str]] = {}
-    for impact in impacts:
-        label = impact.label + (" (stale record)" if impact.stale else "")
-        via = f" (via {' → '.join(impact.path)})" if impact.transitive else ""
-        names = [node_name(m) + via for m in impact.models]
-        names += [f"{node_name(m)} (may break: its column lineage is unknown){via}" for m in impact.may_break]
-        entry = by_downstream.setdefault(label, [])
-        entry.extend(n for n in names or [node_name(impact.node) + via] if n not in entry)
-    return "; ".join(f"{d}: {', '.join(models)}" for d, models in by_downstream.items()) or NOBODY
-
-
 def verdict(report: CheckReport) -> str:
     if report.breaking:
         reach = f", breaking {', '.join(report.broken_consumers)}" if report.broken_consumers else ""
@@ -139,7 +110,7 @@ def check_text(report: CheckReport) -> str:
         change = assessed.change
         lines.append(f"  {marks[change.severity]} [{change.code}] {change.message}")
         if assessed.impacts:
-            lines.append(f"           affects {_impacts_text(assessed.impacts)}")
+            lines.append(f"           affects {impacts_text(assessed.impacts)}")
         elif change.severity in (BREAKING, PLANNED):
             lines.append(f"           {NOBODY}")
     if not report.assessed:
@@ -166,7 +137,7 @@ def _rows(report: CheckReport) -> list[dict[str, Any]]:
             {
                 "first": change.model != previous,
                 "change": change,
-                "impacts": _impacts_text(assessed.impacts) if consequential else "",
+                "impacts": impacts_text(assessed.impacts) if consequential else "",
             }
         )
         previous = change.model
@@ -192,7 +163,7 @@ def check_markdown(report: CheckReport) -> str:
             details=details,
             diagram=diagram,
             diagram_level=level,
-            impacts_text=_impacts_text,
+            impacts_text=impacts_text,
             planned=planned,
             hidden_planned=len(report.planned) - len(planned),
         )
@@ -207,7 +178,7 @@ def check_github(report: CheckReport, *, project_dir: Path) -> str:
         change = assessed.change
         if change.severity not in levels:
             continue
-        reach = f" (affects {_impacts_text(assessed.impacts)})" if assessed.impacts else ""
+        reach = f" (affects {impacts_text(assessed.impacts)})" if assessed.impacts else ""
         lines.append(
             annotation(
                 levels[change.severity],

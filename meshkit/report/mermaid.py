@@ -7,7 +7,7 @@ HTML; node ids are generated, never taken from input.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import msgspec
 
 from meshkit.contract.words import plural
 
@@ -28,23 +28,20 @@ def label(text: str) -> str:
     return '"' + "".join(_ENTITIES.get(ch, ch) for ch in flat) + '"'
 
 
-@dataclass
-class Node:
+class Node(msgspec.Struct):
     key: str
     text: str
     broken: bool = False
 
 
-@dataclass
-class Group:
+class Group(msgspec.Struct):
     """A subgraph: one project, or one project's env."""
 
     title: str
-    nodes: list[Node] = field(default_factory=list)
+    nodes: list[Node] = msgspec.field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class Edge:
+class Edge(msgspec.Struct, frozen=True):
     source: str
     target: str
     text: str = ""
@@ -52,10 +49,9 @@ class Edge:
     dashed: bool = False  # a hop through another project's public column: reached, not read directly
 
 
-@dataclass
-class Lineage:
-    groups: list[Group] = field(default_factory=list)
-    edges: list[Edge] = field(default_factory=list)
+class Lineage(msgspec.Struct):
+    groups: list[Group] = msgspec.field(default_factory=list)
+    edges: list[Edge] = msgspec.field(default_factory=list)
 
     def group(self, title: str) -> Group:
         for group in self.groups:

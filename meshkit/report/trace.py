@@ -6,7 +6,7 @@ import itertools
 from typing import Any
 
 from meshkit.mesh.trace import ARROW, Read, Trace
-from meshkit.report.check import impact_dict
+from meshkit.report.impacts import impact_dict
 from meshkit.report.lineage import node_name
 from meshkit.report.mermaid import Lineage, render
 from meshkit.report.render import LINEAGE_SCHEMA, to_json

@@ -18,7 +18,7 @@ from meshkit.contract.model import Node
 from meshkit.mesh.consumers import ConsumerIndex
 from meshkit.mesh.impact import impacts_of, mesh_reads
 from meshkit.registry import Registry
-from meshkit.report.check import _impacts_text, impact_dict
+from meshkit.report.impacts import impact_dict, impacts_text
 
 
 class WhatIf(msgspec.Struct, frozen=True, gc=False):
@@ -72,7 +72,7 @@ def what_if(
                         str(change.code),
                         str(change.severity),
                         change.message,
-                        _impacts_text(impacts),
+                        impacts_text(impacts),
                         [impact_dict(i) for i in impacts],
                     )
                 )

@@ -123,7 +123,7 @@ def test_the_embedded_data_is_the_catalog_json(catalog_mesh: Path, page_file: Pa
     html = page_file.read_text(encoding="utf-8")
     embedded = html.split('<script type="application/json" id="meshkit-data">', 1)[1].split("</script>", 1)[0]
     assert json.loads(embedded) == json.loads(result.stdout)
-    assert json.loads(result.stdout)["schema"] == "meshkit-catalog/2"
+    assert json.loads(result.stdout)["schema"] == "meshkit-catalog/3"
 
 
 # --- search, navigation, permalinks -----------------------------------------------------------------------------

@@ -22,7 +22,7 @@ SCHEMAS = {
     "sync": "meshkit-sync/1",
     "validate": "meshkit-validate/1",
     "check": "meshkit-check/2",
-    "catalog": "meshkit-catalog/2",
+    "catalog": "meshkit-catalog/3",
     "lineage": "meshkit-lineage/1",
     "dispatch": "meshkit-dispatch/1",
     "comment": "meshkit-comment/1",

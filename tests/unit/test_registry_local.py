@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from meshkit.errors import ConflictError, InputError, RegistryError
-from meshkit.registry import REGISTRY_ENV, Blob, open_registry, resolve_registry_url
+from meshkit.registry import REGISTRY_ENV, open_registry, resolve_registry_url
 from meshkit.registry.local import LocalRegistry
 
 KEY = "shop/prod/latest/manifest.json"
@@ -47,7 +47,8 @@ def test_put_then_get(tmp_path):
     registry = LocalRegistry(tmp_path / "reg")
     registry.put(KEY, b'{"a": 1}\n')
     blob = registry.get(KEY)
-    assert blob == Blob(data=b'{"a": 1}\n', etag=hashlib.sha256(b'{"a": 1}\n').hexdigest())
+    assert blob is not None and blob.data == b'{"a": 1}\n'
+    assert blob.etag == hashlib.sha256(b'{"a": 1}\n').hexdigest()
     assert (tmp_path / "reg" / KEY).read_bytes() == b'{"a": 1}\n'
     assert registry.url == str((tmp_path / "reg").resolve())
     assert _tmp_leftovers(tmp_path) == []

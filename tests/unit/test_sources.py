@@ -41,9 +41,7 @@ def _published(
     manifest = manifest_of(data, "fixture")
     if contract:
         manifest = parse_manifest(serialise(build_contract(manifest)), "contract.json")
-    return Published(
-        project=project, env=env, manifest=manifest, metadata=PublishMetadata(sha256=SHA), manifest_etag="etag"
-    )
+    return Published(project=project, env=env, manifest=manifest, metadata=PublishMetadata(sha256=SHA))
 
 
 def _model(uid: str, name: str, *, schema: str = "main", alias: str | None = None, **extra) -> dict:
