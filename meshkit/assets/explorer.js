@@ -77,7 +77,12 @@
   var publishers = Object.keys(entries).sort();
 
   var contracts = {}; // sha256 -> contract
-  D.contracts.forEach(function (c) { contracts[c.sha256] = c; });
+  D.contracts.forEach(function (c) {
+    contracts[c.sha256] = c;
+    var past = {}; // which versions are past their deprecation date is the catalog's to say (c.deprecated)
+    c.deprecated.forEach(function (uid) { past[uid] = true; });
+    c.models.forEach(function (m) { m.deprecated = past[m.unique_id] === true; });
+  });
   function contractOf(entry) { return entry && entry.sha256 ? contracts[entry.sha256] || null : null; }
   var provenances = {}; // sha256 -> unique_id -> {reaches, columns: {column: sources} | null}
   function provenanceOf(contract) {

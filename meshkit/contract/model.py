@@ -569,6 +569,7 @@ class PublishMetadata(_Strict, kw_only=True):
     public_models: list[PublicModel] = []
     since_previous: ChangeCounts | msgspec.UnsetType | None = msgspec.UNSET  # None: first publish
     based_on: int | None = None  # the pointer sequence the publish saw (LatestPointer.based_on); None before it
+    view_sha256: str | None = None  # of the entry's view.json (contract/view.py); None: no view, read the contract
 
 
 class PublishSummary(PublishMetadata, kw_only=True):

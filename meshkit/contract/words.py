@@ -36,3 +36,11 @@ def plural(count: int, singular: str, many: str | None = None) -> str:
 
 def model_label(name: str, version: str | None) -> str:
     return f"{name} v{version}" if version else name
+
+
+def node_name(node_id: str) -> str:
+    """`model.down.revenue` -> `revenue`, but `model.down.revenue.v2` -> `revenue v2`, not a bare `v2`."""
+    parts = node_id.split(".")
+    if parts[0] == "model" and len(parts) >= 4:
+        return f"{parts[2]} {'.'.join(parts[3:])}"
+    return parts[-1]

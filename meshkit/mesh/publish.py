@@ -19,6 +19,7 @@ from meshkit.contract.diff import Surface, diff_surfaces, recorded
 from meshkit.contract.manifest import Manifest, load_manifest, parse_manifest, require_project
 from meshkit.contract.model import ChangeCounts, PublicModel, PublishMetadata
 from meshkit.contract.names import check_env, check_project
+from meshkit.contract.view import encode_view, view_of
 from meshkit.errors import IntegrityError, MeshkitError
 from meshkit.mesh.provenance import provenance_of
 from meshkit.mesh.sources import table_index
@@ -124,6 +125,8 @@ def publish(request: PublishRequest, registry: Registry) -> PublishResult:
         )
 
     published_at = request.now.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+    written_contract = manifest if kind == "full" else parse_manifest(payload, "the contract", contract=True)
+    view = encode_view(view_of(written_contract, digest))  # what the explorer shows: from the bytes published
     since = _since(
         previous.manifest if previous else None,
         previous.metadata.kind if previous else None,
@@ -148,10 +151,11 @@ def publish(request: PublishRequest, registry: Registry) -> PublishResult:
                 public_models=public,
                 since_previous=since,
                 based_on=based_on,
+                view_sha256=sha256_hex(view),
             )
         )
 
-    written = write_entry(registry, project, env, request.now, payload, metadata)
+    written = write_entry(registry, project, env, request.now, payload, metadata, view)
     stamp = written.history_id
     latest = commit(registry, project, env, pointer_to(written, digest, kind, published_at, based_on))
     warnings = ignored

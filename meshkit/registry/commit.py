@@ -61,9 +61,16 @@ class Written:
 
 
 def write_entry(
-    registry: Registry, project: str, env: str, started: datetime, payload: bytes, metadata: Callable[[str], bytes]
+    registry: Registry,
+    project: str,
+    env: str,
+    started: datetime,
+    payload: bytes,
+    metadata: Callable[[str], bytes],
+    view: bytes | None = None,
 ) -> Written:
-    """A new, complete history entry. A publisher that started the same microsecond takes the next id."""
+    """A new, complete history entry: the manifest, its view, then the metadata that marks the entry complete.
+    A publisher that started the same microsecond takes the next id."""
     for attempt in range(COMMIT_ATTEMPTS):
         stamp = layout.history_stamp(started + timedelta(microseconds=attempt))
         manifest_key = layout.history_key(project, env, stamp)
@@ -71,6 +78,8 @@ def write_entry(
             registry.put(manifest_key, payload, if_absent=True)
         except ConflictError:
             continue
+        if view is not None:
+            registry.put(layout.history_key(project, env, stamp, layout.VIEW), view, if_absent=True)
         registry.put(layout.history_key(project, env, stamp, layout.METADATA), metadata(stamp), if_absent=True)
         manifest = next(
             (i for i in registry.listing(layout.history_key(project, env, stamp, "")) if i.key == manifest_key), None

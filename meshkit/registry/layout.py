@@ -1,10 +1,11 @@
 """Registry keys. The layout is the proof of concept's, kept so old readers (and dbt-loom) work.
 
 {prefix}/{project}/{env}/history/{UTC timestamp}/manifest.json   immutable, written first
+{prefix}/{project}/{env}/history/{UTC timestamp}/view.json       what the explorer shows of it (contract/view.py)
 {prefix}/{project}/{env}/latest/pointer.json                     the commit point: names a history entry
 {prefix}/{project}/{env}/latest/manifest.json                    a copy of what the pointer names
 {prefix}/{project}/{env}/consumers/{downstream}.json
-... and metadata.json beside each manifest.
+... and metadata.json beside each manifest, written last in a history entry: its mark of completeness.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from meshkit.files import MANIFEST_LIMIT
 MANIFEST = "manifest.json"
 METADATA = "metadata.json"
 POINTER = "pointer.json"
+VIEW = "view.json"
 _STAMP_FORMAT = "%Y%m%dT%H%M%S.%fZ"
 # The most each kind of object may hold: a pointer is ~300 bytes, metadata ~100 bytes per public model,
 # a consumer record ~300 bytes per use. Anything larger was not written by meshkit and is not read.
@@ -28,7 +30,7 @@ def size_limit(key: str) -> int:
     """How many bytes a reader accepts for the object at key (every backend's get enforces it)."""
     if key.endswith(f"/latest/{POINTER}"):
         return POINTER_LIMIT
-    if key.endswith(f"/{MANIFEST}"):
+    if key.endswith((f"/{MANIFEST}", f"/{VIEW}")):  # a view holds most of what its contract holds
         return MANIFEST_LIMIT
     return RECORD_LIMIT  # metadata.json, consumer records
 

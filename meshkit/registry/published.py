@@ -147,18 +147,28 @@ def parse_pointer(blob: Blob, where: str) -> LatestPointer:
     return pointer
 
 
-def read_entry(registry: Registry, project: str, env: str, history_id: str, sha256: str | None = None) -> Entry:
-    """A history entry, checked whole: its metadata, its manifest, and their sha256 (and the expected one)."""
+def read_entry(
+    registry: Registry,
+    project: str,
+    env: str,
+    history_id: str,
+    sha256: str | None = None,
+    metadata: PublishMetadata | None = None,
+) -> Entry:
+    """A history entry, checked whole: its metadata, its manifest, and their sha256 (and the expected one).
+
+    metadata: the entry's, already read by the caller (the catalog's history): then only the manifest is fetched,
+    and the entry's metadata_data (kept for latest's copies) is empty."""
     metadata_key = layout.history_key(project, env, history_id, layout.METADATA)
     manifest_key = layout.history_key(project, env, history_id)
-    metadata_blob = registry.get(metadata_key)
+    metadata_blob = registry.get(metadata_key) if metadata is None else Blob(b"")
     manifest_blob = registry.get(manifest_key) if metadata_blob is not None else None
     if metadata_blob is None or manifest_blob is None:
         raise IntegrityError(
             f"{registry.url}/{layout.history_key(project, env, history_id, '')} is missing or incomplete: "
             "republish the contract with meshkit publish"
         )
-    metadata = parse_metadata(metadata_blob, f"{registry.url}/{metadata_key}")
+    metadata = metadata or parse_metadata(metadata_blob, f"{registry.url}/{metadata_key}")
     actual = sha256_hex(manifest_blob.data)
     if actual != metadata.sha256 or (sha256 is not None and actual != sha256):
         raise IntegrityError(
@@ -185,6 +195,12 @@ def _published(registry: Registry, project: str, env: str, entry: Entry, key: st
             f"republish {project} from its own project"
         )
     return Published(project, env, manifest, entry.metadata)
+
+
+def read_published(registry: Registry, project: str, env: str, history_id: str, metadata: PublishMetadata) -> Published:
+    """The contract of a history entry whose metadata the caller has read: fetched, sha256-checked and parsed."""
+    entry = read_entry(registry, project, env, history_id, metadata=metadata)
+    return _published(registry, project, env, entry, layout.history_key(project, env, history_id))
 
 
 def read_latest(registry: Registry, project: str, env: str) -> Published:

@@ -16,117 +16,34 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from meshkit import __version__
+from meshkit.contract import budget
+from meshkit.contract.build import sha256_hex
 from meshkit.contract.manifest import Manifest
-from meshkit.contract.model import (
-    Access,
-    Derivation,
-    ModelContract,
-    NodeConfig,
-    NodeFace,
-    Provenance,
-    RecordedChange,
-    VersionValue,
-    is_deprecated,
-    publish_order,
-    seed_columns,
-)
+from meshkit.contract.model import PublishSummary, RecordedChange, is_deprecated, publish_order
+from meshkit.contract.view import VIEW_FORMAT, Model, NodeProvenance, view_of
 from meshkit.errors import IntegrityError, MeshkitError
 from meshkit.mesh.consumers import ConsumerIndex, Use, read_consumers
 from meshkit.registry import Registry, layout
-from meshkit.registry.published import latest_sha256, parse_summary, published_envs, read_latest
+from meshkit.registry.published import latest_sha256, parse_summary, published_envs, read_latest, read_published
 
 if TYPE_CHECKING:
     from meshkit.report.whatif import ModelWhatIf
 
-CATALOG_SCHEMA = "meshkit-catalog/3"  # /2: contracts by sha256, column readers, recorded diffs, what-if; /3: columns as
-# the contract has them (constraints as objects with their expression, a description may be null)
-
-
-class ColumnConstraint(msgspec.Struct, frozen=True, gc=False):
-    type: str
-    expression: str | None = None
-
-
-class Column(msgspec.Struct, kw_only=True, frozen=True, gc=False):
-    """A contract column as the page shows it: decoded from the contract and encoded to the page as it is."""
-
-    name: str
-    data_type: str | None = None
-    description: str | None = ""
-    constraints: list[ColumnConstraint] = []
-
-
-def _column(name: str, data_type: str) -> Column:
-    return Column(name=name, data_type=data_type)
-
-
-class PageNode(msgspec.Struct, NodeFace, kw_only=True, gc=False):
-    """A public node of a contract, read for the page: the fields it shows, and those NodeFace derives from."""
-
-    name: str
-    resource_type: str
-    unique_id: str
-    database: str | None = None
-    schema: str | None = None
-    alias: str | None = None
-    version: VersionValue = None
-    latest_version: VersionValue = None
-    deprecation_date: str | None = None
-    access: Access | None = None
-    group: str | None = None
-    contract: ModelContract | None = None
-    description: str | None = ""
-    config: NodeConfig | None = None
-    columns: dict[str, Column] = {}
-
-    def __post_init__(self) -> None:
-        types = self.config.column_types if self.config else None
-        if self.resource_type == "seed" and isinstance(types, dict) and types:
-            self.columns = seed_columns(self.columns, types, _column)
-
-
-_PAGE_NODE: msgspec.json.Decoder[PageNode] = msgspec.json.Decoder(PageNode)
-
-
-class Model(msgspec.Struct, frozen=True, gc=False):
-    """One public model version (or seed, snapshot) of a contract."""
-
-    unique_id: str
-    name: str
-    resource_type: str
-    version: str | None
-    latest_version: str | None
-    is_latest: bool
-    deprecation_date: str | None
-    deprecated: bool  # past its deprecation date on the catalog's day
-    relation: str
-    description: str
-    group: str | None
-    owner: str | None  # the group's owner: name, else email
-    materialized: str | None
-    contract_enforced: bool
-    columns: list[Column]
-
-
-class ColumnSources(msgspec.Struct, frozen=True, gc=False):
-    column: str
-    sources: list[Derivation] | None  # None: not known, it may derive from anything the node reaches
-
-
-class NodeProvenance(msgspec.Struct, frozen=True, gc=False):
-    """Where one public node of a publishing consumer comes from: the upstream nodes it reaches, its columns'."""
-
-    unique_id: str
-    reaches: list[Derivation]
-    columns: list[ColumnSources] | None  # None: not known
+# /2: contracts by sha256, column readers, recorded diffs, what-if. /3: each contract as its view (contract/view.py):
+# columns as the contract has them (constraints as objects with their expression, a description may be null), and
+# which model versions are deprecated as a list per contract instead of a flag per model.
+CATALOG_SCHEMA = "meshkit-catalog/3"
 
 
 class Contract(msgspec.Struct, frozen=True, gc=False):
+    """One distinct latest contract: its view (contract/view.py), as its publish wrote it or made from it here."""
+
     sha256: str
     project: str
     adapter: str
-    models: list[Model]
-    provenance: list[NodeProvenance]  # a publishing consumer's: where its public columns come from
+    models: list[Model] | list[msgspec.Raw]  # a view's models are spliced into the page as they are
+    provenance: list[NodeProvenance] | msgspec.Raw  # a publishing consumer's: where its public columns come from
+    deprecated: list[str]  # the model versions past their deprecation date on the catalog's day
 
 
 class Consumer(msgspec.Struct, frozen=True, gc=False):
@@ -195,54 +112,46 @@ class Catalog(msgspec.Struct, gc=False):
         return sum(sizes[e.sha256] for e in self.entries if e.sha256)
 
 
-def _owners(manifest: Manifest) -> dict[str, str]:
-    """Each group's owner, as people read it: the name, else the email."""
-    found = {}
-    for group in manifest.doc.groups.values():
-        text = (group.owner or {}).get("name") or (group.owner or {}).get("email")
-        if isinstance(text, str):
-            found[group.name] = text
-    return found
-
-
-def _model(node: PageNode, owners: dict[str, str], today: date) -> Model:
-    return Model(
-        unique_id=node.unique_id,
-        name=node.name,
-        resource_type=node.resource_type,
-        version=node.version_key,
-        latest_version=node.latest_key,
-        is_latest=node.is_latest,
-        deprecation_date=node.deprecation_date[:10] if node.deprecation_date else None,
-        deprecated=is_deprecated(node.deprecation_date, today),
-        relation=str(node.relation),
-        description=node.description or "",
-        group=node.group,
-        owner=owners.get(node.group) if node.group else None,
-        materialized=node.materialized,
-        contract_enforced=node.enforced,
-        columns=list(node.columns.values()),
-    )
-
-
-def _provenance(uid: str, provenance: Provenance) -> NodeProvenance:
-    columns = provenance.columns
-    return NodeProvenance(
-        uid,
-        provenance.reaches,
-        None if columns is None else [ColumnSources(c, columns[c]) for c in sorted(columns)],
-    )
+def _deprecated(deprecations: dict[str, str], today: date) -> list[str]:
+    return sorted(uid for uid, day in deprecations.items() if is_deprecated(day, today))
 
 
 def _contract(sha256: str, project: str, manifest: Manifest, today: date) -> Contract:
-    mark = manifest.doc.meshkit
-    owners = _owners(manifest)
+    """From the contract itself: for an entry with no view (an older meshkit's) or none that matches."""
+    view = view_of(manifest, sha256)
+    return Contract(sha256, project, view.adapter, view.models, view.provenance, _deprecated(view.deprecations, today))
+
+
+class _ViewParts(msgspec.Struct, gc=False):
+    """A view as the catalog reads it: its models and provenance kept as JSON, to be spliced into the page."""
+
+    format: str
+    contract_sha256: str
+    adapter: str
+    models: list[msgspec.Raw]
+    provenance: msgspec.Raw
+    deprecations: dict[str, str]
+
+
+_VIEW_PARTS: msgspec.json.Decoder[_ViewParts] = msgspec.json.Decoder(_ViewParts)
+
+
+def _from_view(registry: Registry, project: str, env: str, latest: PublishSummary, today: date) -> Contract | None:
+    """The latest contract from the view its publish wrote; None when there is none, or it does not match its
+    sha256 or its contract's (a hand-edited entry): then the contract itself is read, and checked."""
+    if not latest.view_sha256 or not latest.history_id:
+        return None
+    blob = registry.get(layout.history_key(project, env, latest.history_id, layout.VIEW))
+    if blob is None or sha256_hex(blob.data) != latest.view_sha256:
+        return None
+    try:
+        view = budget.decode(_VIEW_PARTS, blob.data)
+    except (msgspec.DecodeError, budget.OverBudget):
+        return None
+    if view.format != VIEW_FORMAT or view.contract_sha256 != latest.sha256:
+        return None
     return Contract(
-        sha256,
-        project,
-        manifest.adapter,
-        [_model(node, owners, today) for node in manifest.public_view(_PAGE_NODE)],
-        [_provenance(uid, p) for uid, p in sorted(mark.provenance.items())] if mark else [],
+        latest.sha256, project, view.adapter, view.models, view.provenance, _deprecated(view.deprecations, today)
     )
 
 
@@ -267,8 +176,10 @@ def _consumers(index: ConsumerIndex) -> list[Consumer]:
     return found
 
 
-def _history(registry: Registry, project: str, env: str, today: date) -> list[Publish]:
-    """Newest first, from each entry's small metadata.json.
+def _history(
+    registry: Registry, project: str, env: str, today: date
+) -> tuple[list[Publish], dict[str, PublishSummary]]:
+    """Newest first, from each entry's small metadata.json (and those, by history id).
 
     What changed since the entry before is recorded at publish time (`since_previous`, in check's words);
     only for entries a meshkit that merely counted wrote are both manifests read and compared here.
@@ -282,6 +193,7 @@ def _history(registry: Registry, project: str, env: str, today: date) -> list[Pu
         if name == layout.MANIFEST:
             stored[stamp] = item.written_at
     entries: list[tuple[tuple[int, float, str], Publish]] = []
+    summaries: dict[str, PublishSummary] = {}
     for stamp, stored_at in stored.items():
         key = layout.history_key(project, env, stamp, layout.METADATA)
         blob = registry.get(key)
@@ -293,6 +205,7 @@ def _history(registry: Registry, project: str, env: str, today: date) -> list[Pu
             problem = Publish(stamp, None, None, None, None, 0, None, None, "metadata.json missing or corrupt")
             entries.append((publish_order(-1, stored_at, stamp), problem))
             continue
+        summaries[stamp] = metadata
         since = metadata.since_previous if isinstance(metadata.since_previous, msgspec.Struct) else None
         publish = Publish(
             stamp,
@@ -316,7 +229,7 @@ def _history(registry: Registry, project: str, env: str, today: date) -> list[Pu
             changes = diff_between(registry, project, env, history[index + 1].history_id, publish.history_id, today)
             if changes is not None:
                 history[index] = msgspec.structs.replace(publish, diff=changes, diff_source="computed")
-    return history
+    return history, summaries
 
 
 def _entry(
@@ -329,27 +242,33 @@ def _entry(
     today: date,
     consumer_max_age_days: int,
 ) -> Entry:
-    """One env of one project. A contract already read for another env (the same sha256, confirmed by the pointer
-    and a listing of its entry) is not read and decoded again: dev, staging and prod often hold the same one."""
-    history = _history(registry, project, env, today)
+    """One env of one project. Its latest contract (confirmed by the pointer and a listing of its entry) is shown
+    from the view its publish wrote, and only once: dev, staging and prod often hold the same one. The contract
+    itself is read when there is no view to trust, or when a consumer record asks what removing a column breaks."""
+    history, summaries = _history(registry, project, env, today)
     sha = latest_sha256(registry, project, env)
     latest = next((p for p in history if sha and p.sha256 == sha), None)
-    if sha is None or sha not in manifests or latest is None:
-        published = read_latest(registry, project, env)
+    if sha is None or latest is None:
+        published = read_latest(registry, project, env)  # says what is wrong, or reads an older registry's pair
         sha = published.sha256
         manifests.setdefault(sha, published.manifest)
         published_at, git_commit = published.metadata.published_at, published.metadata.git_commit
     else:
         published_at, git_commit = latest.published_at, latest.git_commit
+    summary = summaries.get(latest.history_id) if latest else None  # the latest entry's metadata
     if sha not in contracts:
+        contract = _from_view(registry, project, env, summary, today) if summary else None
+        if contract is None:
+            contract = _contract(sha, project, _manifest(registry, manifests, project, env, sha, summary), today)
         contracts.add(sha)
-        catalog.contracts.append(_contract(sha, project, manifests[sha], today))
+        catalog.contracts.append(contract)
     index = read_consumers(registry, project, env, today=today, max_age_days=consumer_max_age_days)
     what_if: list[ModelWhatIf] = []
     if index.trusted:  # what removing a column would break is check's analysis: loaded only when someone reads
         from meshkit.report.whatif import what_if as removals
 
-        what_if = removals(manifests[sha], index, registry=registry, project=project, today=today)
+        manifest = _manifest(registry, manifests, project, env, sha, summary)
+        what_if = removals(manifest, index, registry=registry, project=project, today=today)
     return Entry(
         project,
         env,
@@ -360,6 +279,27 @@ def _entry(
         consumers=_consumers(index),
         what_if=what_if,
     )
+
+
+def _manifest(
+    registry: Registry,
+    manifests: dict[str, Manifest],
+    project: str,
+    env: str,
+    sha: str,
+    latest: PublishSummary | None,
+) -> Manifest:
+    """The contract sha names, read (and checked whole) once: from the latest entry whose metadata the history
+    read, else through the pointer."""
+    if sha not in manifests:
+        if latest is not None and latest.history_id and latest.sha256 == sha:
+            manifests[sha] = read_published(registry, project, env, latest.history_id, latest).manifest
+            return manifests[sha]
+        published = read_latest(registry, project, env)
+        manifests[published.sha256] = published.manifest
+        if published.sha256 != sha:  # latest moved on while the catalog was read: show what was confirmed
+            raise IntegrityError(f"{project}/{env}'s latest contract changed while it was read: rerun meshkit catalog")
+    return manifests[sha]
 
 
 def build_catalog(

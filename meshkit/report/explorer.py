@@ -14,13 +14,14 @@ import hashlib
 import re
 from functools import cache
 from html import escape
-from importlib import resources
+from pathlib import Path
 from string import Template
 
 from meshkit import __version__
 from meshkit.contract.words import NOBODY
 from meshkit.report.catalog import Catalog, catalog_json
 
+_ASSETS = Path(__file__).resolve().parent.parent / "assets"  # package data, installed beside the code
 _INLINED = ("style", "layout", "script", "data")  # slots filled with bytes, spliced in after the template
 _INLINED_SLOT = re.compile("\x00(" + "|".join(_INLINED) + ")\x00")
 
@@ -32,7 +33,7 @@ def csp_hash(content: bytes) -> str:
 @cache
 def _assets() -> tuple[Template, bytes, bytes, bytes]:
     """The page, the explorer's style and script, and the vendored layout library, as bytes (read once per process)."""
-    assets = resources.files("meshkit") / "assets"
+    assets = _ASSETS
     return (
         Template((assets / "explorer.html").read_text(encoding="utf-8")),
         (assets / "explorer.css").read_bytes(),

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from meshkit.contract.words import NOBODY
-from meshkit.report.lineage import node_name
+from meshkit.contract.words import NOBODY, node_name
 
 if TYPE_CHECKING:
     from meshkit.mesh.impact import Impact

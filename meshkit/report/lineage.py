@@ -5,20 +5,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from meshkit.contract.diff import BREAKING, INFO
-from meshkit.contract.words import model_label
+from meshkit.contract.words import model_label, node_name
 from meshkit.report.mermaid import Lineage
 
 if TYPE_CHECKING:  # reports are rendered from results; importing the commands that make them is not needed
     from meshkit.mesh.check import CheckReport
     from meshkit.mesh.validate import ValidateReport
-
-
-def node_name(node_id: str) -> str:
-    """`model.down.revenue` -> `revenue`, but `model.down.revenue.v2` -> `revenue v2`, not a bare `v2`."""
-    parts = node_id.split(".")
-    if parts[0] == "model" and len(parts) >= 4:
-        return f"{parts[2]} {'.'.join(parts[3:])}"
-    return parts[-1]
 
 
 def _focus(report: CheckReport) -> set[str] | None:

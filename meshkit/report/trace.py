@@ -5,9 +5,9 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+from meshkit.contract.words import node_name
 from meshkit.mesh.trace import ARROW, Read, Trace
 from meshkit.report.impacts import impact_dict
-from meshkit.report.lineage import node_name
 from meshkit.report.mermaid import Lineage, render
 from meshkit.report.render import LINEAGE_SCHEMA, to_json
 

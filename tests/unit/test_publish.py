@@ -13,6 +13,7 @@ import pytest
 from meshkit import __version__
 from meshkit.contract.build import build_contract, serialise
 from meshkit.contract.manifest import parse_manifest
+from meshkit.contract.view import view_of
 from meshkit.errors import InputError, IntegrityError, ManifestError, NotPublishedError, UnsafeNameError
 from meshkit.mesh.publish import PublishRequest, publish
 from meshkit.registry import layout
@@ -79,11 +80,18 @@ def test_first_publish_writes_history_latest_and_metadata(tmp_path):
         [
             layout.history_key("shop", "prod", STAMP),
             layout.history_key("shop", "prod", STAMP, layout.METADATA),
+            layout.history_key("shop", "prod", STAMP, layout.VIEW),
             layout.latest_key("shop", "prod"),
             layout.latest_key("shop", "prod", layout.METADATA),
             layout.latest_key("shop", "prod", layout.POINTER),
         ]
     )
+    view = registry.get(layout.history_key("shop", "prod", STAMP, layout.VIEW)).data
+    assert orjson.loads(view) == msgspec.to_builtins(
+        view_of(parse_manifest(contract, "the contract", contract=True), digest)
+    )
+    assert orjson.loads(view)["contract_sha256"] == digest
+    assert orjson.loads(view)["deprecations"] == {"model.shop.customers.v1": "2027-06-30"}
     assert registry.get(layout.latest_key("shop", "prod")).data == contract
     assert registry.get(layout.history_key("shop", "prod", STAMP)).data == contract
     latest_meta = registry.get(layout.latest_key("shop", "prod", layout.METADATA)).data
@@ -130,6 +138,7 @@ def test_first_publish_writes_history_latest_and_metadata(tmp_path):
         ],
         "since_previous": None,  # the first publish: nothing to count against
         "based_on": 0,  # no pointer before it
+        "view_sha256": hashlib.sha256(view).hexdigest(),
     }
     assert result.status == "published"
     assert (result.project, result.env, result.kind, result.sha256) == ("shop", "prod", "contract", digest)
@@ -197,7 +206,7 @@ def test_contract_then_full_then_contract(tmp_path):
     publish(_request(project), registry)
     assert publish(_request(project, full=True, now=NOW + timedelta(seconds=1)), registry).status == "published"
     assert publish(_request(project, now=NOW + timedelta(seconds=2)), registry).status == "published"
-    assert len(registry.list("shop/prod/history/")) == 6
+    assert len(registry.list("shop/prod/history/")) == 9  # three entries: manifest, view, metadata
 
 
 def test_publish_wrong_project_name(tmp_path):
