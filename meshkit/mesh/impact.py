@@ -21,11 +21,12 @@ from datetime import date
 import msgspec
 
 from meshkit.contract.diff import INFO, Change, ChangeCode
+from meshkit.contract.manifest import Manifest
 from meshkit.contract.model import ContractMark
 from meshkit.errors import MeshkitError
 from meshkit.mesh.consumers import VIA_SOURCE, ConsumerIndex, Use, read_consumers
 from meshkit.registry import Registry
-from meshkit.registry.published import latest_sha256, read_latest
+from meshkit.registry.published import latest_sha256, published_envs, read_latest
 
 _ARROW = " → "
 
@@ -122,15 +123,18 @@ def _impacts(change: Change, index: ConsumerIndex, hop: Hop) -> list[Impact]:
     return found
 
 
-class _Mesh(msgspec.Struct):
-    """Contracts' provenance and consumer indexes, each read from the registry once."""
+class MeshReads(msgspec.Struct):
+    """One env's contracts and consumer indexes, each read from the registry once (impacts_of, meshkit lineage)."""
 
     registry: Registry
     env: str
     today: date
     max_age_days: int
+    contracts: dict[str, Manifest | None] = msgspec.field(default_factory=dict)
     indexes: dict[str, ConsumerIndex] = msgspec.field(default_factory=dict)
-    marks: dict[str, ContractMark | None] = msgspec.field(default_factory=dict)
+
+    def projects(self) -> list[str]:
+        return sorted({project for project, env in published_envs(self.registry) if env == self.env})
 
     def consumers(self, project: str) -> ConsumerIndex:
         if project not in self.indexes:
@@ -139,17 +143,22 @@ class _Mesh(msgspec.Struct):
             )
         return self.indexes[project]
 
-    def published_columns(self, project: str) -> ContractMark | None:
-        """The project's contract mark (with provenance), or None when it publishes nothing readable here."""
-        if project not in self.marks:
-            self.marks[project] = None  # not a publisher (the usual case), or damaged: its own checks say so
+    def contract(self, project: str) -> Manifest | None:
+        """The project's latest contract, or None when it publishes nothing readable here."""
+        if project not in self.contracts:
+            self.contracts[project] = None  # not a publisher (the usual case), or damaged: its own checks say so
             if latest_sha256(self.registry, project, self.env) is not None:  # a pointer or two: cheap to ask first
                 with contextlib.suppress(MeshkitError):
-                    self.marks[project] = read_latest(self.registry, project, self.env).manifest.doc.meshkit
-        return self.marks[project]
+                    self.contracts[project] = read_latest(self.registry, project, self.env).manifest
+        return self.contracts[project]
+
+    def published_columns(self, project: str) -> ContractMark | None:
+        """The project's contract mark, with the provenance of its public columns."""
+        contract = self.contract(project)
+        return contract.doc.meshkit if contract else None
 
 
-def _next_hops(mesh: _Mesh, hop: Hop, downstream: str) -> list[Hop]:
+def _next_hops(mesh: MeshReads, hop: Hop, downstream: str) -> list[Hop]:
     """The downstream's public columns that derive from hop's (or may), as hops one project further."""
     mark = mesh.published_columns(downstream)
     hops = []
@@ -178,9 +187,9 @@ def _next_hops(mesh: _Mesh, hop: Hop, downstream: str) -> list[Hop]:
     return hops
 
 
-def mesh_reads(registry: Registry, index: ConsumerIndex, *, project: str, today: date) -> _Mesh:
+def mesh_reads(registry: Registry, index: ConsumerIndex, *, project: str, today: date) -> MeshReads:
     """What impacts_of reads from the registry, kept for many calls about one project's env (the catalog's what-if)."""
-    return _Mesh(registry, index.env, today, index.max_age_days, indexes={project: index})
+    return MeshReads(registry, index.env, today, index.max_age_days, indexes={project: index})
 
 
 def impacts_of(
@@ -190,7 +199,7 @@ def impacts_of(
     registry: Registry | None = None,
     project: str = "",
     today: date | None = None,
-    mesh: _Mesh | None = None,
+    mesh: MeshReads | None = None,
 ) -> tuple[Impact, ...]:
     """Consumers a change matters to, through every hop; informational changes reach nobody, so name nobody.
 
@@ -203,7 +212,7 @@ def impacts_of(
     found = _impacts(change, index, first)
     if registry is None:
         return tuple(found)
-    mesh = mesh or _Mesh(registry, index.env, today or date.today(), index.max_age_days, indexes={project: index})
+    mesh = mesh or MeshReads(registry, index.env, today or date.today(), index.max_age_days, indexes={project: index})
     seen = {(first.project, first.node, first.columns)}
     pending = [(first, impact.downstream) for impact in found]
     while pending:

@@ -12,13 +12,11 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from meshkit.contract.diff import BREAKING, Change, ChangeCode
-from meshkit.contract.manifest import Manifest
 from meshkit.contract.model import Node, version_str
-from meshkit.errors import InputError, MeshkitError
-from meshkit.mesh.consumers import ConsumerIndex, Use, read_consumers
-from meshkit.mesh.impact import Impact, impacts_of
+from meshkit.errors import InputError
+from meshkit.mesh.consumers import Use
+from meshkit.mesh.impact import Impact, MeshReads, impacts_of
 from meshkit.registry import Registry
-from meshkit.registry.published import published_envs, read_latest
 
 ARROW = " → "
 
@@ -63,36 +61,6 @@ class Trace:
     downstream: tuple[Impact, ...] = ()
 
 
-@dataclass
-class _Mesh:
-    """The env's contracts and consumer records, each read once."""
-
-    registry: Registry
-    env: str
-    today: date
-    max_age_days: int
-    contracts: dict[str, Manifest | None] = field(default_factory=dict)
-    indexes: dict[str, ConsumerIndex] = field(default_factory=dict)
-
-    def projects(self) -> list[str]:
-        return sorted({project for project, env in published_envs(self.registry) if env == self.env})
-
-    def contract(self, project: str) -> Manifest | None:
-        if project not in self.contracts:
-            try:
-                self.contracts[project] = read_latest(self.registry, project, self.env).manifest
-            except MeshkitError:
-                self.contracts[project] = None
-        return self.contracts[project]
-
-    def consumers(self, project: str) -> ConsumerIndex:
-        if project not in self.indexes:
-            self.indexes[project] = read_consumers(
-                self.registry, project, self.env, today=self.today, max_age_days=self.max_age_days
-            )
-        return self.indexes[project]
-
-
 def _describe(project: str, node: Node | None, uid: str, column: str) -> str:
     name = node.name if node else uid.split(".")[2] if uid.count(".") >= 2 else uid
     version = version_str(node.version) if node else None
@@ -100,7 +68,7 @@ def _describe(project: str, node: Node | None, uid: str, column: str) -> str:
 
 
 def _upstream(
-    mesh: _Mesh, project: str, uid: str, column: str, seen: frozenset[tuple[str, str, str]], trace: Trace
+    mesh: MeshReads, project: str, uid: str, column: str, seen: frozenset[tuple[str, str, str]], trace: Trace
 ) -> list[tuple[str, ...]]:
     """Paths from each root upstream column (or node, column "") to (project, uid, column)."""
     contract = mesh.contract(project)
@@ -125,7 +93,7 @@ def _upstream(
     return paths or [(here,)]
 
 
-def _find(mesh: _Mesh, wanted: str, project: str | None, version: str | None) -> Target:
+def _find(mesh: MeshReads, wanted: str, project: str | None, version: str | None) -> Target:
     parts = wanted.split(".")
     projects = mesh.projects()
     if project is None and len(parts) > 1 and parts[0] in projects + _consumer_projects(mesh, projects):
@@ -175,11 +143,11 @@ def _is_latest(node: Node) -> bool:
     return node.version is None or version_str(node.version) == version_str(node.latest_version)
 
 
-def _consumer_projects(mesh: _Mesh, projects: list[str]) -> list[str]:
+def _consumer_projects(mesh: MeshReads, projects: list[str]) -> list[str]:
     return sorted({down for down, _ in _consumer_models(mesh, projects)})
 
 
-def _consumer_models(mesh: _Mesh, projects: list[str]) -> list[tuple[str, str]]:
+def _consumer_models(mesh: MeshReads, projects: list[str]) -> list[tuple[str, str]]:
     found = set()
     for upstream in projects:
         for status in mesh.consumers(upstream).trusted:
@@ -191,7 +159,7 @@ def _consumer_models(mesh: _Mesh, projects: list[str]) -> list[tuple[str, str]]:
     return sorted(found)
 
 
-def _reads(mesh: _Mesh, target: Target) -> list[Read]:
+def _reads(mesh: MeshReads, target: Target) -> list[Read]:
     reads = []
     for upstream in mesh.projects():
         for status in mesh.consumers(upstream).trusted:
@@ -223,7 +191,7 @@ def trace(
     version: str | None = None,
     max_age_days: int = 30,
 ) -> Trace:
-    mesh = _Mesh(registry, env, today, max_age_days)
+    mesh = MeshReads(registry, env, today, max_age_days)
     target = _find(mesh, wanted, project, version)
     result = Trace(target, env, registry.url)
     if not target.public:
@@ -238,6 +206,6 @@ def trace(
     what = Change(code, BREAKING, target.name, target.unique_id, "", target.version,
                   columns=(target.column,) if target.column else ())  # fmt: skip
     result.downstream = impacts_of(
-        what, mesh.consumers(target.project), registry=registry, project=target.project, today=today
+        what, mesh.consumers(target.project), registry=registry, project=target.project, today=today, mesh=mesh
     )
     return result
