@@ -25,6 +25,8 @@ from meshkit.registry.published import read_latest
 from support.cloudstores import azurite, fake_gcs_server, moto_server, s3_bucket  # noqa: F401
 from support.helpers import clean_env, meshkit
 from support.registry_targets import (  # noqa: F401  (target is a fixture)
+    AFTER_POINTER,
+    BEFORE_POINTER,
     WRITES_PER_PUBLISH,
     Target,
     assert_converged,
@@ -87,11 +89,11 @@ def test_racing_publishers_all_land_and_latest_is_the_newest(target: Target, mes
     assert_readers_work(target, mesh, set(after.values()))
 
 
-@pytest.mark.parametrize("boundary", [3, 4])  # before the pointer; after it, before the copies
+@pytest.mark.parametrize("boundary", [BEFORE_POINTER, AFTER_POINTER])
 def test_a_stalled_publisher_resumes_without_undoing_a_newer_one(
     target: Target, mesh: Path, tmp_path: Path, boundary: int
 ) -> None:
-    """A stall inside the local registry's lock (boundary 3 there) makes the newer publisher wait, a bounded
+    """A stall inside the local registry's lock (before the pointer there) makes the newer publisher wait, a bounded
     time; on S3 nothing waits. Either way both exit 0 and latest ends at the newer publish."""
     marker, go = tmp_path / "stopped", tmp_path / "go"
     stalled = start_publish(target, variant(mesh, "dbt_up_old", "older"), mesh, at=boundary, marker=marker, go=go)

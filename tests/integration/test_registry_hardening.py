@@ -17,6 +17,9 @@ import pytest
 from meshkit.registry import Registry
 from support.helpers import clean_env, meshkit, one_line_error
 from support.registry_targets import (  # noqa: F401  (target is a fixture)
+    AFTER_POINTER,
+    BEFORE_METADATA,
+    BEFORE_POINTER,
     LATEST,
     Target,
     assert_converged,
@@ -121,8 +124,8 @@ def test_a_stalled_publisher_with_a_fast_clock_does_not_undo_a_newer_one(
     The store wrote the other's entry later, so that one is newer: the stalled one lands in history only."""
     marker, go = tmp_path / "stopped", tmp_path / "go"
     stalled = start_publish(
-        target, variant(mesh, "dbt_up_old", "older"), mesh, at=3, marker=marker, go=go, clock="+1h"
-    )  # before its pointer write
+        target, variant(mesh, "dbt_up_old", "older"), mesh, at=BEFORE_POINTER, marker=marker, go=go, clock="+1h"
+    )
     assert wait_for(marker, stalled)
     time.sleep(1.1)  # S3's LastModified has a resolution of one second
     newer = start_publish(target, variant(mesh, "dbt_up_new", "newer"), mesh)
@@ -144,14 +147,14 @@ def test_a_stalled_publisher_with_a_fast_clock_does_not_undo_a_newer_one(
 
 @LOCAL_AND_S3
 def test_a_publisher_with_a_slow_clock_is_not_swept_while_it_writes(target: Target, mesh: Path, tmp_path: Path) -> None:
-    """A publisher a day behind stalls between its two history writes; a correct one publishes meanwhile and sweeps.
+    """A publisher a day behind stalls before its history entry is complete; a correct one publishes meanwhile and sweeps.
     Its entry is seconds old by the store's clock, so it stays (by its stamp it was a day old, and was removed)."""
     marker, go = tmp_path / "stopped", tmp_path / "go"
     slow = start_publish(
         target,
         variant(mesh, "dbt_up_slow", "slow"),
         mesh,
-        at=2,
+        at=BEFORE_METADATA,
         marker=marker,
         go=go,
         clock="-1d",
@@ -175,7 +178,7 @@ def test_a_full_disk_after_the_commit_point_is_a_warning_not_a_failure(target: T
     """The pointer landed; only latest's copies could not be written. The publish happened: exit 0, a warning,
     and every reader follows the pointer. The next publish, with room again, repairs the copies."""
     before = latest_id(target.registry)
-    process = start_publish(target, variant(mesh, "dbt_up_v2", "v2"), mesh, at=4, fail=True)
+    process = start_publish(target, variant(mesh, "dbt_up_v2", "v2"), mesh, at=AFTER_POINTER, fail=True)
     out, err = process.communicate(timeout=300)
     assert process.returncode == 0, err
     report = json.loads(out)
@@ -197,7 +200,7 @@ def test_a_full_disk_after_the_commit_point_is_a_warning_not_a_failure(target: T
 @LOCAL_AND_S3
 def test_a_full_disk_before_the_commit_point_fails_and_changes_nothing(target: Target, mesh: Path) -> None:
     before = read_sha(target)
-    process = start_publish(target, variant(mesh, "dbt_up_v2", "v2"), mesh, at=3, fail=True)
+    process = start_publish(target, variant(mesh, "dbt_up_v2", "v2"), mesh, at=BEFORE_POINTER, fail=True)
     _, err = process.communicate(timeout=300)
     assert process.returncode == 2 and "Traceback" not in err
     assert read_sha(target) == before
@@ -282,7 +285,7 @@ def test_a_first_publish_killed_after_its_pointer_leaves_a_readable_registry(
     for key in target.registry.list(""):
         target.registry.delete(key)
     marker = tmp_path / "stopped"
-    process = start_publish(target, mesh / "dbt_up", mesh, at=4, marker=marker)  # after the pointer
+    process = start_publish(target, mesh / "dbt_up", mesh, at=AFTER_POINTER, marker=marker)
     assert wait_for(marker, process)
     process.send_signal(signal.SIGKILL)
     process.communicate(timeout=60)

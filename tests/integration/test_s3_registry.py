@@ -78,6 +78,12 @@ def published(built_mesh: Path, s3_bucket: S3Bucket) -> S3Bucket:
 # --- publish -------------------------------------------------------------------------------------
 
 
+def metadata_view_matches(view: bytes, metadata: bytes) -> bool:
+    """The entry's view is the one its metadata records, and names the contract the metadata does."""
+    recorded = json.loads(metadata)
+    return sha256(view) == recorded["view_sha256"] and json.loads(view)["contract_sha256"] == recorded["sha256"]
+
+
 def test_publish_writes_latest_and_one_history_entry(built_mesh: Path, s3_bucket: S3Bucket) -> None:
     result = publish_cli(built_mesh / "dbt_up", s3_bucket)
     assert_ok(result)
@@ -92,8 +98,10 @@ def test_publish_writes_latest_and_one_history_entry(built_mesh: Path, s3_bucket
             POINTER,
             f"{HISTORY}{stamps[0]}/manifest.json",
             f"{HISTORY}{stamps[0]}/metadata.json",
+            f"{HISTORY}{stamps[0]}/view.json",
         ]
     )
+    assert metadata_view_matches(s3_bucket.read(f"{HISTORY}{stamps[0]}/view.json"), s3_bucket.read(LATEST_META))
 
     manifest_bytes = s3_bucket.read(LATEST)
     metadata = json.loads(s3_bucket.read(LATEST_META))

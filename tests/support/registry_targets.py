@@ -33,7 +33,12 @@ from support.faultproxy import FaultProxy
 from support.helpers import REPO, clean_env, meshkit
 
 FAULTS = REPO / "tests" / "support" / "faults"
-WRITES_PER_PUBLISH = 5  # history manifest, history metadata, pointer, latest manifest, latest metadata
+# A publish's registry writes, in order: `at=N` stops a publisher before its Nth.
+WRITES = ("history manifest", "history view", "history metadata", "pointer", "latest manifest", "latest metadata")
+WRITES_PER_PUBLISH = len(WRITES)
+BEFORE_METADATA = WRITES.index("history metadata") + 1  # the entry is written but not complete
+BEFORE_POINTER = WRITES.index("pointer") + 1  # the entry is complete, the commit point not reached
+AFTER_POINTER = WRITES.index("latest manifest") + 1  # committed; latest's copies not yet written
 HISTORY = "dbt_up/prod/history/"
 LATEST = "dbt_up/prod/latest/"
 
